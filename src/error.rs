@@ -1,0 +1,151 @@
+//! Status codes and the library's error type.
+//!
+//! Every fallible operation returns [`Result<T>`]; the error carries a [`Status`] (the code the C
+//! ABI returns, stable across versions) and a human-readable message (what `mle_last_error()`
+//! gives C callers).
+
+use std::fmt;
+
+/// What went wrong, as a stable numeric code (the C `mle_status`).
+///
+/// Values are part of the ABI: never renumber, only append.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+#[repr(i32)]
+pub enum Status {
+    /// Success.
+    Ok = 0,
+    /// An argument is invalid: a NULL pointer where one is required, an out-of-range option,
+    /// a length that does not match, an unknown enum value.
+    InvalidArgument = 1,
+    /// Text input is not valid UTF-8.
+    InvalidUtf8 = 2,
+    /// A caller-provided buffer is too small; the needed size is reported through the call's
+    /// length out-parameter and in the message.
+    BufferTooSmall = 3,
+    /// A file could not be read (missing, unreadable).
+    Io = 4,
+    /// The ONNX bytes could not be parsed or analysed (empty, truncated, corrupt).
+    ModelInvalid = 5,
+    /// The model parses but is not something this runtime can serve: not a classifier, an
+    /// unsupported input layout, an operator tract lacks.
+    ModelUnsupported = 6,
+    /// The model card (ONNX metadata_props and/or sidecar JSON) is missing a field or has a bad one.
+    ModelCard = 7,
+    /// The tokenizer (tokenizer.json) is missing or invalid, or tokenization failed.
+    Tokenizer = 8,
+    /// The call does not match the model's input kind (e.g. text given to a tensor model).
+    WrongInputKind = 9,
+    /// A tensor input has the wrong number of values.
+    InputShape = 10,
+    /// A tensor input contains NaN or an infinity.
+    InputNotFinite = 11,
+    /// tract failed while running the model.
+    Inference = 12,
+    /// The session's memory pool ran out during this request; the request's result is
+    /// discarded. Create the session with a larger pool.
+    PoolExhausted = 13,
+    /// A Rust panic was caught at the C boundary (a bug in this library; please report it).
+    /// The object involved stays usable.
+    Panic = 14,
+    /// The output of the model is not finite (NaN/Inf scores).
+    OutputNotFinite = 15,
+}
+
+impl Status {
+    /// Every status, in code order.
+    pub const ALL: [Status; 16] = [
+        Status::Ok,
+        Status::InvalidArgument,
+        Status::InvalidUtf8,
+        Status::BufferTooSmall,
+        Status::Io,
+        Status::ModelInvalid,
+        Status::ModelUnsupported,
+        Status::ModelCard,
+        Status::Tokenizer,
+        Status::WrongInputKind,
+        Status::InputShape,
+        Status::InputNotFinite,
+        Status::Inference,
+        Status::PoolExhausted,
+        Status::Panic,
+        Status::OutputNotFinite,
+    ];
+
+    /// The numeric code.
+    pub const fn code(self) -> i32 {
+        self as i32
+    }
+
+    /// The status with this code, if any.
+    pub fn from_code(code: i32) -> Option<Status> {
+        Status::ALL.iter().copied().find(|s| s.code() == code)
+    }
+
+    /// A short, static description (what `mle_status_str` returns).
+    pub const fn description(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::InvalidArgument => "invalid argument",
+            Status::InvalidUtf8 => "text is not valid UTF-8",
+            Status::BufferTooSmall => "buffer too small",
+            Status::Io => "i/o error",
+            Status::ModelInvalid => "invalid model file",
+            Status::ModelUnsupported => "unsupported model",
+            Status::ModelCard => "invalid or missing model card",
+            Status::Tokenizer => "tokenizer error",
+            Status::WrongInputKind => "input kind does not match the model",
+            Status::InputShape => "tensor input has the wrong length",
+            Status::InputNotFinite => "tensor input contains NaN or infinity",
+            Status::Inference => "inference failed",
+            Status::PoolExhausted => "session memory pool exhausted",
+            Status::Panic => "internal panic caught",
+            Status::OutputNotFinite => "model produced non-finite scores",
+        }
+    }
+}
+
+/// An error: a [`Status`] and a message saying what exactly went wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Error {
+    status: Status,
+    message: String,
+}
+
+impl Error {
+    /// A new error.
+    pub fn new(status: Status, message: impl Into<String>) -> Error {
+        Error { status, message: message.into() }
+    }
+
+    /// The status code.
+    pub fn status(&self) -> Status {
+        self.status
+    }
+
+    /// The message.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// Wrap a tract error, keeping its whole cause chain in the message.
+    pub(crate) fn tract(status: Status, context: &str, err: tract_onnx::prelude::TractError) -> Error {
+        Error::new(status, format!("{context}: {err:#}"))
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({}): {}", self.status.description(), self.status.code(), self.message)
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// Result with this crate's [`Error`].
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// Shorthand for `Err(Error::new(status, message))`.
+pub(crate) fn fail<T>(status: Status, message: impl Into<String>) -> Result<T> {
+    Err(Error::new(status, message))
+}

@@ -1,0 +1,464 @@
+//! `Model`: a loaded, optimized, immutable classifier (plans, preprocessor, labels, card).
+
+mod bytes;
+mod graph;
+mod scores;
+mod text;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use tract_linalg::multithread::Executor;
+use tract_onnx::prelude::*;
+
+pub use crate::card::{BytesFeatures, InputKind, ModelCard, Postprocess};
+use crate::error::{fail, Error, Result, Status};
+pub(crate) use bytes::extract as extract_byte_features;
+pub(crate) use graph::{InputRole, InputSpec, Plan};
+pub(crate) use scores::{argmax, probabilities};
+pub(crate) use text::{TextEncoder, Tokens};
+
+/// Longest token sequence for a text model whose card does not say.
+pub const DEFAULT_MAX_SEQUENCE_LENGTH: usize = 128;
+/// Largest batch accepted by the batch calls unless the options say otherwise.
+pub const DEFAULT_MAX_BATCH: usize = 32;
+/// Most threads a model may use inside one run.
+pub const MAX_THREADS: usize = 64;
+
+/// Options for [`Model::load`] and [`Model::from_bytes`]. `Default` gives the card's values.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ModelOptions {
+    /// Text models: longest token sequence (special tokens included). At most the card's
+    /// `max_sequence_length`; `None` takes the card's (or 128 when the card has none).
+    pub max_sequence_length: Option<usize>,
+    /// Text models: the sequence lengths plans are made for. A request runs at the smallest
+    /// bucket that holds its tokens. `None` takes the card's `sequence_buckets`, else powers of
+    /// two from 16 up to the maximum length. The maximum length is always a bucket.
+    pub sequence_buckets: Option<Vec<usize>>,
+    /// Threads tract may use inside one run (1 = the calling thread only, the default and the
+    /// only setting with zero allocations per request). More threads help only long sequences.
+    pub threads: usize,
+    /// Text models: bytes of text looked at (default 16 per allowed token).
+    pub max_text_bytes: Option<usize>,
+    /// Largest batch the batch calls accept (default 32). Above 1, a batch plan (symbolic in
+    /// the batch axis) is built at load and a batch runs as one plan run; 1 saves that plan's
+    /// memory and batch calls then classify item by item.
+    pub max_batch: usize,
+    /// Text models: `false` (default) builds one plan with a symbolic sequence length that every
+    /// bucket's state runs at its own length; `true` builds one plan per bucket with the length
+    /// fixed. Both pad a request only to its bucket; per-bucket plans cost one more copy of the
+    /// weights per bucket (see BENCHMARKS.md for the measured trade-off).
+    pub plan_per_bucket: bool,
+}
+
+impl Default for ModelOptions {
+    fn default() -> Self {
+        ModelOptions {
+            max_sequence_length: None,
+            sequence_buckets: None,
+            threads: 1,
+            max_text_bytes: None,
+            max_batch: DEFAULT_MAX_BATCH,
+            plan_per_bucket: false,
+        }
+    }
+}
+
+/// A loaded classifier. Cheap to clone (reference counted), `Send + Sync`: share one `Model`
+/// between threads and give each thread its own [`Session`](crate::Session).
+#[derive(Clone)]
+pub struct Model {
+    pub(crate) inner: Arc<ModelInner>,
+}
+
+pub(crate) struct ModelInner {
+    pub card: ModelCard,
+    pub kind: InputKind,
+    pub labels: Vec<Arc<str>>,
+    pub postprocess: Postprocess,
+    /// Values in one raw output row (labels, or 1 for a sigmoid output).
+    pub output_width: usize,
+    pub output_name: String,
+    pub inputs: Vec<InputSpec>,
+    /// Single-request plans, ascending by length: the text buckets, or the one feature length.
+    pub plans: Vec<Plan>,
+    /// How batches run (see [`BatchPlans`]).
+    pub batch: BatchPlans,
+    pub text: Option<TextEncoder>,
+    pub bytes: Option<BytesFeatures>,
+    /// Tensor/bytes models: values per example.
+    pub example_len: usize,
+    /// Tensor/bytes models: the shape of one example (input shape without the batch axis).
+    pub example_shape: Vec<usize>,
+    pub max_tokens: usize,
+    pub options: ModelOptions,
+    pub executor: Executor,
+    /// Session scratch given back by dropped sessions, reused by new ones (see `session`).
+    pub spare_units: Mutex<Vec<crate::session::SessionUnit>>,
+}
+
+impl std::fmt::Debug for Model {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Model")
+            .field("name", &self.inner.card.name)
+            .field("version", &self.inner.card.version)
+            .field("kind", &self.inner.kind)
+            .field("labels", &self.inner.labels.len())
+            .finish()
+    }
+}
+
+/// Files found for a model given as a directory or an .onnx path.
+struct ModelFiles {
+    onnx: PathBuf,
+    dir: PathBuf,
+    sidecar: Option<PathBuf>,
+}
+
+fn locate(path: &Path) -> Result<ModelFiles> {
+    let meta = std::fs::metadata(path).map_err(|e| Error::new(Status::Io, format!("{}: {e}", path.display())))?;
+    let (onnx, dir) = if meta.is_dir() {
+        (path.join("model.onnx"), path.to_path_buf())
+    } else {
+        (path.to_path_buf(), path.parent().map(Path::to_path_buf).unwrap_or_default())
+    };
+    let stem_card = onnx.with_extension("card.json");
+    let sidecar = [stem_card, dir.join("card.json")].into_iter().find(|p| p.is_file());
+    Ok(ModelFiles { onnx, dir, sidecar })
+}
+
+fn read(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|e| Error::new(Status::Io, format!("{}: {e}", path.display())))
+}
+
+impl Model {
+    /// Load a model from a directory (holding `model.onnx`, and `tokenizer.json` for text
+    /// models, and optionally a `card.json` sidecar) or from an `.onnx` file (siblings looked up
+    /// next to it; the sidecar may also be named `<stem>.card.json`).
+    pub fn load(path: impl AsRef<Path>, options: &ModelOptions) -> Result<Model> {
+        let files = locate(path.as_ref())?;
+        let onnx = read(&files.onnx)?;
+        let sidecar = files
+            .sidecar
+            .as_deref()
+            .map(|p| {
+                String::from_utf8(read(p)?)
+                    .map_err(|_| Error::new(Status::ModelCard, format!("{}: not UTF-8", p.display())))
+            })
+            .transpose()?;
+        let proto = graph::decode(&onnx)
+            .map_err(|e| Error::new(e.status(), format!("{}: {}", files.onnx.display(), e.message())))?;
+        drop(onnx);
+        let parsed = graph::parse(proto, sidecar.as_deref())?;
+        let tokenizer = if parsed.inputs.iter().any(|i| i.role == InputRole::TokenIds) {
+            let name = parsed.card.tokenizer.clone().unwrap_or_else(|| "tokenizer.json".to_string());
+            let path = files.dir.join(&name);
+            Some(std::fs::read(&path).map_err(|e| {
+                Error::new(Status::Tokenizer, format!("text model needs its tokenizer {}: {e}", path.display()))
+            })?)
+        } else {
+            None
+        };
+        Model::build(parsed, tokenizer.as_deref(), options)
+    }
+
+    /// Load a model from memory: the ONNX bytes, the tokenizer.json bytes (text models) and an
+    /// optional sidecar card (JSON text).
+    pub fn from_bytes(
+        onnx: &[u8],
+        tokenizer_json: Option<&[u8]>,
+        sidecar_card: Option<&str>,
+        options: &ModelOptions,
+    ) -> Result<Model> {
+        let proto = graph::decode(onnx)?;
+        let parsed = graph::parse(proto, sidecar_card)?;
+        Model::build(parsed, tokenizer_json, options)
+    }
+
+    fn build(parsed: graph::ParsedGraph, tokenizer_json: Option<&[u8]>, options: &ModelOptions) -> Result<Model> {
+        if options.threads == 0 || options.threads > MAX_THREADS {
+            return fail(
+                Status::InvalidArgument,
+                format!("threads must be 1..={MAX_THREADS}, got {}", options.threads),
+            );
+        }
+        if options.max_batch == 0 {
+            return fail(Status::InvalidArgument, "max_batch must be at least 1");
+        }
+        let is_text = parsed.inputs.iter().any(|i| i.role == InputRole::TokenIds);
+        let kind = parsed.card.input_kind.unwrap_or(if is_text {
+            InputKind::Text
+        } else if parsed.inputs[0].datum_type.is_float() {
+            InputKind::Tensor
+        } else {
+            InputKind::Bytes
+        });
+        let executor =
+            if options.threads > 1 { Executor::multithread(options.threads) } else { Executor::SingleThread };
+
+        let mut max_tokens = 0;
+        let mut text = None;
+        let mut bytes = None;
+        let mut example_len = parsed.example_shape.iter().product::<usize>();
+        let lengths: Vec<Option<usize>> = match kind {
+            InputKind::Text => {
+                let card_max = parsed.card.max_sequence_length.unwrap_or(DEFAULT_MAX_SEQUENCE_LENGTH);
+                max_tokens = match options.max_sequence_length {
+                    Some(n) if n == 0 || n > card_max => {
+                        return fail(
+                            Status::InvalidArgument,
+                            format!("max_sequence_length must be 1..={card_max} (the card's), got {n}"),
+                        )
+                    }
+                    Some(n) => n,
+                    None => card_max,
+                };
+                let json = tokenizer_json
+                    .ok_or_else(|| Error::new(Status::Tokenizer, "a text model needs its tokenizer.json"))?;
+                let text_bytes = options.max_text_bytes.unwrap_or(max_tokens * text::DEFAULT_TEXT_BYTES_PER_TOKEN);
+                if text_bytes == 0 {
+                    return fail(Status::InvalidArgument, "max_text_bytes must be positive");
+                }
+                text = Some(TextEncoder::new(json, max_tokens, text_bytes)?);
+                buckets(options.sequence_buckets.as_deref().or(parsed.card.sequence_buckets.as_deref()), max_tokens)?
+                    .into_iter()
+                    .map(Some)
+                    .collect()
+            }
+            InputKind::Bytes => {
+                let features = parsed
+                    .card
+                    .bytes
+                    .ok_or_else(|| Error::new(Status::ModelCard, "a bytes model's card needs bytes_beg_size, bytes_end_size, bytes_block_size, bytes_padding_token"))?;
+                if features.len() != example_len {
+                    return fail(
+                        Status::ModelCard,
+                        format!(
+                            "card byte features make {} values but the model input takes {example_len}",
+                            features.len()
+                        ),
+                    );
+                }
+                bytes = Some(features);
+                vec![None]
+            }
+            InputKind::Tensor => {
+                example_len = example_len.max(1);
+                vec![None]
+            }
+        };
+
+        let (single, seq) = parsed.typed(Some(1))?;
+        let shared = if options.plan_per_bucket { None } else { Some(graph::plan(&single, &seq, None)?) };
+        let plans = lengths
+            .iter()
+            .map(|&length| {
+                let runnable = match &shared {
+                    Some(plan) => Arc::clone(plan),
+                    None => graph::plan(&single, &seq, length)?,
+                };
+                Ok(Plan { length: length.unwrap_or(example_len), runnable })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        drop(single);
+        let batch = if options.max_batch == 1 {
+            BatchPlans::None
+        } else {
+            match parsed.typed(None).and_then(|(batch, seq)| graph::plan(&batch, &seq, None)) {
+                Ok(plan) => BatchPlans::Symbolic(plan),
+                // Some graphs (Magika's) only analyse with a known batch size: make plans per
+                // power-of-two size on first use, from the parsed graph kept for that.
+                Err(_) => {
+                    BatchPlans::Sized { source: Mutex::new(parsed.without_card()), plans: Mutex::new(Vec::new()) }
+                }
+            }
+        };
+
+        let mut inner = ModelInner {
+            labels: Vec::new(),
+            postprocess: Postprocess::Identity,
+            output_width: 0,
+            output_name: parsed.output_name.clone(),
+            inputs: parsed.inputs.clone(),
+            card: parsed.card,
+            kind,
+            plans,
+            batch,
+            text,
+            bytes,
+            example_len,
+            example_shape: parsed.example_shape.clone(),
+            max_tokens,
+            options: options.clone(),
+            executor,
+            spare_units: Mutex::new(Vec::new()),
+        };
+        // Learn the output width from a real run (also proves every plan runs), then settle the
+        // labels and the postprocessing.
+        let width = crate::session::self_check(&inner)?;
+        inner.output_width = width;
+        let name = inner.output_name.to_ascii_lowercase();
+        let two_labels = inner.card.labels.as_ref().is_some_and(|l| l.len() == 2);
+        inner.postprocess = match inner.card.postprocess {
+            Some(p) => p,
+            None if width == 1 && two_labels => Postprocess::Sigmoid,
+            None if width == 1 => {
+                return fail(
+                    Status::ModelUnsupported,
+                    "the model outputs a single value and its card has no two labels: not a classifier",
+                )
+            }
+            None if name.contains("prob") => Postprocess::Identity,
+            None if name.contains("logit") => Postprocess::Softmax,
+            None => {
+                return fail(
+                    Status::ModelCard,
+                    format!("the card must say how output {:?} becomes probabilities (postprocess)", inner.output_name),
+                )
+            }
+        };
+        let label_count = if inner.postprocess == Postprocess::Sigmoid { 2 } else { width };
+        if inner.postprocess == Postprocess::Sigmoid && width != 1 {
+            return fail(
+                Status::ModelCard,
+                format!("postprocess sigmoid needs one output value, the model gives {width}"),
+            );
+        }
+        inner.labels = match &inner.card.labels {
+            Some(labels) if labels.len() == label_count => labels.iter().map(|l| Arc::from(l.as_str())).collect(),
+            Some(labels) => {
+                return fail(
+                    Status::ModelUnsupported,
+                    format!(
+                        "the card has {} labels but the model outputs {label_count} scores: not this card's classifier",
+                        labels.len()
+                    ),
+                )
+            }
+            None if label_count >= 2 => (0..label_count).map(|i| Arc::from(format!("class_{i}").as_str())).collect(),
+            None => {
+                return fail(
+                    Status::ModelUnsupported,
+                    "the model outputs a single score and has no labels: not a classifier",
+                )
+            }
+        };
+        Ok(Model { inner: Arc::new(inner) })
+    }
+
+    /// The card.
+    pub fn card(&self) -> &ModelCard {
+        &self.inner.card
+    }
+
+    /// What the model consumes.
+    pub fn input_kind(&self) -> InputKind {
+        self.inner.kind
+    }
+
+    /// Label names, by index.
+    pub fn labels(&self) -> &[Arc<str>] {
+        &self.inner.labels
+    }
+
+    /// How the raw output becomes probabilities.
+    pub fn postprocess(&self) -> Postprocess {
+        self.inner.postprocess
+    }
+
+    /// Text: the longest token sequence; tensor: the feature count; bytes: the feature count
+    /// (beginning + end bytes).
+    pub fn max_input_length(&self) -> usize {
+        match self.inner.kind {
+            InputKind::Text => self.inner.max_tokens,
+            _ => self.inner.example_len,
+        }
+    }
+
+    /// The lengths plans were made for (text buckets; one value for other kinds).
+    pub fn plan_lengths(&self) -> Vec<usize> {
+        self.inner.plans.iter().map(|p| p.length).collect()
+    }
+
+    /// Text models: the token ids a text becomes (special tokens included, truncated to the
+    /// maximum sequence length) and whether anything was cut. For inspection and tests; the
+    /// request path tokenizes into preallocated buffers instead.
+    pub fn tokenize(&self, text: &str) -> Result<(Vec<i64>, bool)> {
+        let encoder = self.inner.text.as_ref().ok_or_else(|| {
+            Error::new(Status::WrongInputKind, format!("this model takes {} input, not text", self.inner.kind.as_str()))
+        })?;
+        let mut ids = vec![0; self.inner.max_tokens];
+        let tokens = encoder.encode(text, &mut ids)?;
+        ids.truncate(tokens.count);
+        Ok((ids, tokens.truncated))
+    }
+
+    /// The options the model was loaded with.
+    pub fn options(&self) -> &ModelOptions {
+        &self.inner.options
+    }
+}
+
+/// How a batch call runs.
+pub(crate) enum BatchPlans {
+    /// `max_batch` is 1: batch calls classify item by item.
+    None,
+    /// One plan, symbolic in the batch axis.
+    Symbolic(Arc<TypedRunnableModel>),
+    /// Plans for fixed batch sizes (powers of two up to `max_batch`), made on first use; a batch
+    /// is padded up to the next size.
+    Sized { source: Mutex<graph::ParsedGraph>, plans: Mutex<Vec<(usize, Arc<TypedRunnableModel>)>> },
+}
+
+impl BatchPlans {
+    /// The plan for `n` examples and the number of rows it takes (`>= n`).
+    pub(crate) fn plan_for(&self, n: usize, max_batch: usize) -> Result<Option<(Arc<TypedRunnableModel>, usize)>> {
+        match self {
+            BatchPlans::None => Ok(None),
+            BatchPlans::Symbolic(plan) => Ok(Some((Arc::clone(plan), n))),
+            BatchPlans::Sized { source, plans } => {
+                let rows = n.next_power_of_two().min(max_batch).max(n);
+                let mut plans = plans.lock().unwrap_or_else(|e| e.into_inner());
+                if let Some((_, plan)) = plans.iter().find(|(size, _)| *size == rows) {
+                    return Ok(Some((Arc::clone(plan), rows)));
+                }
+                let source = source.lock().unwrap_or_else(|e| e.into_inner());
+                let (typed, seq) = source.typed(Some(rows))?;
+                let plan = graph::plan(&typed, &seq, None)?;
+                plans.push((rows, Arc::clone(&plan)));
+                Ok(Some((plan, rows)))
+            }
+        }
+    }
+}
+
+/// The bucket list: sorted, deduplicated, capped at `max`, always containing `max`.
+fn buckets(requested: Option<&[usize]>, max: usize) -> Result<Vec<usize>> {
+    let mut list: Vec<usize> = match requested {
+        Some(list) => {
+            if list.iter().any(|&b| b == 0) {
+                return fail(Status::InvalidArgument, "sequence buckets must be positive");
+            }
+            list.iter().copied().filter(|&b| b < max).collect()
+        }
+        None => std::iter::successors(Some(16usize), |b| Some(b * 2)).take_while(|&b| b < max).collect(),
+    };
+    list.push(max);
+    list.sort_unstable();
+    list.dedup();
+    Ok(list)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::buckets;
+
+    #[test]
+    fn bucket_lists() {
+        assert_eq!(buckets(None, 128).unwrap(), vec![16, 32, 64, 128]);
+        assert_eq!(buckets(None, 100).unwrap(), vec![16, 32, 64, 100]);
+        assert_eq!(buckets(None, 8).unwrap(), vec![8]);
+        assert_eq!(buckets(Some(&[64, 8, 300]), 128).unwrap(), vec![8, 64, 128]);
+        assert!(buckets(Some(&[0]), 128).is_err());
+    }
+}

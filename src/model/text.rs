@@ -1,0 +1,129 @@
+//! Text preprocessing: tokenizer.json through the `tokenizers` crate, with the file's own
+//! padding and truncation replaced by the runtime's (MODELS.md pitfall 4).
+
+use tokenizers::{Tokenizer, TruncationDirection, TruncationParams, TruncationStrategy};
+
+use crate::error::{Error, Result, Status};
+
+/// How many bytes of text are looked at per allowed token when the caller does not say
+/// (`ModelOptions::max_text_bytes`): 16 bytes per token is ~3× average English.
+pub const DEFAULT_TEXT_BYTES_PER_TOKEN: usize = 16;
+/// How far back from the byte window's end a whitespace is searched, so that the last word is
+/// not cut in half (WordPiece turns words over 100 characters into [UNK] anyway).
+const WORD_BOUNDARY_SEARCH: usize = 400;
+
+/// A text input turned into token ids.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Tokens {
+    /// Tokens written (special tokens included), at most the maximum sequence length.
+    pub count: usize,
+    /// True when tokens or text were cut off.
+    pub truncated: bool,
+}
+
+/// The tokenizer of a text model, configured for the runtime.
+pub(crate) struct TextEncoder {
+    tokenizer: Tokenizer,
+    max_tokens: usize,
+    max_text_bytes: usize,
+    pad_id: i64,
+}
+
+impl TextEncoder {
+    /// Parse tokenizer.json and override its padding (none: the runtime pads to its buckets)
+    /// and truncation (`max_tokens`, special tokens included).
+    pub(crate) fn new(json: &[u8], max_tokens: usize, max_text_bytes: usize) -> Result<TextEncoder> {
+        let mut tokenizer = Tokenizer::from_bytes(json)
+            .map_err(|e| Error::new(Status::Tokenizer, format!("tokenizer.json is invalid: {e}")))?;
+        let pad_id = tokenizer
+            .get_padding()
+            .map(|p| p.pad_id)
+            .or_else(|| tokenizer.token_to_id("[PAD]"))
+            .or_else(|| tokenizer.token_to_id("<pad>"))
+            .unwrap_or(0);
+        tokenizer.with_padding(None);
+        tokenizer
+            .with_truncation(Some(TruncationParams {
+                direction: TruncationDirection::Right,
+                max_length: max_tokens,
+                strategy: TruncationStrategy::LongestFirst,
+                stride: 0,
+            }))
+            .map_err(|e| Error::new(Status::Tokenizer, format!("cannot set truncation to {max_tokens} tokens: {e}")))?;
+        let encoder = TextEncoder { tokenizer, max_tokens, max_text_bytes, pad_id: i64::from(pad_id) };
+        // A tokenizer must produce something for plain text; catch broken files at load.
+        let mut probe = vec![0i64; max_tokens];
+        encoder.encode("hello world", &mut probe)?;
+        Ok(encoder)
+    }
+
+    /// The id used for padding positions (masked out).
+    pub(crate) fn pad_id(&self) -> i64 {
+        self.pad_id
+    }
+
+    /// Tokenize `text` into `ids[..count]` (`ids.len()` must be the maximum sequence length).
+    ///
+    /// Only the first `max_text_bytes` of the text are looked at, cut back to a whitespace when
+    /// there is one nearby; that is an exact prefix of the full tokenization whenever the window
+    /// holds at least `max_tokens` tokens, which is the normal case.
+    pub(crate) fn encode(&self, text: &str, ids: &mut [i64]) -> Result<Tokens> {
+        debug_assert_eq!(ids.len(), self.max_tokens);
+        let (window, cut) = text_window(text, self.max_text_bytes);
+        let encoding = self
+            .tokenizer
+            .encode_fast(window, true)
+            .map_err(|e| Error::new(Status::Tokenizer, format!("tokenization failed: {e}")))?;
+        let source = encoding.get_ids();
+        let count = source.len().min(ids.len());
+        for (slot, &id) in ids.iter_mut().zip(&source[..count]) {
+            *slot = i64::from(id);
+        }
+        let truncated = cut || !encoding.get_overflowing().is_empty() || source.len() > count;
+        Ok(Tokens { count, truncated })
+    }
+
+    /// The longest text that can matter, for sizing buffers and pools.
+    pub(crate) fn max_text_bytes(&self) -> usize {
+        self.max_text_bytes
+    }
+}
+
+/// The part of `text` the tokenizer sees, and whether anything was cut.
+fn text_window(text: &str, max_bytes: usize) -> (&str, bool) {
+    if text.len() <= max_bytes {
+        return (text, false);
+    }
+    let mut end = max_bytes;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let bytes = text.as_bytes();
+    let floor = end.saturating_sub(WORD_BOUNDARY_SEARCH);
+    if let Some(space) = (floor..end).rev().find(|&i| bytes[i].is_ascii_whitespace()) {
+        end = space;
+    }
+    (&text[..end], true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::text_window;
+
+    #[test]
+    fn window_keeps_short_text() {
+        assert_eq!(text_window("short", 10), ("short", false));
+    }
+
+    #[test]
+    fn window_cuts_at_char_boundary_and_whitespace() {
+        let text = "héllo wörld again";
+        let (w, cut) = text_window(text, 9);
+        assert!(cut);
+        assert_eq!(w, "héllo");
+        let emoji = "\u{1F525}".repeat(10);
+        let (w, cut) = text_window(&emoji, 10);
+        assert!(cut);
+        assert_eq!(w.len(), 8);
+    }
+}

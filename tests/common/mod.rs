@@ -1,0 +1,62 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+use serde_json::Value;
+
+/// The repository's models/ directory.
+pub fn models() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models")
+}
+
+/// tests/data.
+pub fn test_data() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data")
+}
+
+/// A model directory under models/.
+pub fn model_dir(name: &str) -> PathBuf {
+    models().join(name)
+}
+
+/// The golden file of a shipped model.
+pub fn golden(name: &str) -> Value {
+    let text = std::fs::read_to_string(model_dir(name).join("golden.json")).expect("golden.json");
+    serde_json::from_str(&text).expect("golden.json is JSON")
+}
+
+/// A JSON array of numbers as f32.
+pub fn floats(v: &Value) -> Vec<f32> {
+    v.as_array().expect("array").iter().map(|x| x.as_f64().expect("number") as f32).collect()
+}
+
+/// The S-Labs test split shipped with the headline model: (text, label).
+pub fn slabs_test() -> Vec<(String, usize)> {
+    let mut reader =
+        csv::Reader::from_path(model_dir("minilm-l3-promptinj").join("data/s-labs-test.csv")).expect("csv");
+    reader
+        .records()
+        .map(|r| {
+            let r = r.expect("csv record");
+            (r[0].to_string(), r[1].parse().expect("label"))
+        })
+        .collect()
+}
+
+/// Largest absolute difference of two vectors of equal length.
+pub fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len(), "vector lengths differ");
+    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+}
+
+/// Index of the largest value (first on ties).
+pub fn argmax(v: &[f32]) -> usize {
+    let mut best = 0;
+    for (i, &x) in v.iter().enumerate() {
+        if x > v[best] {
+            best = i;
+        }
+    }
+    best
+}

@@ -1,0 +1,45 @@
+"""Writes the small ONNX files the bad-input tests use (run by a maintainer; outputs committed).
+
+regressor.onnx        X float [N, 4] -> "variable" [N, 1]: a linear regressor, not a classifier.
+sequence_output.onnx  X float [N, 8] -> "scores" [N, 8, 3]: one vector per position, not per example.
+"""
+import pathlib
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+HERE = pathlib.Path(__file__).resolve().parent
+
+
+def regressor():
+    w = numpy_helper.from_array(np.arange(4, dtype=np.float32).reshape(4, 1), "w")
+    b = numpy_helper.from_array(np.array([0.5], dtype=np.float32), "b")
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["X", "w"], ["xw"]), helper.make_node("Add", ["xw", "b"], ["variable"])],
+        "regressor",
+        [helper.make_tensor_value_info("X", TensorProto.FLOAT, ["N", 4])],
+        [helper.make_tensor_value_info("variable", TensorProto.FLOAT, ["N", 1])],
+        [w, b],
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=9)
+
+
+def sequence_output():
+    w = numpy_helper.from_array(np.ones((1, 1, 3), dtype=np.float32), "w")
+    axes = numpy_helper.from_array(np.array([2], dtype=np.int64), "axes")
+    graph = helper.make_graph(
+        [helper.make_node("Unsqueeze", ["X", "axes"], ["x3"]), helper.make_node("Mul", ["x3", "w"], ["scores"])],
+        "sequence_output",
+        [helper.make_tensor_value_info("X", TensorProto.FLOAT, ["N", 8])],
+        [helper.make_tensor_value_info("scores", TensorProto.FLOAT, ["N", 8, 3])],
+        [w, axes],
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=9)
+
+
+if __name__ == "__main__":
+    for name, model in [("regressor.onnx", regressor()), ("sequence_output.onnx", sequence_output())]:
+        onnx.checker.check_model(model)
+        onnx.save(model, str(HERE / name))
+        print("wrote", HERE / name)
