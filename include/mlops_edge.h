@@ -191,7 +191,7 @@ typedef struct mle_session_options {
 } mle_session_options;
 
 /**
- * Counters of a session (see `mle_session_stats`).
+ * Counters of a session (see `mle_session_get_stats`).
  */
 typedef struct mle_session_stats {
     /**
@@ -454,7 +454,7 @@ void mle_session_free(struct mle_session *session);
  *
  * Thread safety: not concurrently with other calls on the same session.
  */
-mle_status mle_session_stats(struct mle_session *session, struct mle_session_stats *out);
+mle_status mle_session_get_stats(struct mle_session *session, struct mle_session_stats *out);
 
 /**
  * Classify `text_len` bytes of UTF-8 text (need not be NUL-terminated; `text` may be NULL

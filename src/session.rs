@@ -800,6 +800,20 @@ fn thread_has_run(unit: u64, plan: usize) -> bool {
     })
 }
 
+impl Session {
+    /// Benchmark hook: run plan `plan` again on the inputs the last request left in the
+    /// session's tensors (inference only: no preprocessing, no postprocessing), in the pool.
+    #[doc(hidden)]
+    pub fn rerun_plan(&mut self, plan: usize) -> Result<()> {
+        let model = Arc::clone(&self.model.inner);
+        let unit = self.unit.as_mut().expect("a live session always holds its unit");
+        let _scope = unit.pool.as_ref().map(PoolScope::enter);
+        let index = plan.min(unit.states.len() - 1);
+        drop(run(&model, &mut unit.states[index], &unit.inputs[index])?);
+        Ok(())
+    }
+}
+
 /// Test hooks (for the C and Rust test suites; harmless in production).
 #[doc(hidden)]
 pub mod testing {

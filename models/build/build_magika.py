@@ -41,7 +41,9 @@ def main():
         "mle.card_version": "1",
         "name": NAME,
         "version": "3.3.0",
-        "trained_at": "2025-01-01",
+        # The weights carry no date: this is an upper bound, the month magika 1.0.3 was published.
+        "trained_at": "2026-05-01",
+        "trained_at_source": "upper bound: release month of magika==1.0.3 (the weights carry no training date)",
         "description": "Google Magika standard_v3_3 file-type classifier (214 content types)",
         "input_kind": "bytes",
         "id2label": {str(i): l for i, l in enumerate(labels)},

@@ -73,9 +73,13 @@ impl<A: GlobalAlloc> PoolRouter<A> {
     }
 }
 
+/// The pool serving this thread's allocations, if any. None while the thread is panicking: the
+/// panic machinery (message, backtrace and its symbol cache) must not fill the pool, and some of
+/// it lives for the rest of the process.
 #[inline]
 fn current_pool() -> Option<usize> {
-    CURRENT_POOL.try_with(Cell::get).ok().filter(|&i| i != 0).map(|i| i - 1)
+    let index = CURRENT_POOL.try_with(Cell::get).ok().filter(|&i| i != 0)?;
+    (!std::thread::panicking()).then_some(index - 1)
 }
 
 // SAFETY: every block is either served by a pool (and returned to the pool that owns its address)

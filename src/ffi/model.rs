@@ -14,6 +14,13 @@ const MODEL_MAGIC: u64 = u64::from_le_bytes(*b"mle:modl");
 /// A loaded model (opaque). Reference counted: sessions keep their model alive, so
 /// `mle_model_free` may be called while sessions still use it.
 pub struct mle_model {
+    _private: [u8; 0],
+}
+
+/// What an `mle_model` pointer points to: an `Arc<ModelHandle>`, magic first so that a handle
+/// of another kind is recognised.
+#[repr(C)]
+pub(crate) struct ModelHandle {
     magic: u64,
     pub(crate) model: Model,
     name: CString,
@@ -75,11 +82,11 @@ pub struct mle_model_details {
 /// `trained_at_unix` when the card has no `trained_at`.
 pub const MLE_TIME_UNKNOWN: i64 = i64::MIN;
 
-impl mle_model {
-    fn new(model: Model) -> Result<mle_model> {
+impl ModelHandle {
+    fn new(model: Model) -> Result<ModelHandle> {
         let card = model.card();
         let c = |s: &str| CString::new(s).map_err(|_| Error::new(Status::ModelCard, "card text contains NUL"));
-        Ok(mle_model {
+        Ok(ModelHandle {
             magic: MODEL_MAGIC,
             name: c(&card.name)?,
             version: c(&card.version)?,
@@ -92,7 +99,7 @@ impl mle_model {
     }
 }
 
-impl Drop for mle_model {
+impl Drop for ModelHandle {
     fn drop(&mut self) {
         self.magic = 0;
     }
@@ -103,23 +110,24 @@ impl Drop for mle_model {
 /// # Safety
 /// `ptr` is NULL or a pointer returned by this library (a model or another handle) that has
 /// not been freed.
-pub(crate) unsafe fn model_ref<'a>(ptr: *const mle_model) -> Result<&'a mle_model> {
+pub(crate) unsafe fn model_ref<'a>(ptr: *const mle_model) -> Result<&'a ModelHandle> {
     // SAFETY: every handle type starts with a u64 magic, so reading it is valid for any live
     // handle of this library.
     let magic = unsafe { required(ptr as *const u64, "model")? };
     if *magic != MODEL_MAGIC {
         return fail(Status::InvalidArgument, "model is not an mle_model handle (wrong handle kind or freed)");
     }
-    // SAFETY: the magic says it is a live mle_model.
-    Ok(unsafe { &*ptr })
+    // SAFETY: the magic says it is a live ModelHandle.
+    Ok(unsafe { &*(ptr as *const ModelHandle) })
 }
 
 /// Clone the Arc behind a model handle (for sessions).
 ///
 /// # Safety
 /// `ptr` came from `Arc::into_raw` in this module and is live (checked with `model_ref`).
-pub(crate) unsafe fn model_arc(ptr: *const mle_model) -> Arc<mle_model> {
-    // SAFETY: per the contract, ptr is a live Arc pointer; we add one strong reference.
+pub(crate) unsafe fn model_arc(ptr: *const mle_model) -> Arc<ModelHandle> {
+    let ptr = ptr as *const ModelHandle;
+    // SAFETY: per the contract, ptr is a live Arc<ModelHandle> pointer; we add one strong reference.
     unsafe {
         Arc::increment_strong_count(ptr);
         Arc::from_raw(ptr)
@@ -147,7 +155,7 @@ fn options_from_c(options: Option<&mle_model_options>) -> Result<ModelOptions> {
 }
 
 fn publish(model: Model, out: &mut *mut mle_model) -> Result<()> {
-    *out = Arc::into_raw(Arc::new(mle_model::new(model)?)) as *mut mle_model;
+    *out = Arc::into_raw(Arc::new(ModelHandle::new(model)?)) as *mut mle_model;
     Ok(())
 }
 
@@ -260,7 +268,7 @@ pub unsafe extern "C" fn mle_model_free(model: *mut mle_model) {
         // SAFETY: checks the handle kind before taking ownership back.
         unsafe {
             model_ref(model)?;
-            drop(Arc::from_raw(model as *const mle_model));
+            drop(Arc::from_raw(model as *const ModelHandle));
         }
         Ok(())
     });

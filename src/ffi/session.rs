@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use super::args::{optional_out_slice, output, required, slice, utf8, write_optional};
 use super::boundary::guard;
-use super::model::{mle_model, model_arc, model_ref};
+use super::model::{mle_model, model_arc, model_ref, ModelHandle};
 use super::{mle_status, MLE_POOL_AUTO, MLE_POOL_FIXED, MLE_POOL_OFF};
 use crate::error::{fail, Error, Result, Status};
 use crate::session::{PoolMode, Prediction, Session, SessionOptions};
@@ -16,9 +16,15 @@ const SESSION_MAGIC: u64 = u64::from_le_bytes(*b"mle:sess");
 /// One thread's scratch for one model (opaque). Use a session from one thread at a time; a
 /// call that finds it busy on another thread fails with `MLE_ERR_INVALID_ARGUMENT`.
 pub struct mle_session {
+    _private: [u8; 0],
+}
+
+/// What an `mle_session` pointer points to (a `Box`), magic first.
+#[repr(C)]
+struct SessionHandle {
     magic: u64,
     busy: AtomicBool,
-    model: Arc<mle_model>,
+    model: Arc<ModelHandle>,
     session: Session,
 }
 
@@ -31,7 +37,7 @@ pub struct mle_session_options {
     pub pool_bytes: usize,
 }
 
-/// Counters of a session (see `mle_session_stats`).
+/// Counters of a session (see `mle_session_get_stats`).
 #[repr(C)]
 pub struct mle_session_stats {
     /// Requests served (successes and errors; a batch counts each item).
@@ -73,7 +79,8 @@ pub struct mle_prediction {
 ///
 /// # Safety
 /// `ptr` is NULL or a live handle returned by this library.
-unsafe fn with_session<R>(ptr: *mut mle_session, body: impl FnOnce(&mut mle_session) -> Result<R>) -> Result<R> {
+unsafe fn with_session<R>(ptr: *mut mle_session, body: impl FnOnce(&mut SessionHandle) -> Result<R>) -> Result<R> {
+    let ptr = ptr as *mut SessionHandle;
     // SAFETY: every handle type starts with a u64 magic.
     let magic = unsafe { required(ptr as *const u64, "session")? };
     if *magic != SESSION_MAGIC {
@@ -126,8 +133,8 @@ pub unsafe extern "C" fn mle_session_new(
         let session = Session::with_options(&m.model, &SessionOptions { pool })?;
         // SAFETY: model was checked by model_ref.
         let model = unsafe { model_arc(model) };
-        *out =
-            Box::into_raw(Box::new(mle_session { magic: SESSION_MAGIC, busy: AtomicBool::new(false), model, session }));
+        let handle = Box::new(SessionHandle { magic: SESSION_MAGIC, busy: AtomicBool::new(false), model, session });
+        *out = Box::into_raw(handle) as *mut mle_session;
         Ok(())
     })
 }
@@ -147,7 +154,7 @@ pub unsafe extern "C" fn mle_session_free(session: *mut mle_session) {
                 s.magic = 0;
                 Ok(())
             })?;
-            drop(Box::from_raw(session));
+            drop(Box::from_raw(session as *mut SessionHandle));
         }
         Ok(())
     });
@@ -157,7 +164,7 @@ pub unsafe extern "C" fn mle_session_free(session: *mut mle_session) {
 ///
 /// Thread safety: not concurrently with other calls on the same session.
 #[no_mangle]
-pub unsafe extern "C" fn mle_session_stats(session: *mut mle_session, out: *mut mle_session_stats) -> mle_status {
+pub unsafe extern "C" fn mle_session_get_stats(session: *mut mle_session, out: *mut mle_session_stats) -> mle_status {
     guard(|| {
         // SAFETY: C contract of this function.
         let out = unsafe { output(out, "out")? };
@@ -176,7 +183,7 @@ pub unsafe extern "C" fn mle_session_stats(session: *mut mle_session, out: *mut 
     })
 }
 
-fn to_c(model: &mle_model, p: &Prediction) -> mle_prediction {
+fn to_c(model: &ModelHandle, p: &Prediction) -> mle_prediction {
     mle_prediction {
         label_index: p.label_index as u32,
         score: p.score,

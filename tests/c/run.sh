@@ -36,11 +36,12 @@ fi
 
 step "ABI test under valgrind (errors and definite/indirect leaks fail)"
 valgrind --quiet --error-exitcode=97 --leak-check=full --errors-for-leak-kinds=definite,indirect \
-  --show-leak-kinds=definite,indirect "$out/abi_test_dynamic" "$root"
+  --show-leak-kinds=definite,indirect --suppressions=tests/c/valgrind.supp \
+  "$out/abi_test_dynamic" "$root" --quick
 
 step "ABI test with AddressSanitizer (and LeakSanitizer)"
 gcc "${cflags[@]}" -g -fsanitize=address -fno-omit-frame-pointer tests/c/abi_test.c -o "$out/abi_test_asan" "${ldynamic[@]}"
-ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS="suppressions=$root/tests/c/lsan.supp:print_suppressions=0" \
+ASAN_OPTIONS=detect_leaks=1 \
   "$out/abi_test_asan" "$root"
 
 step "C example"

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs what the demo and the tests need, idempotently: a C/C++ toolchain, valgrind, python3
+# (model checks use only its standard library) and the Rust toolchain's rustfmt.
+set -euo pipefail
+
+need=()
+for pkg in gcc g++ valgrind python3 binutils; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
+done
+if [ ${#need[@]} -gt 0 ]; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "installing: ${need[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}"
+fi
+command -v cargo >/dev/null || { echo "Rust (cargo) is required: https://rustup.rs" >&2; exit 1; }
+rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt
+echo "setup done"
