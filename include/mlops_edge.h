@@ -111,7 +111,7 @@ typedef struct mle_model_options {
      */
     uint32_t max_batch;
     /**
-     * Text models: sequence-length buckets (NULL = the card's, or powers of two from 16).
+     * Text models: sequence-length buckets (NULL = the card's, or 8, 16, 24, 32, 48, 64, 96, ...).
      */
     const uint32_t *sequence_buckets;
     /**

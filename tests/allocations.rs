@@ -74,8 +74,15 @@ fn zero_system_calls_per_request_on_every_input_kind() {
     // Text: real rows of every length (all four buckets), plus the edge cases.
     let model = load("minilm-l3-promptinj");
     let mut session = Session::new(&model).unwrap();
-    let mut texts: Vec<String> = slabs_test().into_iter().take(150).map(|(t, _)| t).collect();
-    texts.push(slabs_test().into_iter().take(60).map(|(t, _)| t).collect::<Vec<_>>().join(" "));
+    // Rows alone and runs of 2..=14 consecutive rows: lengths that land in every bucket.
+    let rows: Vec<String> = slabs_test().into_iter().map(|(t, _)| t).collect();
+    let mut texts: Vec<String> = rows.iter().take(100).cloned().collect();
+    for width in 2..=14 {
+        for start in [0, 300, 900] {
+            texts.push(rows[start..start + width].join(" "));
+        }
+    }
+    texts.push(rows[..60].join(" "));
     texts.extend(["".to_string(), "\u{1F525}".repeat(300), "<script>alert('xss')</script>".to_string()]);
     texts.push("lorem ipsum ".repeat(90_000));
     let mut probs = [0f32; 2];

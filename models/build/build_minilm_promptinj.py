@@ -232,7 +232,7 @@ def main():
         "output_name": "logits",
         "postprocess": "softmax",
         "max_sequence_length": str(MAX_LEN),
-        "sequence_buckets": "16,32,64,128",
+        "sequence_buckets": "8,16,24,32,48,64,96,128",
         "tokenizer": "tokenizer.json",
         "metrics": {"accuracy": round(acc, 4), "dataset": "S-Labs prompt-injection test split (2101 rows)",
                     "int8_vs_fp32_embedding_cosine_min": round(float(cos.min()), 6)},

@@ -31,12 +31,20 @@ const FREE: u8 = 0;
 const ACTIVE: u8 = 1;
 const RETIRED: u8 = 2;
 
-/// One entry of the static pool table.
-struct Slot {
+/// The address range of a slot's region. Kept apart from `Slot` in a packed, read-mostly table:
+/// every free scans these ranges, and they must not share cache lines with the counters and
+/// locks other threads' sessions write on every allocation.
+struct Range {
     /// First address of the region, 0 when the slot holds no region.
     start: AtomicUsize,
     /// One past the last address of the region.
     end: AtomicUsize,
+}
+
+/// One entry of the static pool table, alone on its cache lines (no false sharing between the
+/// pools of sessions running on different cores).
+#[repr(align(128))]
+struct Slot {
     state: AtomicU8,
     lock: AtomicBool,
     /// The TLSF control block, stored at the start of the region. Only touched under `lock`.
@@ -55,8 +63,6 @@ unsafe impl Sync for Slot {}
 impl Slot {
     const fn new() -> Slot {
         Slot {
-            start: AtomicUsize::new(0),
-            end: AtomicUsize::new(0),
             state: AtomicU8::new(FREE),
             lock: AtomicBool::new(false),
             tlsf: UnsafeCell::new(std::ptr::null_mut()),
@@ -83,10 +89,10 @@ impl Slot {
     ///
     /// SAFETY: caller holds `self.lock`, the state is RETIRED (or being abandoned at creation)
     /// and `live_blocks == 0`, so nothing references the region any more.
-    unsafe fn release_locked(&self) {
-        let start = self.start.load(Ordering::Relaxed);
-        self.start.store(0, Ordering::SeqCst);
-        self.end.store(0, Ordering::SeqCst);
+    unsafe fn release_locked(&self, range: &Range) {
+        let start = range.start.load(Ordering::Relaxed);
+        range.start.store(0, Ordering::SeqCst);
+        range.end.store(0, Ordering::SeqCst);
         let size = *self.region_size.get();
         *self.tlsf.get() = std::ptr::null_mut();
         *self.region_size.get() = 0;
@@ -101,6 +107,8 @@ impl Slot {
 }
 
 static SLOTS: [Slot; MAX_POOLS] = [const { Slot::new() }; MAX_POOLS];
+static RANGES: [Range; MAX_POOLS] =
+    [const { Range { start: AtomicUsize::new(0), end: AtomicUsize::new(0) } }; MAX_POOLS];
 /// Lowest start and highest end over every region ever published: a cheap first test for
 /// "could this address belong to a pool" (most frees are system blocks).
 static LOWEST: AtomicUsize = AtomicUsize::new(usize::MAX);
@@ -181,8 +189,8 @@ impl Pool {
         let (start, end) = (region as usize, region as usize + size);
         LOWEST.fetch_min(start, Ordering::SeqCst);
         HIGHEST.fetch_max(end, Ordering::SeqCst);
-        slot.end.store(end, Ordering::SeqCst);
-        slot.start.store(start, Ordering::SeqCst);
+        RANGES[index].end.store(end, Ordering::SeqCst);
+        RANGES[index].start.store(start, Ordering::SeqCst);
         Ok(Pool { index })
     }
 
@@ -219,7 +227,7 @@ impl Drop for Pool {
             unsafe {
                 if *slot.live_blocks.get() == 0 {
                     slot.state.store(RETIRED, Ordering::Relaxed);
-                    slot.release_locked();
+                    slot.release_locked(&RANGES[self.index]);
                 } else {
                     slot.state.store(RETIRED, Ordering::Release);
                 }
@@ -309,7 +317,7 @@ pub(crate) unsafe fn deallocate(index: usize, ptr: NonNull<u8>, layout: Layout) 
         let live = slot.live_blocks.get();
         *live -= 1;
         if *live == 0 && slot.state.load(Ordering::Acquire) == RETIRED {
-            slot.release_locked();
+            slot.release_locked(&RANGES[index]);
         }
     });
 }
@@ -321,13 +329,13 @@ pub(crate) fn owner_of(addr: usize) -> Option<usize> {
         return None;
     }
     let used = SLOTS_USED.load(Ordering::Acquire);
-    SLOTS[..used].iter().position(|slot| {
-        let start = slot.start.load(Ordering::Acquire);
-        start != 0 && addr >= start && addr < slot.end.load(Ordering::Acquire)
+    RANGES[..used].iter().position(|range| {
+        let start = range.start.load(Ordering::Acquire);
+        start != 0 && addr >= start && addr < range.end.load(Ordering::Acquire)
     })
 }
 
 /// Number of slots holding a region (active or retired), for tests and diagnostics.
 pub fn pools_in_use() -> usize {
-    SLOTS.iter().filter(|s| s.start.load(Ordering::Acquire) != 0).count()
+    RANGES.iter().filter(|r| r.start.load(Ordering::Acquire) != 0).count()
 }

@@ -42,7 +42,7 @@ pub struct mle_model_options {
     pub threads: u32,
     /// Largest batch the batch calls accept (0 = 32; 1 = no batch plan, batch calls go item by item).
     pub max_batch: u32,
-    /// Text models: sequence-length buckets (NULL = the card's, or powers of two from 16).
+    /// Text models: sequence-length buckets (NULL = the card's, or 8, 16, 24, 32, 48, 64, 96, ...).
     pub sequence_buckets: *const u32,
     /// Number of values in `sequence_buckets`.
     pub sequence_bucket_count: usize,

@@ -32,8 +32,9 @@ pub struct ModelOptions {
     /// `max_sequence_length`; `None` takes the card's (or 128 when the card has none).
     pub max_sequence_length: Option<usize>,
     /// Text models: the sequence lengths plans are made for. A request runs at the smallest
-    /// bucket that holds its tokens. `None` takes the card's `sequence_buckets`, else powers of
-    /// two from 16 up to the maximum length. The maximum length is always a bucket.
+    /// bucket that holds its tokens. `None` takes the card's `sequence_buckets`, else 8 and the
+    /// powers of two with their midpoints (16, 24, 32, 48, 64, 96, ...) up to the maximum length.
+    /// The maximum length is always a bucket.
     pub sequence_buckets: Option<Vec<usize>>,
     /// Threads tract may use inside one run (1 = the calling thread only, the default and the
     /// only setting with zero allocations per request). More threads help only long sequences.
@@ -441,7 +442,11 @@ fn buckets(requested: Option<&[usize]>, max: usize) -> Result<Vec<usize>> {
             }
             list.iter().copied().filter(|&b| b < max).collect()
         }
-        None => std::iter::successors(Some(16usize), |b| Some(b * 2)).take_while(|&b| b < max).collect(),
+        // 8, then powers of two and their midpoints: 16, 24, 32, 48, 64, 96, 128, 192, ...
+        None => std::iter::once(8)
+            .chain((4..20).flat_map(|k| [1usize << k, 3usize << (k - 1)]))
+            .take_while(|&b| b < max)
+            .collect(),
     };
     list.push(max);
     list.sort_unstable();
@@ -455,8 +460,9 @@ mod tests {
 
     #[test]
     fn bucket_lists() {
-        assert_eq!(buckets(None, 128).unwrap(), vec![16, 32, 64, 128]);
-        assert_eq!(buckets(None, 100).unwrap(), vec![16, 32, 64, 100]);
+        assert_eq!(buckets(None, 128).unwrap(), vec![8, 16, 24, 32, 48, 64, 96, 128]);
+        assert_eq!(buckets(None, 100).unwrap(), vec![8, 16, 24, 32, 48, 64, 96, 100]);
+        assert_eq!(buckets(None, 512).unwrap().len(), 12);
         assert_eq!(buckets(None, 8).unwrap(), vec![8]);
         assert_eq!(buckets(Some(&[64, 8, 300]), 128).unwrap(), vec![8, 64, 128]);
         assert!(buckets(Some(&[0]), 128).is_err());
