@@ -192,9 +192,9 @@ fn main() {
     let inputs = bench_inputs();
     let mut c = Criterion::default()
         .configure_from_args()
-        .sample_size(30)
+        .sample_size(20)
         .warm_up_time(Duration::from_millis(500))
-        .measurement_time(Duration::from_secs(3));
+        .measurement_time(Duration::from_secs(2));
     text_benches(&mut c, &inputs);
     file_and_tensor_benches(&mut c);
     pool_benches(&mut c, &inputs);

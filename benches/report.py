@@ -1,6 +1,7 @@
-"""Turns the outputs of benches/run.sh into the markdown tables of BENCHMARKS.md.
+"""Collects criterion results and turns the outputs of benches/run.sh into BENCHMARKS.md tables.
 
-Usage: report.py <results dir> (criterion's own files are read from target/criterion).
+  report.py collect <file.json>   snapshot target/criterion medians + latency.json into a file
+  report.py report <results dir>  print the tables (each bench's best round)
 """
 import json
 import pathlib
@@ -9,70 +10,99 @@ import sys
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 
-def criterion_medians():
+def collect(path):
     medians = {}
     for bench in (ROOT / "target/criterion").rglob("new/benchmark.json"):
         meta = json.loads(bench.read_text())
         estimates = json.loads((bench.parent / "estimates.json").read_text())
         medians[meta["full_id"]] = estimates["median"]["point_estimate"] / 1e3  # µs
-    return medians
+    latency = json.loads((ROOT / "target/criterion/latency.json").read_text())
+    pathlib.Path(path).write_text(json.dumps({"criterion_median_us": medians, "latency": latency}, indent=1))
+
+
+def best(runs, key, field=None):
+    """Smallest value of `key` over the rounds (noise only adds time)."""
+    values = []
+    for run in runs:
+        v = run.get(key)
+        if v is not None and field is not None:
+            v = v.get(field)
+        if v is not None:
+            values.append(v)
+    return min(values) if values else None
 
 
 def us(v):
     return "–" if v is None else (f"{v:,.0f}" if v >= 100 else f"{v:.1f}")
 
 
-def main():
-    out = pathlib.Path(sys.argv[1])
-    ours = criterion_medians()
-    latency = json.loads((ROOT / "target/criterion/latency.json").read_text())
-    anchor = json.loads((out / "onnxruntime.json").read_text())
-    ort = anchor["results"]
-    print(f"### Latency: this runtime vs onnxruntime {anchor['onnxruntime']} (one thread, batch 1, µs)\n")
-    print("| model | input | ours end-to-end median | onnxruntime end-to-end median | ratio | ours inference median | onnxruntime inference median | ratio |")
-    print("|---|---|---|---|---|---|---|---|")
+def ratio(a, b):
+    return "–" if a is None or b is None else f"{a / b:.2f}×"
+
+
+def report(out):
+    out = pathlib.Path(out)
+    ours = {p: [json.loads(f.read_text()) for f in sorted(out.glob(f"ours.{p}.*.json"))] for p in ("release", "dist")}
+    crit = {p: [r["criterion_median_us"] for r in runs] for p, runs in ours.items()}
+    lat = {p: [r["latency"] for r in runs] for p, runs in ours.items()}
+    anchors = [json.loads(f.read_text()) for f in sorted(out.glob("onnxruntime.*.json"))]
+    ort = [a["results"] for a in anchors]
+    print(f"Best of {len(anchors)} alternating rounds per bench. onnxruntime {anchors[0]['onnxruntime']}, "
+          "one thread (intra/inter-op 1, sequential), Python API.\n")
+
+    print("### Latency per request, this runtime (dist build) vs onnxruntime (medians, µs)\n")
+    print("| model | input | ours end to end | ORT end to end | ratio | ours inference | ORT inference (same padded input) | ratio | ours release build, end to end |")
+    print("|---|---|---|---|---|---|---|---|---|")
     rows = [("minilm-l3-promptinj", b) for b in ("16", "32", "64", "128")]
     rows += [("minilm-l3-promptinj/plan-per-bucket", b) for b in ("16", "32", "64", "128")]
     rows += [("profanity-tfidf", b) for b in ("16", "32", "64", "128")]
     rows += [("magika", "2048"), ("digits-mlp", "64"), ("breast-cancer-logreg", "30")]
     for model, size in rows:
         base = model.split("/")[0]
-        e2e, inf = ours.get(f"{model}/end_to_end/{size}"), ours.get(f"{model}/inference/{size}")
-        oe = ort.get(f"{base}/end_to_end/{size}", {}).get("median_us")
-        oi = ort.get(f"{base}/inference/{size}", {}).get("median_us")
-        ratio = lambda a, b: "–" if a is None or b is None else f"{a / b:.2f}×"
-        unit = "tokens" if base in ("minilm-l3-promptinj", "profanity-tfidf") else ("bytes" if base == "magika" else "floats")
-        print(f"| {model} | {size} {unit} | {us(e2e)} | {us(oe)} | {ratio(e2e, oe)} | {us(inf)} | {us(oi)} | {ratio(inf, oi)} |")
+        e2e = best(crit["dist"], f"{model}/end_to_end/{size}")
+        inf = best(crit["dist"], f"{model}/inference/{size}")
+        rel = best(crit["release"], f"{model}/end_to_end/{size}")
+        oe = best(ort, f"{base}/end_to_end/{size}", "median_us")
+        oi = best(ort, f"{base}/inference/{size}", "median_us")
+        unit = {"minilm-l3-promptinj": "tokens", "profanity-tfidf": "tokens", "magika": "bytes"}.get(base, "floats")
+        label = f"≤{size} {unit}" if unit == "tokens" else f"{size} {unit}"
+        print(f"| {model} | {label} | {us(e2e)} | {us(oe)} | {ratio(e2e, oe)} | {us(inf)} | {us(oi)} | {ratio(inf, oi)} | {us(rel)} |")
+    for group in ("digits-mlp", "breast-cancer-logreg"):
+        b = best(crit["dist"], f"{group}/batch_of_32")
+        if b:
+            print(f"\n{group}: a batch of 32 in one plan run takes {us(b)} µs ({b / 32:.2f} µs per example).")
 
-    print("\n### Headline model, per-request percentiles (µs, `Prediction::latency`, end to end)\n")
-    print("| bucket | n | p50 | p95 | p99 | onnxruntime p95 (end to end) |")
+    print("\n### Headline model, per-request percentiles (µs, end to end, dist build; best round)\n")
+    print("| texts of | n | p50 | p95 | p99 | ORT end to end p95 |")
     print("|---|---|---|---|---|---|")
     for b in ("16", "32", "64", "128"):
-        r = latency[f"minilm-l3-promptinj/{b}"]
-        o = ort.get(f"minilm-l3-promptinj/end_to_end/{b}", {}).get("p95_us")
-        print(f"| {b} | {r['n']} | {us(r['p50_us'])} | {us(r['p95_us'])} | {us(r['p99_us'])} | {us(o)} |")
+        key = f"minilm-l3-promptinj/{b}"
+        n = lat["dist"][0][key]["n"]
+        print(f"| ≤{b} tokens | {n} | {us(best(lat['dist'], key, 'p50_us'))} | {us(best(lat['dist'], key, 'p95_us'))} | "
+              f"{us(best(lat['dist'], key, 'p99_us'))} | {us(best(ort, f'minilm-l3-promptinj/end_to_end/{b}', 'p95_us'))} |")
 
-    print("\n### The pool allocator's cost (criterion medians, µs; percentiles per request)\n")
-    print("| case | pooled median | system median | ratio |")
+    print("\n### The pool allocator's cost (dist build)\n")
+    print("| case | pooled median | system median | pooled / system |")
     print("|---|---|---|---|")
     for case in ("minilm-32", "digits"):
-        a, b = ours.get(f"pool/{case}/pooled"), ours.get(f"pool/{case}/system")
-        print(f"| {case}, 1 thread | {us(a)} | {us(b)} | {a / b:.2f}× |" if a and b else f"| {case} | – | – | – |")
-    print("\n| threads | case | pooled p50 | pooled p95 | system p50 | system p95 |")
-    print("|---|---|---|---|---|---|")
+        a, s = best(crit["dist"], f"pool/{case}/pooled"), best(crit["dist"], f"pool/{case}/system")
+        print(f"| {case}, 1 thread (criterion) | {us(a)} | {us(s)} | {ratio(a, s)} |")
+    print("\n| threads | case | pooled p50 | pooled p95 | system p50 | system p95 | p95 pooled / system |")
+    print("|---|---|---|---|---|---|---|")
     for t in ("1", "2"):
         for case in ("digits", "minilm-32"):
-            p, s = latency[f"threads{t}/{case}/pooled"], latency[f"threads{t}/{case}/system"]
-            print(f"| {t} | {case} | {us(p['p50_us'])} | {us(p['p95_us'])} | {us(s['p50_us'])} | {us(s['p95_us'])} |")
+            p = {f: best(lat["dist"], f"threads{t}/{case}/pooled", f) for f in ("p50_us", "p95_us")}
+            s = {f: best(lat["dist"], f"threads{t}/{case}/system", f) for f in ("p50_us", "p95_us")}
+            print(f"| {t} | {case} | {us(p['p50_us'])} | {us(p['p95_us'])} | {us(s['p50_us'])} | {us(s['p95_us'])} | {ratio(p['p95_us'], s['p95_us'])} |")
 
     rss = json.loads((out / "rss.json").read_text())
-    print("\n### Peak RSS per model (classify CLI, release: load + session + requests)\n")
+    print("\n### Peak RSS per model (classify CLI, release build: load + session + requests)\n")
     print("| model | requests | peak RSS |")
     print("|---|---|---|")
     for name, r in rss.items():
         print(f"| {name} | {r['answered']} | {r['peak_rss_kib'] / 1024:.1f} MiB |")
 
-    print("\n### Library size (libmlops_edge.so with the pool allocator, stripped)\n")
+    print("\n### Library size (libmlops_edge.so with the pool allocator, stripped, x86_64)\n")
     print("| profile | bytes | MiB |")
     print("|---|---|---|")
     for profile in ("release", "dist"):
@@ -83,4 +113,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    {"collect": collect, "report": report}[sys.argv[1]](sys.argv[2])

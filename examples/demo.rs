@@ -52,6 +52,8 @@ fn load(dir: &Path) -> Result<(Model, Session), Failure> {
     Ok((model, session))
 }
 
+/// Print one prediction. Byte inputs are always read partially (the model sees the first and last
+/// KiB), so the truncation flag is shown for texts only.
 fn show(p: &Prediction, what: &str) {
     let mut text: String = what.chars().take(58).collect();
     if what.chars().count() > 58 {
@@ -160,7 +162,8 @@ fn magika(models: &Path) -> Result<(), Failure> {
     let mut latencies = Latencies::new();
     for (i, path) in files.iter().enumerate() {
         let data = std::fs::read(path)?;
-        let p = session.classify_bytes(&data, None)?;
+        let mut p = session.classify_bytes(&data, None)?;
+        p.flags &= !mlops_edge::FLAG_TRUNCATED;
         if i % 4 == 0 {
             show(&p, &format!("{} ({} bytes)", path.file_name().unwrap_or_default().to_string_lossy(), data.len()));
         }

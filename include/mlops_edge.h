@@ -102,8 +102,9 @@ typedef struct mle_model_options {
      */
     uint32_t max_sequence_length;
     /**
-     * Threads tract may use inside one run (0 or 1 = the calling thread only; more threads help
-     * only long sequences and give up the zero-allocation guarantee).
+     * Threads tract may use inside one run (0 or 1 = the calling thread only; more needs a library
+     * built with the `multithread` feature, helps only long sequences and gives up the
+     * zero-allocation guarantee).
      */
     uint32_t threads;
     /**

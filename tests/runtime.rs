@@ -227,6 +227,14 @@ fn threads_share_a_model_with_identical_answers() {
 }
 
 #[test]
+fn models_are_send_and_sync_and_sessions_are_send() {
+    fn send_sync<T: Send + Sync>() {}
+    fn send<T: Send>() {}
+    send_sync::<Model>();
+    send::<Session>();
+}
+
+#[test]
 fn seed_edge_cases_never_fail() {
     let model = load("minilm-l3-promptinj");
     let mut session = Session::new(&model).unwrap();
@@ -296,6 +304,14 @@ fn bad_model_files_get_clear_errors() {
         status(Model::from_bytes(&onnx, Some(&tokenizer), Some(r#"{"id2label": ["a", "b", "c"]}"#), &options)),
         Status::ModelUnsupported
     );
+    // A text model directory without its tokenizer.json.
+    let dir = std::env::temp_dir().join(format!("mle-no-tokenizer-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("model.onnx"), &onnx).unwrap();
+    let err = Model::load(&dir, &options).unwrap_err();
+    assert_eq!(err.status(), Status::Tokenizer);
+    assert!(err.message().contains("tokenizer.json"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
     let data = test_data();
     assert_eq!(status(Model::load(data.join("regressor.onnx"), &options)), Status::ModelUnsupported);
     assert_eq!(status(Model::load(data.join("sequence_output.onnx"), &options)), Status::ModelUnsupported);

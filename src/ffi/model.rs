@@ -37,8 +37,9 @@ pub(crate) struct ModelHandle {
 pub struct mle_model_options {
     /// Text models: longest token sequence (0 = the card's, or 128).
     pub max_sequence_length: u32,
-    /// Threads tract may use inside one run (0 or 1 = the calling thread only; more threads help
-    /// only long sequences and give up the zero-allocation guarantee).
+    /// Threads tract may use inside one run (0 or 1 = the calling thread only; more needs a library
+    /// built with the `multithread` feature, helps only long sequences and gives up the
+    /// zero-allocation guarantee).
     pub threads: u32,
     /// Largest batch the batch calls accept (0 = 32; 1 = no batch plan, batch calls go item by item).
     pub max_batch: u32,

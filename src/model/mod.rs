@@ -37,7 +37,8 @@ pub struct ModelOptions {
     /// The maximum length is always a bucket.
     pub sequence_buckets: Option<Vec<usize>>,
     /// Threads tract may use inside one run (1 = the calling thread only, the default and the
-    /// only setting with zero allocations per request). More threads help only long sequences.
+    /// only setting with zero allocations per request). More than 1 needs the `multithread`
+    /// feature and helps only long sequences.
     pub threads: usize,
     /// Text models: bytes of text looked at (default 16 per allowed token).
     pub max_text_bytes: Option<usize>,
@@ -194,8 +195,7 @@ impl Model {
         } else {
             InputKind::Bytes
         });
-        let executor =
-            if options.threads > 1 { Executor::multithread(options.threads) } else { Executor::SingleThread };
+        let executor = executor(options.threads)?;
 
         let mut max_tokens = 0;
         let mut text = None;
@@ -398,6 +398,17 @@ impl Model {
     pub fn options(&self) -> &ModelOptions {
         &self.inner.options
     }
+}
+
+/// tract's executor for `threads` threads per run.
+fn executor(threads: usize) -> Result<Executor> {
+    if threads == 1 {
+        return Ok(Executor::SingleThread);
+    }
+    #[cfg(feature = "multithread")]
+    return Ok(Executor::multithread(threads));
+    #[cfg(not(feature = "multithread"))]
+    fail(Status::InvalidArgument, format!("threads = {threads} needs the library built with the `multithread` feature"))
 }
 
 /// How a batch call runs.

@@ -187,6 +187,8 @@ static void test_text_model(void) {
     EXPECT(label && strcmp(label, positive_label) == 0, "label 1 %s", label ? label : "(null)");
     EXPECT_STATUS(mle_model_label(model, 2, &label), MLE_ERR_INVALID_ARGUMENT);
     EXPECT_STATUS(mle_model_label(model, 0, NULL), MLE_ERR_INVALID_ARGUMENT);
+    EXPECT_STATUS(mle_model_plan_lengths(model, lengths, 8, NULL), MLE_ERR_INVALID_ARGUMENT);
+    EXPECT_STATUS(mle_model_plan_lengths(NULL, lengths, 8, &n), MLE_ERR_INVALID_ARGUMENT);
     EXPECT_STATUS(mle_model_plan_lengths(model, NULL, 0, &n), MLE_OK);
     EXPECT(n == 2, "two buckets, got %zu", n);
     EXPECT_STATUS(mle_model_plan_lengths(model, lengths, 1, &n), MLE_ERR_BUFFER_TOO_SMALL);
@@ -340,6 +342,10 @@ static void test_tensor_model(void) {
         EXPECT(out[0].label_index == out[1].label_index, "same example, same label");
         EXPECT_STATUS(mle_classify_f32_batch(session, batch, 127, 2, out, NULL, 0, NULL), MLE_ERR_INPUT_SHAPE);
         EXPECT_STATUS(mle_classify_f32_batch(session, batch, 128, 0, out, NULL, 0, NULL), MLE_ERR_INVALID_ARGUMENT);
+        EXPECT_STATUS(mle_classify_f32_batch(session, NULL, 128, 2, out, NULL, 0, NULL), MLE_ERR_INVALID_ARGUMENT);
+        batch[3] = NAN;
+        EXPECT_STATUS(mle_classify_f32_batch(session, batch, 128, 2, out, NULL, 0, NULL), MLE_ERR_INPUT_NOT_FINITE);
+        EXPECT(strstr(mle_last_error(), "batch item 0") != NULL, "names the item: %s", mle_last_error());
     }
     mle_session_free(session);
     mle_model_free(model);
@@ -368,8 +374,18 @@ static void test_bytes_model(void) {
         const unsigned char *items[2] = {data, (const unsigned char *)"{\"a\": 1}\n"};
         size_t lens[2] = {len, 9};
         mle_prediction out[2];
-        EXPECT_STATUS(mle_classify_bytes_batch(session, items, lens, 2, out, NULL, 0, NULL), MLE_OK);
-        EXPECT(strcmp(out[0].label, "python") == 0, "batch item 0 %s", out[0].label);
+        const unsigned char *bad_items[2] = {data, NULL};
+        float batch_probs[2 * 214];
+        size_t need = 0;
+        EXPECT_STATUS(mle_classify_bytes_batch(session, items, lens, 2, out, batch_probs, 2 * 214, &need), MLE_OK);
+        EXPECT(strcmp(out[0].label, "python") == 0 && need == 2 * 214, "batch item 0 %s", out[0].label);
+        EXPECT_STATUS(mle_classify_bytes_batch(session, items, lens, 2, out, batch_probs, 214, &need),
+                      MLE_ERR_BUFFER_TOO_SMALL);
+        EXPECT_STATUS(mle_classify_bytes_batch(session, bad_items, lens, 2, out, NULL, 0, NULL), MLE_ERR_INVALID_ARGUMENT);
+        EXPECT_STATUS(mle_classify_bytes_batch(session, NULL, lens, 2, out, NULL, 0, NULL), MLE_ERR_INVALID_ARGUMENT);
+        EXPECT_STATUS(mle_classify_bytes_batch(session, items, NULL, 2, out, NULL, 0, NULL), MLE_ERR_INVALID_ARGUMENT);
+        EXPECT_STATUS(mle_classify_bytes_batch(NULL, items, lens, 2, out, NULL, 0, NULL), MLE_ERR_INVALID_ARGUMENT);
+        EXPECT_STATUS(mle_classify_text_batch(session, NULL, NULL, 1, out, NULL, 0, NULL), MLE_ERR_INVALID_ARGUMENT);
     }
     mle_session_free(session);
     mle_model_free(model);
