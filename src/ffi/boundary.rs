@@ -125,6 +125,7 @@ mod tests {
         assert!(text.len() < LAST_ERROR_CAPACITY);
         assert!(text.chars().all(|c| c == 'é'));
         set_last_error("a\0b");
+        // SAFETY: the library returns NUL-terminated static or thread-local strings.
         let text = unsafe { CStr::from_ptr(mle_last_error()) }.to_str().unwrap();
         assert_eq!(text, "a b");
     }
@@ -133,9 +134,11 @@ mod tests {
     fn guard_maps_results_and_panics() {
         assert_eq!(guard(|| Ok(())), MLE_OK);
         assert_eq!(guard(|| Err(Error::new(Status::Io, "nope"))), Status::Io.code());
+        // SAFETY: the library returns NUL-terminated static or thread-local strings.
         let text = unsafe { CStr::from_ptr(mle_last_error()) }.to_str().unwrap();
         assert_eq!(text, "nope");
         assert_eq!(guard(|| panic!("boom")), MLE_ERR_PANIC);
+        // SAFETY: the library returns NUL-terminated static or thread-local strings.
         let text = unsafe { CStr::from_ptr(mle_last_error()) }.to_str().unwrap();
         assert_eq!(text, "internal panic: boom");
     }

@@ -115,6 +115,7 @@ mod tests {
         for (code, status) in c.iter().zip(Status::ALL) {
             assert_eq!(*code, status.code());
             assert_eq!(
+                // SAFETY: the library returns NUL-terminated static or thread-local strings.
                 unsafe { std::ffi::CStr::from_ptr(mle_status_str(*code)) }.to_str().unwrap(),
                 status.description()
             );
