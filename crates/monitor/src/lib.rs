@@ -1,0 +1,39 @@
+//! # mlops_edge_monitor
+//!
+//! The on-device monitor of libmlops_edge, with no dependency on models or tract:
+//! - **Ingest** (the request path): each session holds a [`Recorder`] that pushes one 64-byte
+//!   [`Record`] per request into its own single-producer single-consumer ring. No lock, no
+//!   allocation, no syscall; a full ring counts the record as dropped.
+//! - **Analysis** (on demand, any thread): [`Monitor::snapshot`] drains the rings into a bounded
+//!   window and computes latency percentiles (the seed's `sorted[int(n*q)]` rule), throughput,
+//!   error rate, histograms with the seed's buckets, KS drift against a [`Baseline`] (p-values as
+//!   `scipy.stats.ks_2samp`), label drift (chi-square, as `scipy.stats.chi2_contingency`),
+//!   degradation [`Alert`]s with the seed's thresholds, and an overall [`Level`], firing a
+//!   callback when the level changes.
+//! - [`stats`]: the statistics on their own.
+
+#![warn(missing_docs)]
+
+mod alerts;
+mod baseline;
+mod error;
+mod ingest;
+mod monitor;
+mod record;
+mod ring;
+mod snapshot;
+pub mod stats;
+mod sync;
+
+pub use alerts::{Alert, AlertMetric, Level, Thresholds};
+pub use baseline::{Baseline, BaselineSamples, MIN_BASELINE_SAMPLES};
+pub use error::{ErrorKind, MonitorError, Result};
+pub use ingest::Recorder;
+pub use monitor::{
+    LevelCallback, LevelChange, Monitor, MonitorConfig, MAX_LABELS, MAX_RECORDERS, MAX_RING_CAPACITY, MAX_WINDOW,
+};
+pub use record::{Record, MAX_FEATURES, NO_LABEL, STATUS_OK};
+pub use snapshot::{
+    BaselineSummary, Drift, DriftReport, LabelDrift, Snapshot, VersionCounts, WindowSummary, MAX_ALERTS,
+    MAX_VERSIONS, MAX_VERSION_LEN, STATUS_SLOTS,
+};

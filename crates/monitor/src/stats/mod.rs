@@ -1,0 +1,15 @@
+//! The statistics the monitor runs, usable on their own: two-sample KS with scipy's p-values,
+//! chi-square homogeneity, percentiles and histograms with the seed guide's rules.
+
+mod descriptive;
+mod kolmogorov;
+mod ks;
+mod special;
+
+pub use descriptive::{
+    histogram_upper_inclusive, mean, percentile_nearest_rank, percentile_seed, CONFIDENCE_BUCKETS,
+    INPUT_LENGTH_BUCKETS, LATENCY_BUCKETS_SECONDS,
+};
+pub use kolmogorov::kstwo_sf;
+pub use ks::{ks_2samp, ks_2samp_sorted, sort_for_ks, KsMethod, KsResult, KS_EXACT_MAX_N};
+pub use special::{chi2_contingency_2xk, chi2_sf, gamma_q, ln_gamma, psi, ChiSquareResult};
