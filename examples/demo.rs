@@ -6,7 +6,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use mlops_edge::{Model, ModelOptions, Prediction, Session};
+use mlops_edge::monitor::{Drift, Snapshot};
+use mlops_edge::{Model, ModelOptions, Monitor, MonitorConfig, Prediction, Session};
 
 // The demo runs with the pool allocator, as the C library does: steady-state requests make no
 // system-allocator call (printed below).
@@ -26,6 +27,7 @@ fn main() -> Result<(), Failure> {
     profanity(&models)?;
     magika(&models)?;
     tabular(&models)?;
+    monitor(&models)?;
     Ok(())
 }
 
@@ -199,4 +201,90 @@ fn tabular(models: &Path) -> Result<(), Failure> {
         latencies.print();
     }
     Ok(())
+}
+
+/// The on-device monitor on the headline model: a baseline of benign traffic, then a wave of
+/// injection attempts; prints the snapshot (percentiles, drift, alerts).
+fn monitor(models: &Path) -> Result<(), Failure> {
+    let dir = models.join("minilm-l3-promptinj");
+    let model = Model::load(&dir, &ModelOptions::default())?;
+    let mut session = Session::new(&model)?;
+    let monitor =
+        Monitor::new(MonitorConfig { window: 300, label_count: model.labels().len(), ..MonitorConfig::default() })?;
+    session.attach_monitor(&monitor)?;
+    let mut reader = csv::Reader::from_path(dir.join("data/s-labs-test.csv"))?;
+    let rows: Vec<(String, usize)> =
+        reader.records().map(|r| r.map(|r| (r[0].to_string(), r[1].parse().unwrap_or(0)))).collect::<Result<_, _>>()?;
+    let benign = rows.iter().filter(|(_, l)| *l == 0).take(300);
+    let attacks = rows.iter().filter(|(_, l)| *l == 1).take(300);
+    for (text, _) in benign {
+        session.classify_text(text, None)?;
+    }
+    monitor.freeze_baseline()?;
+    for (text, _) in attacks {
+        session.classify_text(text, None)?;
+    }
+    let snapshot = monitor.snapshot()?;
+    println!("== monitor on {}: baseline = 300 benign requests, then 300 injection attempts", model.card().name);
+    print_snapshot(&snapshot, &model);
+    Ok(())
+}
+
+fn print_snapshot(s: &Snapshot, model: &Model) {
+    let w = &s.window;
+    println!(
+        "   records: {} processed, {} dropped | window of {}: {:.1}% errors, {:.0} requests/s",
+        s.processed,
+        s.dropped,
+        w.count,
+        100.0 * w.error_rate,
+        w.throughput_per_second
+    );
+    let base = s.baseline.unwrap_or_default();
+    println!(
+        "   latency    p50 {:.2} ms  p95 {:.2} ms  p99 {:.2} ms   (baseline p95 {:.2} ms)",
+        w.latency_p50_us / 1e3,
+        w.latency_p95_us / 1e3,
+        w.latency_p99_us / 1e3,
+        base.latency_p95_us / 1e3
+    );
+    let labels: Vec<String> =
+        model.labels().iter().zip(&s.label_counts).map(|(name, n)| format!("{name} {n}")).collect();
+    println!(
+        "   confidence mean {:.3} (baseline {:.3});  predicted: {}",
+        w.confidence_mean,
+        base.confidence_mean,
+        labels.join(", ")
+    );
+    let drift = |name: &str, d: &Drift| {
+        if d.tested {
+            format!("{name} D={:.3} p={:.2e}{}", d.statistic, d.p_value, if d.drifted { " DRIFT" } else { "" })
+        } else {
+            format!("{name} untested")
+        }
+    };
+    let l = &s.drift.labels;
+    println!(
+        "   drift      {} | {} | {} | labels chi2={:.1} p={:.2e} PSI={:.2}{}",
+        drift("latency", &s.drift.latency),
+        drift("confidence", &s.drift.confidence),
+        drift("input length", &s.drift.input_length),
+        l.statistic,
+        l.p_value,
+        l.psi,
+        if l.drifted { " DRIFT" } else { "" }
+    );
+    println!("   level      {} ({} alerts)", s.level.as_str().to_uppercase(), s.alerts.len());
+    for a in &s.alerts {
+        let p = if a.p_value.is_nan() { String::new() } else { format!("  p={:.2e}", a.p_value) };
+        println!(
+            "     {:<8} {:<20} now {:>10.3}  baseline {:>10.3}  change {:+.1}%{p}",
+            a.level.as_str(),
+            a.metric.as_str(),
+            a.current,
+            a.baseline,
+            a.change_pct
+        );
+    }
+    println!();
 }

@@ -76,10 +76,100 @@
 #define MLE_TIME_UNKNOWN INT64_MIN
 
 /**
+ * Input features a monitor can watch.
+ */
+#define MLE_MAX_FEATURES 8
+
+/**
+ * Status codes counted one by one in a snapshot (larger codes share the last slot).
+ */
+#define MLE_STATUS_SLOTS 32
+
+/**
+ * Model versions a monitor tells apart.
+ */
+#define MLE_MAX_VERSIONS 16
+
+/**
+ * Longest version string, in bytes (without the NUL).
+ */
+#define MLE_MAX_VERSION_LEN 64
+
+/**
+ * Bytes of a version string buffer (`MLE_MAX_VERSION_LEN` + NUL).
+ */
+#define MLE_VERSION_BUFFER 65
+
+/**
+ * Most alerts in one snapshot.
+ */
+#define MLE_MAX_ALERTS 16
+
+/**
+ * Level: no alert.
+ */
+#define MLE_LEVEL_OK 0
+
+/**
+ * Level: at least one warning.
+ */
+#define MLE_LEVEL_WARNING 1
+
+/**
+ * Level: at least one critical alert.
+ */
+#define MLE_LEVEL_CRITICAL 2
+
+/**
+ * Alert metric: p95 latency against the baseline's.
+ */
+#define MLE_ALERT_LATENCY_P95 0
+
+/**
+ * Alert metric: mean confidence against the baseline's.
+ */
+#define MLE_ALERT_CONFIDENCE_MEAN 1
+
+/**
+ * Alert metric: error rate against the baseline's.
+ */
+#define MLE_ALERT_ERROR_RATE 2
+
+/**
+ * Alert metric: KS drift of latency.
+ */
+#define MLE_ALERT_LATENCY_DRIFT 3
+
+/**
+ * Alert metric: KS drift of confidence.
+ */
+#define MLE_ALERT_CONFIDENCE_DRIFT 4
+
+/**
+ * Alert metric: KS drift of input length.
+ */
+#define MLE_ALERT_INPUT_LENGTH_DRIFT 5
+
+/**
+ * Alert metric: KS drift of one watched feature (`mle_alert.feature`).
+ */
+#define MLE_ALERT_FEATURE_DRIFT 6
+
+/**
+ * Alert metric: predicted-label distribution drift (chi-square).
+ */
+#define MLE_ALERT_LABEL_DRIFT 7
+
+/**
  * A loaded model (opaque). Reference counted: sessions keep their model alive, so
  * `mle_model_free` may be called while sessions still use it.
  */
 typedef struct mle_model mle_model;
+
+/**
+ * The on-device monitor (opaque). Every function on it is safe from any thread, concurrently.
+ */
+typedef struct mle_monitor mle_monitor;
 
 /**
  * One thread's scratch for one model (opaque). Use a session from one thread at a time; a
@@ -176,6 +266,417 @@ typedef struct mle_model_details {
      */
     uint32_t plan_count;
 } mle_model_details;
+
+/**
+ * How a monitor is sized (fill with `mle_monitor_options_init`, then change fields).
+ */
+typedef struct mle_monitor_options {
+    /**
+     * Records the analysis window keeps (1..=65536; default 1024).
+     */
+    uint32_t window;
+    /**
+     * Records each session's ring holds between analyses (1..=2^20, rounded up to a power of
+     * two; default 1024). A full ring drops and counts new records.
+     */
+    uint32_t ring_capacity;
+    /**
+     * Sessions that can be attached at once (1..=4096; default 16).
+     */
+    uint32_t max_sessions;
+    /**
+     * Labels counted one by one (usually the model's label count; default 0).
+     */
+    uint32_t label_count;
+    /**
+     * How many of `feature_indices` are used (0..=8).
+     */
+    uint32_t feature_count;
+    /**
+     * Indexes of tensor input values watched for drift (tensor models).
+     */
+    uint32_t feature_indices[MLE_MAX_FEATURES];
+} mle_monitor_options;
+
+/**
+ * Requests of one model version.
+ */
+typedef struct mle_version_counts {
+    /**
+     * The version (NUL-terminated).
+     */
+    char version[MLE_VERSION_BUFFER];
+    /**
+     * Successful requests.
+     */
+    uint64_t ok;
+    /**
+     * Failed requests.
+     */
+    uint64_t errors;
+} mle_version_counts;
+
+/**
+ * One KS drift test (see the README's monitor section).
+ */
+typedef struct mle_drift {
+    /**
+     * 1 if the test ran (baseline sample present, enough window samples), else 0.
+     */
+    int32_t tested;
+    /**
+     * 1 if `p_value < threshold`.
+     */
+    int32_t drifted;
+    /**
+     * KS statistic D.
+     */
+    double statistic;
+    /**
+     * Two-sided p-value (as scipy's ks_2samp).
+     */
+    double p_value;
+    /**
+     * Threshold used (Bonferroni-corrected for features).
+     */
+    double threshold;
+    /**
+     * Window samples.
+     */
+    uint64_t current_count;
+    /**
+     * Baseline samples.
+     */
+    uint64_t baseline_count;
+} mle_drift;
+
+/**
+ * Output (label) drift.
+ */
+typedef struct mle_label_drift {
+    /**
+     * 1 if the test ran.
+     */
+    int32_t tested;
+    /**
+     * 1 if `p_value` < the label threshold.
+     */
+    int32_t drifted;
+    /**
+     * Chi-square statistic (scipy chi2_contingency, Yates at 1 dof).
+     */
+    double statistic;
+    /**
+     * Its p-value.
+     */
+    double p_value;
+    /**
+     * Degrees of freedom.
+     */
+    uint32_t dof;
+    /**
+     * Population stability index of the label shares.
+     */
+    double psi;
+} mle_label_drift;
+
+/**
+ * One alert.
+ */
+typedef struct mle_alert {
+    /**
+     * `MLE_ALERT_*`.
+     */
+    int32_t metric;
+    /**
+     * `MLE_LEVEL_WARNING` or `MLE_LEVEL_CRITICAL`.
+     */
+    int32_t level;
+    /**
+     * Feature position for `MLE_ALERT_FEATURE_DRIFT` (0 otherwise).
+     */
+    uint32_t feature;
+    /**
+     * The window's value (p95 µs, mean confidence, error rate; mean for drift; PSI for labels).
+     */
+    double current;
+    /**
+     * The baseline's value.
+     */
+    double baseline;
+    /**
+     * Change in percent (increase for latency/error rate, drop for confidence).
+     */
+    double change_pct;
+    /**
+     * Drift p-value (NaN for degradation alerts).
+     */
+    double p_value;
+} mle_alert;
+
+/**
+ * One analysis of a monitor. Latencies in microseconds; histograms use the seed guide's
+ * buckets, upper bound inclusive (Prometheus `le`), per bucket (not cumulative), last = +Inf.
+ */
+typedef struct mle_snapshot {
+    /**
+     * Records taken from the rings since creation.
+     */
+    uint64_t processed;
+    /**
+     * Records refused by full rings since creation.
+     */
+    uint64_t dropped;
+    /**
+     * Records still waiting in the rings.
+     */
+    uint64_t pending;
+    /**
+     * Processed requests per status code (index = `mle_status`; the last slot holds larger codes).
+     */
+    uint64_t status_counts[MLE_STATUS_SLOTS];
+    /**
+     * Entries used in `versions`.
+     */
+    uint32_t version_count;
+    /**
+     * Processed requests per model version.
+     */
+    struct mle_version_counts versions[MLE_MAX_VERSIONS];
+    /**
+     * Records in the window.
+     */
+    uint64_t window_count;
+    /**
+     * Failed requests in the window.
+     */
+    uint64_t window_errors;
+    /**
+     * `window_errors / window_count`.
+     */
+    double error_rate;
+    /**
+     * Seconds between the window's first and last answer.
+     */
+    double window_seconds;
+    /**
+     * `(window_count - 1) / window_seconds`.
+     */
+    double throughput_per_second;
+    /**
+     * p50 latency (µs), seed rule `sorted[int(n*0.50)]`.
+     */
+    double latency_p50_us;
+    /**
+     * p95 latency (µs), seed rule `sorted[int(n*0.95)]`.
+     */
+    double latency_p95_us;
+    /**
+     * p99 latency (µs), seed rule `sorted[int(n*0.99)]`.
+     */
+    double latency_p99_us;
+    /**
+     * Mean latency (µs).
+     */
+    double latency_mean_us;
+    /**
+     * Largest latency (µs).
+     */
+    double latency_max_us;
+    /**
+     * Seconds buckets ≤0.01, ≤0.05, ≤0.1, ≤0.5, ≤1, ≤5, +Inf.
+     */
+    uint64_t latency_histogram[7];
+    /**
+     * Mean confidence of successful requests.
+     */
+    double confidence_mean;
+    /**
+     * Buckets ≤0.1 … ≤1.0, +Inf.
+     */
+    uint64_t confidence_histogram[11];
+    /**
+     * Mean input length of successful requests.
+     */
+    double input_length_mean;
+    /**
+     * Buckets ≤10, ≤50, ≤100, ≤500, ≤1000, ≤5000, +Inf.
+     */
+    uint64_t input_length_histogram[7];
+    /**
+     * Mean of each watched feature (NaN when none was seen).
+     */
+    double feature_means[MLE_MAX_FEATURES];
+    /**
+     * 1 if a baseline is set.
+     */
+    int32_t has_baseline;
+    /**
+     * Baseline samples.
+     */
+    uint64_t baseline_count;
+    /**
+     * Baseline p95 latency (µs).
+     */
+    double baseline_latency_p95_us;
+    /**
+     * Baseline mean confidence.
+     */
+    double baseline_confidence_mean;
+    /**
+     * Baseline error rate.
+     */
+    double baseline_error_rate;
+    /**
+     * KS drift of latency.
+     */
+    struct mle_drift drift_latency;
+    /**
+     * KS drift of confidence.
+     */
+    struct mle_drift drift_confidence;
+    /**
+     * KS drift of input length.
+     */
+    struct mle_drift drift_input_length;
+    /**
+     * Entries used in `drift_features`.
+     */
+    uint32_t feature_count;
+    /**
+     * KS drift of each watched feature.
+     */
+    struct mle_drift drift_features[MLE_MAX_FEATURES];
+    /**
+     * Label drift.
+     */
+    struct mle_label_drift drift_labels;
+    /**
+     * `MLE_LEVEL_*`: the most severe alert's level.
+     */
+    int32_t level;
+    /**
+     * Entries used in `alerts` (most severe first).
+     */
+    uint32_t alert_count;
+    /**
+     * The alerts.
+     */
+    struct mle_alert alerts[MLE_MAX_ALERTS];
+} mle_snapshot;
+
+/**
+ * A reference distribution from the host (e.g. shipped with the model). Pointers may be NULL
+ * only with a count of 0; at least 100 latencies and 100 confidences are required.
+ */
+typedef struct mle_baseline {
+    /**
+     * Latencies in microseconds.
+     */
+    const double *latency_us;
+    /**
+     * Their count (>= 100).
+     */
+    size_t latency_count;
+    /**
+     * Confidences of successful requests.
+     */
+    const double *confidence;
+    /**
+     * Their count (>= 100).
+     */
+    size_t confidence_count;
+    /**
+     * Input lengths (may be empty).
+     */
+    const double *input_length;
+    /**
+     * Their count.
+     */
+    size_t input_length_count;
+    /**
+     * Samples of each watched feature (0, or the monitor's feature count).
+     */
+    size_t feature_count;
+    /**
+     * One pointer per feature.
+     */
+    const double *features[MLE_MAX_FEATURES];
+    /**
+     * Sample count of each feature.
+     */
+    size_t feature_counts[MLE_MAX_FEATURES];
+    /**
+     * Predicted-label counts (0, label_count or label_count + 1 of them).
+     */
+    const uint64_t *label_counts;
+    /**
+     * Their count.
+     */
+    size_t label_count;
+    /**
+     * Error rate in [0, 1].
+     */
+    double error_rate;
+} mle_baseline;
+
+/**
+ * Alert thresholds (defaults: the seed guide's, see `mle_monitor_thresholds_default`).
+ */
+typedef struct mle_monitor_thresholds {
+    /**
+     * Relative p95 latency increase for a warning (0.5 = +50%).
+     */
+    double latency_p95_warning;
+    /**
+     * ... for a critical alert (1.0 = +100%).
+     */
+    double latency_p95_critical;
+    /**
+     * Relative mean-confidence drop for a warning (0.1).
+     */
+    double confidence_drop_warning;
+    /**
+     * ... for a critical alert (0.2).
+     */
+    double confidence_drop_critical;
+    /**
+     * Absolute error-rate increase over the baseline for a warning (0.05).
+     */
+    double error_rate_warning;
+    /**
+     * ... for a critical alert (0.20).
+     */
+    double error_rate_critical;
+    /**
+     * KS drift when p < this (0.05; divided by the feature count for features).
+     */
+    double drift_p_value;
+    /**
+     * Label drift when the chi-square p < this (0.05).
+     */
+    double label_drift_p_value;
+    /**
+     * Level of drift alerts: `MLE_LEVEL_WARNING` (default) or `MLE_LEVEL_CRITICAL`.
+     */
+    int32_t drift_level;
+    /**
+     * Fewest window samples for a drift test (30).
+     */
+    uint32_t min_drift_samples;
+} mle_monitor_thresholds;
+
+/**
+ * Called when an analysis changes the overall level: `(userdata, previous, current, snapshot)`.
+ * Runs on the thread that called `mle_monitor_snapshot`, inside that call; it must not call
+ * analysis functions of the same monitor (they fail with `MLE_ERR_INVALID_STATE`).
+ */
+typedef void (*mle_level_callback)(void *userdata, int32_t previous, int32_t current, const struct mle_snapshot *snapshot);
+
+/**
+ * Frees a callback's userdata when the callback is replaced or the monitor freed.
+ */
+typedef void (*mle_free_userdata)(void *userdata);
 
 /**
  * Session options. All-zero means defaults (`MLE_POOL_AUTO`).
@@ -337,6 +838,21 @@ typedef struct mle_prediction {
  */
 #define MLE_ERR_OUTPUT_NOT_FINITE 15
 
+/**
+ * Too few samples (a monitor baseline needs at least 100 successful requests).
+ */
+#define MLE_ERR_INSUFFICIENT_DATA 16
+
+/**
+ * Not allowed now (e.g. a monitor function called from that monitor's level callback).
+ */
+#define MLE_ERR_INVALID_STATE 17
+
+/**
+ * A fixed capacity is used up (all of a monitor's session lanes, its version table).
+ */
+#define MLE_ERR_LIMIT_REACHED 18
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -431,6 +947,149 @@ mle_status mle_model_label(const struct mle_model *model, size_t index, const ch
  * Thread safety: safe from any thread, concurrently with other calls on the model.
  */
 mle_status mle_model_plan_lengths(const struct mle_model *model, uint32_t *lengths, size_t capacity, size_t *count);
+
+/**
+ * Fills `*options` with the defaults. NULL is ignored.
+ *
+ * Thread safety: safe from any thread.
+ */
+void mle_monitor_options_init(struct mle_monitor_options *options);
+
+/**
+ * Creates a monitor (`options` NULL = defaults). Attach it to sessions with
+ * `mle_session_attach_monitor`.
+ *
+ * Errors: `MLE_ERR_INVALID_ARGUMENT` (NULL `out`, a field out of range).
+ *
+ * Thread safety: safe from any thread.
+ */
+mle_status mle_monitor_new(const struct mle_monitor_options *options, struct mle_monitor **out);
+
+/**
+ * Frees a monitor. NULL is ignored. Sessions still attached keep their rings alive until they
+ * detach or are freed (their records are then discarded).
+ *
+ * Thread safety: not concurrently with other calls on the same monitor.
+ */
+void mle_monitor_free(struct mle_monitor *monitor);
+
+/**
+ * Attaches `monitor` to `session`: every later request on the session pushes one record
+ * (lock-free, no allocation) into the session's own ring of the monitor.
+ *
+ * Errors: `MLE_ERR_INVALID_ARGUMENT` (NULL/invalid handles, a watched feature index outside
+ * the model's tensor input), `MLE_ERR_LIMIT_REACHED` (all `max_sessions` lanes attached, or
+ * 16 model versions already seen).
+ *
+ * Thread safety: not concurrently with other calls on the same session.
+ */
+mle_status mle_session_attach_monitor(struct mle_session *session, const struct mle_monitor *monitor);
+
+/**
+ * Detaches the session's monitor, if any.
+ *
+ * Thread safety: not concurrently with other calls on the same session.
+ */
+mle_status mle_session_detach_monitor(struct mle_session *session);
+
+/**
+ * Analyses the monitor into `*out`: drains the rings, computes the window's statistics, drift
+ * against the baseline and alerts, and fires the level callback if the level changed.
+ * `label_counts` (may be NULL with capacity 0) receives the window's predicted-label counts,
+ * `label_count + 1` values (the last counts labels out of range); `*labels_written` (may be
+ * NULL) gets that number. Too small a buffer: `MLE_ERR_BUFFER_TOO_SMALL`, nothing written.
+ *
+ * Errors: `MLE_ERR_INVALID_ARGUMENT`, `MLE_ERR_BUFFER_TOO_SMALL`, `MLE_ERR_INVALID_STATE`
+ * (called from this monitor's level callback).
+ *
+ * Thread safety: safe from any thread, concurrently with requests and other analyses.
+ */
+mle_status mle_monitor_snapshot(const struct mle_monitor *monitor, struct mle_snapshot *out, uint64_t *label_counts, size_t label_capacity, size_t *labels_written);
+
+/**
+ * Moves waiting records into the window without analysing (cheap; call it on a timer so
+ * rings do not fill between analyses). `*moved` (may be NULL) gets the number moved.
+ *
+ * Thread safety: safe from any thread.
+ */
+mle_status mle_monitor_drain(const struct mle_monitor *monitor, size_t *moved);
+
+/**
+ * Freezes the current window as the baseline (needs at least 100 successful requests:
+ * otherwise `MLE_ERR_INSUFFICIENT_DATA`).
+ *
+ * Thread safety: safe from any thread.
+ */
+mle_status mle_monitor_baseline_freeze(const struct mle_monitor *monitor);
+
+/**
+ * Loads a baseline from the host (copied; the arrays can be freed after the call).
+ *
+ * Errors: `MLE_ERR_INVALID_ARGUMENT` (NULL pointer with a non-zero count, NaN or infinite
+ * values, negative latency, error rate outside [0, 1], feature or label counts that do not
+ * match the monitor), `MLE_ERR_INSUFFICIENT_DATA` (fewer than 100 latencies or confidences).
+ *
+ * Thread safety: safe from any thread.
+ */
+mle_status mle_monitor_baseline_load(const struct mle_monitor *monitor, const struct mle_baseline *baseline);
+
+/**
+ * Removes the baseline (drift tests and alerts stop).
+ *
+ * Thread safety: safe from any thread.
+ */
+mle_status mle_monitor_baseline_clear(const struct mle_monitor *monitor);
+
+/**
+ * Empties the window (totals and baseline stay).
+ *
+ * Thread safety: safe from any thread.
+ */
+mle_status mle_monitor_reset_window(const struct mle_monitor *monitor);
+
+/**
+ * Fills `*out` with the default thresholds (the seed guide's). NULL is ignored.
+ *
+ * Thread safety: safe from any thread.
+ */
+void mle_monitor_thresholds_default(struct mle_monitor_thresholds *out);
+
+/**
+ * The monitor's current thresholds into `*out`.
+ *
+ * Thread safety: safe from any thread.
+ */
+mle_status mle_monitor_get_thresholds(const struct mle_monitor *monitor, struct mle_monitor_thresholds *out);
+
+/**
+ * Replaces the thresholds. Errors: `MLE_ERR_INVALID_ARGUMENT` (non-finite or negative values,
+ * warning above critical, p-values outside (0, 1), unknown drift level, min_drift_samples < 2).
+ *
+ * Thread safety: safe from any thread.
+ */
+mle_status mle_monitor_set_thresholds(const struct mle_monitor *monitor, const struct mle_monitor_thresholds *thresholds);
+
+/**
+ * Installs the level-change callback (NULL `callback` removes it). `free_userdata` (may be
+ * NULL) is called with `userdata` when the callback is replaced, removed, or the monitor freed.
+ * The callback runs inside `mle_monitor_snapshot` on its caller's thread and may be called
+ * from any thread that analyses; it must not call this monitor's analysis functions.
+ *
+ * Thread safety: safe from any thread.
+ */
+mle_status mle_monitor_set_level_callback(const struct mle_monitor *monitor, mle_level_callback callback, void *userdata, mle_free_userdata free_userdata);
+
+/**
+ * Two-sample Kolmogorov–Smirnov test, two-sided, as `scipy.stats.ks_2samp(a, b)`
+ * (method 'auto': exact p-value when both samples have at most 10000 values, otherwise the
+ * Kolmogorov distribution at the effective size). The inputs are copied and not modified.
+ *
+ * Errors: `MLE_ERR_INVALID_ARGUMENT` (NULL pointer, `n` or `m` of 0, NaN in either sample,
+ * NULL outputs). Infinities are ordinary values.
+ *
+ * Thread safety: safe from any thread (stateless; allocates n + m doubles).
+ */
+mle_status mle_ks_2samp(const double *a, size_t n, const double *b, size_t m, double *statistic, double *pvalue);
 
 /**
  * Create a session for `model` (`options` may be NULL). Creating one runs each plan once

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the demo and the tests need, idempotently: a C/C++ toolchain, valgrind, python3
-# (model checks use only its standard library) and the Rust toolchain's rustfmt.
+# (model checks use only its standard library), the Rust toolchain's rustfmt, and a nightly
+# toolchain with miri and rust-src (Miri and ThreadSanitizer runs of the monitor crate).
 set -euo pipefail
 
 need=()
@@ -16,4 +17,8 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 command -v cargo >/dev/null || { echo "Rust (cargo) is required: https://rustup.rs" >&2; exit 1; }
 rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt
+rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
+for component in miri rust-src; do
+  rustup +nightly component list --installed 2>/dev/null | grep -q "^$component" || rustup +nightly component add "$component"
+done
 echo "setup done"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Every test: Rust (unit, header freshness, golden outputs vs onnxruntime, accuracy, allocation
-# counts, bad input), the C ABI (C99/C++17 header, dynamic + static, valgrind, ASan), the CLI,
+# counts, bad input, the monitor with loom/Miri/ThreadSanitizer), the C ABI (C99/C++17 header, dynamic + static, valgrind, ASan), the CLI,
 # and the model files. One dev build (dependencies optimized) serves all of it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,8 +14,24 @@ cargo test --lib --tests --examples
 cargo test --doc
 cargo build --examples
 
+step "monitor crate: unit tests, scipy/numpy vectors, 8-thread ingest with concurrent snapshots"
+cargo test -p mlops_edge_monitor
+
+step "monitor crate under loom (every interleaving of the ring and the lane hand-off)"
+RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom cargo test -p mlops_edge_monitor --release --lib loom
+
+step "monitor crate under Miri (unsafe code, data races between producer and consumer)"
+CARGO_TARGET_DIR=target/miri cargo +nightly miri test -p mlops_edge_monitor --lib
+CARGO_TARGET_DIR=target/miri cargo +nightly miri test -p mlops_edge_monitor --test monitor -- \
+  eight_producers full_rings counts_by_status lanes_and_versions
+
+step "monitor crate under ThreadSanitizer"
+RUSTFLAGS="-Zsanitizer=thread" CARGO_TARGET_DIR=target/tsan \
+  cargo +nightly test -Zbuild-std --target x86_64-unknown-linux-gnu -p mlops_edge_monitor --lib --test monitor
+
 step "benchmarks compile and run once (criterion test mode)"
 cargo test --bench inference
+cargo test --bench monitor
 
 step "C library (cdylib + staticlib with the pool allocator)"
 cargo build --lib --features pool-allocator

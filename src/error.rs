@@ -49,11 +49,18 @@ pub enum Status {
     Panic = 14,
     /// The output of the model is not finite (NaN/Inf scores).
     OutputNotFinite = 15,
+    /// Too few samples for the operation (a monitor baseline needs at least 100).
+    InsufficientData = 16,
+    /// The call is not allowed in the object's current state (e.g. a monitor's analysis called
+    /// from that monitor's own level callback).
+    InvalidState = 17,
+    /// A fixed capacity is used up (all of a monitor's session lanes, its version table).
+    LimitReached = 18,
 }
 
 impl Status {
     /// Every status, in code order.
-    pub const ALL: [Status; 16] = [
+    pub const ALL: [Status; 19] = [
         Status::Ok,
         Status::InvalidArgument,
         Status::InvalidUtf8,
@@ -70,6 +77,9 @@ impl Status {
         Status::PoolExhausted,
         Status::Panic,
         Status::OutputNotFinite,
+        Status::InsufficientData,
+        Status::InvalidState,
+        Status::LimitReached,
     ];
 
     /// The numeric code.
@@ -101,6 +111,9 @@ impl Status {
             Status::PoolExhausted => "session memory pool exhausted",
             Status::Panic => "internal panic caught",
             Status::OutputNotFinite => "model produced non-finite scores",
+            Status::InsufficientData => "not enough samples",
+            Status::InvalidState => "call not allowed in the current state",
+            Status::LimitReached => "capacity limit reached",
         }
     }
 }
@@ -148,4 +161,17 @@ pub type Result<T> = std::result::Result<T, Error>;
 /// Shorthand for `Err(Error::new(status, message))`.
 pub(crate) fn fail<T>(status: Status, message: impl Into<String>) -> Result<T> {
     Err(Error::new(status, message))
+}
+
+impl From<mlops_edge_monitor::MonitorError> for Error {
+    fn from(e: mlops_edge_monitor::MonitorError) -> Self {
+        use mlops_edge_monitor::ErrorKind;
+        let status = match e.kind {
+            ErrorKind::InvalidArgument => Status::InvalidArgument,
+            ErrorKind::InsufficientData => Status::InsufficientData,
+            ErrorKind::InvalidState => Status::InvalidState,
+            ErrorKind::LimitReached => Status::LimitReached,
+        };
+        Error::new(status, e.message)
+    }
 }

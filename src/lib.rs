@@ -19,6 +19,9 @@
 //! # Ok::<(), mlops_edge::Error>(())
 //! ```
 //!
+//! - [`Monitor`]: attach one to sessions ([`Session::attach_monitor`]) and every request pushes a
+//!   record into a lock-free ring; [`Monitor::snapshot`] gives percentiles, drift and alerts.
+//!
 //! Allocation: with [`alloc::PoolRouter`] as the global allocator (the C library installs it;
 //! Rust applications opt in), a request makes no call to the system allocator.
 
@@ -30,6 +33,10 @@ mod error;
 pub mod ffi;
 pub mod model;
 pub mod session;
+
+/// The on-device monitor (its own crate, re-exported): see [`Session::attach_monitor`].
+pub use mlops_edge_monitor as monitor;
+pub use mlops_edge_monitor::{Level, Monitor, MonitorConfig, Snapshot, Thresholds};
 
 pub use card::{InputKind, ModelCard, Postprocess};
 pub use error::{Error, Result, Status};

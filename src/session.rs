@@ -19,6 +19,8 @@ use std::time::{Duration, Instant};
 use tract_linalg::multithread::multithread_tract_scope;
 use tract_onnx::prelude::*;
 
+use mlops_edge_monitor::{Monitor, Record, Recorder, MAX_FEATURES};
+
 use crate::alloc::{self, Pool, PoolScope, PoolStats};
 use crate::error::{fail, Error, Result, Status};
 use crate::model::{self, InputKind, InputRole, InputSpec, Model, ModelInner, Tokens};
@@ -82,6 +84,32 @@ pub struct SessionStats {
     pub pool: Option<PoolStats>,
 }
 
+/// Pushes the monitor record of one request (no allocation, no lock: see `Recorder::record_at`).
+#[inline]
+fn record(recorder: &mut Recorder, result: &Result<Prediction>, input: Input<'_>, start: Instant) {
+    let (record, latency) = match result {
+        Ok(p) => {
+            let mut r = Record::success(
+                p.latency.as_nanos() as u64,
+                p.label_index as u32,
+                p.score,
+                p.input_length.min(u32::MAX as usize) as u32,
+            );
+            if let Input::Tensor(values) = input {
+                for (slot, index) in r.features.iter_mut().zip(recorder.feature_indices()).take(MAX_FEATURES) {
+                    *slot = values.get(*index as usize).copied().unwrap_or(f32::NAN);
+                }
+            }
+            (r, p.latency)
+        }
+        Err(e) => {
+            let latency = start.elapsed();
+            (Record::error(latency.as_nanos() as u64, e.status().code() as u16), latency)
+        }
+    };
+    recorder.record_at(record, start + latency);
+}
+
 /// Preallocated per-session scratch; recycled through the model (see the module docs).
 pub(crate) struct SessionUnit {
     id: u64,
@@ -105,6 +133,7 @@ pub struct Session {
     raw: Vec<f32>,
     probs: Vec<f32>,
     stats: SessionStats,
+    recorder: Option<Recorder>,
 }
 
 impl std::fmt::Debug for Session {
@@ -157,6 +186,7 @@ impl Session {
             raw: vec![0.0; inner.output_width],
             probs: vec![0.0; inner.labels.len()],
             stats: SessionStats::default(),
+            recorder: None,
         })
     }
 
@@ -168,6 +198,37 @@ impl Session {
     /// Counters.
     pub fn stats(&self) -> SessionStats {
         SessionStats { pool: self.unit().pool.as_ref().map(Pool::stats), ..self.stats }
+    }
+
+    /// Attaches `monitor`: from now on every request (success or error) pushes one record into
+    /// this session's own lock-free ring of the monitor, stamped with the model card's version.
+    /// Replaces a previously attached monitor. Errors: `LimitReached` when the monitor's lanes
+    /// are all taken; `InvalidArgument` when a watched feature index is outside this model's
+    /// tensor input or the version string is longer than 64 bytes.
+    pub fn attach_monitor(&mut self, monitor: &Monitor) -> Result<()> {
+        let width = self.model.max_input_length();
+        let indices = &monitor.config().feature_indices;
+        if self.model.input_kind() == InputKind::Tensor {
+            if let Some(bad) = indices.iter().find(|i| **i as usize >= width) {
+                return fail(
+                    Status::InvalidArgument,
+                    format!("monitored feature index {bad} is outside this model's {width} input values"),
+                );
+            }
+        }
+        self.recorder = None;
+        self.recorder = Some(monitor.recorder(&self.model.card().version)?);
+        Ok(())
+    }
+
+    /// Detaches the monitor, if any (its lane becomes free for another session).
+    pub fn detach_monitor(&mut self) {
+        self.recorder = None;
+    }
+
+    /// Whether a monitor is attached.
+    pub fn has_monitor(&self) -> bool {
+        self.recorder.is_some()
     }
 
     /// Classify a text. `probabilities`, when given, receives one value per label and must
@@ -198,6 +259,9 @@ impl Session {
         self.stats.last_request_system_calls = alloc::thread_stats().system_calls - calls_before;
         if result.is_err() {
             self.stats.errors += 1;
+        }
+        if let Some(recorder) = self.recorder.as_mut() {
+            record(recorder, &result, input, start);
         }
         result
     }
@@ -235,6 +299,7 @@ impl Session {
         }
         unit.dirty = true;
         testing::maybe_panic();
+        testing::maybe_delay();
         unit.dirty = false;
 
         // Preprocess into the unit's tensors.
@@ -344,6 +409,21 @@ impl Session {
         self.stats.requests += inputs.len() as u64;
         if result.is_err() {
             self.stats.errors += inputs.len() as u64;
+        }
+        if let Some(recorder) = self.recorder.as_mut() {
+            // One record per item; each carries the whole batch's latency (what it waited).
+            match &result {
+                Ok(predictions) => {
+                    for (prediction, input) in predictions.iter().zip(inputs) {
+                        record(recorder, &Ok(prediction.clone()), *input, start);
+                    }
+                }
+                Err(e) => {
+                    for input in inputs {
+                        record(recorder, &Err(e.clone()), *input, start);
+                    }
+                }
+            }
         }
         result
     }
@@ -821,6 +901,23 @@ pub mod testing {
 
     thread_local! {
         static PANIC_NEXT: Cell<bool> = const { Cell::new(false) };
+        static EXTRA_LATENCY: Cell<std::time::Duration> = const { Cell::new(std::time::Duration::ZERO) };
+    }
+
+    /// Make every request on this thread take at least `extra` longer (a busy wait inside the
+    /// request path, no syscall), to exercise latency alerts on real requests. Zero turns it off.
+    pub fn set_extra_latency(extra: std::time::Duration) {
+        EXTRA_LATENCY.with(|d| d.set(extra));
+    }
+
+    pub(crate) fn maybe_delay() {
+        let extra = EXTRA_LATENCY.with(|d| d.get());
+        if !extra.is_zero() {
+            let start = std::time::Instant::now();
+            while start.elapsed() < extra {
+                std::hint::spin_loop();
+            }
+        }
     }
 
     /// Make the next request on this thread panic inside the request path (after the pool is

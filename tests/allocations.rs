@@ -246,3 +246,59 @@ fn memory_stays_flat_when_sessions_change_threads() {
     drop(model);
     assert_eq!(pools_in_use(), 0, "pools still held after the model and its sessions are gone");
 }
+
+/// The monitor adds nothing to the request path's allocations: one record into a preallocated
+/// ring per request, on every input kind, successes and errors alike.
+#[test]
+fn zero_system_calls_per_request_with_the_monitor_attached() {
+    use mlops_edge::{Monitor, MonitorConfig};
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let monitor = Monitor::new(MonitorConfig {
+        window: 256,
+        ring_capacity: 4096,
+        feature_indices: vec![0, 5, 20],
+        label_count: 10,
+        ..MonitorConfig::default()
+    })
+    .unwrap();
+    let texts: Vec<String> = slabs_test().into_iter().take(200).map(|(t, _)| t).collect();
+    for name in ["minilm-l3-promptinj", "profanity-tfidf"] {
+        let model = load(name);
+        let mut session = Session::new(&model).unwrap();
+        session.attach_monitor(&monitor).unwrap();
+        session.classify_text("warm-up", None).unwrap();
+        let n = calls_during(|| {
+            for text in &texts {
+                session.classify_text(text, None).unwrap();
+            }
+            assert!(session.classify_f32(&[1.0], None).is_err());
+        });
+        assert_eq!(n, 0, "{name} with the monitor: {n} system calls");
+    }
+    let model = load("magika");
+    let mut session = Session::new(&model).unwrap();
+    session.attach_monitor(&monitor).unwrap();
+    let files: Vec<Vec<u8>> = std::fs::read_dir(model_dir("magika").join("samples"))
+        .unwrap()
+        .take(30)
+        .map(|e| std::fs::read(e.unwrap().path()).unwrap())
+        .collect();
+    let n = calls_during(|| files.iter().for_each(|f| drop(session.classify_bytes(f, None).unwrap())));
+    assert_eq!(n, 0, "magika with the monitor: {n} calls");
+    for name in ["digits-mlp", "breast-cancer-logreg"] {
+        let model = load(name);
+        let mut session = Session::new(&model).unwrap();
+        session.attach_monitor(&monitor).unwrap();
+        let inputs: Vec<Vec<f32>> =
+            golden(name)["cases"].as_array().unwrap().iter().map(|c| floats(&c["input"])).collect();
+        let n = calls_during(|| {
+            for input in &inputs {
+                session.classify_f32(input, None).unwrap();
+            }
+        });
+        assert_eq!(n, 0, "{name} with the monitor: {n} calls");
+    }
+    let s = monitor.snapshot().unwrap();
+    assert!(s.processed >= 2 * 201 + 30 + 100, "every request was recorded: {}", s.processed);
+    assert_eq!(s.dropped, 0);
+}

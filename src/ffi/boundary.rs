@@ -76,6 +76,9 @@ fn status_cstr(status: Option<Status>) -> &'static CStr {
         Some(Status::PoolExhausted) => c"session memory pool exhausted",
         Some(Status::Panic) => c"internal panic caught",
         Some(Status::OutputNotFinite) => c"model produced non-finite scores",
+        Some(Status::InsufficientData) => c"not enough samples",
+        Some(Status::InvalidState) => c"call not allowed in the current state",
+        Some(Status::LimitReached) => c"capacity limit reached",
         None => c"unknown status",
     }
 }

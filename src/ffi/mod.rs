@@ -15,10 +15,12 @@
 mod args;
 mod boundary;
 mod model;
+mod monitor;
 mod session;
 
 pub use boundary::{mle_last_error, mle_status_str, mle_version};
 pub use model::*;
+pub use monitor::*;
 pub use session::*;
 
 use crate::error::Status;
@@ -59,6 +61,12 @@ pub const MLE_ERR_POOL_EXHAUSTED: mle_status = 13;
 pub const MLE_ERR_PANIC: mle_status = 14;
 /// The model produced NaN or infinite scores.
 pub const MLE_ERR_OUTPUT_NOT_FINITE: mle_status = 15;
+/// Too few samples (a monitor baseline needs at least 100 successful requests).
+pub const MLE_ERR_INSUFFICIENT_DATA: mle_status = 16;
+/// Not allowed now (e.g. a monitor function called from that monitor's level callback).
+pub const MLE_ERR_INVALID_STATE: mle_status = 17;
+/// A fixed capacity is used up (all of a monitor's session lanes, its version table).
+pub const MLE_ERR_LIMIT_REACHED: mle_status = 18;
 
 /// Input kind of a model: UTF-8 text.
 pub const MLE_INPUT_TEXT: u32 = 1;
@@ -110,6 +118,9 @@ mod tests {
             MLE_ERR_POOL_EXHAUSTED,
             MLE_ERR_PANIC,
             MLE_ERR_OUTPUT_NOT_FINITE,
+            MLE_ERR_INSUFFICIENT_DATA,
+            MLE_ERR_INVALID_STATE,
+            MLE_ERR_LIMIT_REACHED,
         ];
         assert_eq!(c.len(), Status::ALL.len());
         for (code, status) in c.iter().zip(Status::ALL) {

@@ -21,11 +21,11 @@ pub struct mle_session {
 
 /// What an `mle_session` pointer points to (a `Box`), magic first.
 #[repr(C)]
-struct SessionHandle {
+pub(super) struct SessionHandle {
     magic: u64,
     busy: AtomicBool,
     model: Arc<ModelHandle>,
-    session: Session,
+    pub(super) session: Session,
 }
 
 /// Session options. All-zero means defaults (`MLE_POOL_AUTO`).
@@ -79,7 +79,10 @@ pub struct mle_prediction {
 ///
 /// # Safety
 /// `ptr` is NULL or a live handle returned by this library.
-unsafe fn with_session<R>(ptr: *mut mle_session, body: impl FnOnce(&mut SessionHandle) -> Result<R>) -> Result<R> {
+pub(super) unsafe fn with_session<R>(
+    ptr: *mut mle_session,
+    body: impl FnOnce(&mut SessionHandle) -> Result<R>,
+) -> Result<R> {
     let ptr = ptr as *mut SessionHandle;
     // SAFETY: every handle type starts with a u64 magic.
     let magic = unsafe { required(ptr as *const u64, "session")? };

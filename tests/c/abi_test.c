@@ -79,7 +79,7 @@ static void test_version_and_status(void) {
     EXPECT(strcmp(mle_version(), MLE_VERSION_STRING) == 0, "mle_version %s != header %s", mle_version(),
            MLE_VERSION_STRING);
     EXPECT(MLE_VERSION_MAJOR >= 0 && MLE_VERSION_MINOR >= 0 && MLE_VERSION_PATCH >= 0, "version macros");
-    for (code = MLE_OK; code <= MLE_ERR_OUTPUT_NOT_FINITE; code++) {
+    for (code = MLE_OK; code <= MLE_ERR_LIMIT_REACHED; code++) {
         const char *s = mle_status_str(code);
         EXPECT(s != NULL && strlen(s) > 0 && strcmp(s, "unknown status") != 0, "status %d has no string", code);
     }
@@ -416,6 +416,248 @@ static void test_load_bytes(void) {
     mle_model_free(model);
 }
 
+/* The level callback: counts calls, remembers the levels, and checks that re-entering the
+ * monitor's analysis from inside is refused. */
+struct level_log {
+    int calls;
+    int previous;
+    int current;
+    int snapshot_level;
+    mle_status reentry;
+    const mle_monitor *monitor;
+    int freed;
+};
+
+static void on_level(void *userdata, int32_t previous, int32_t current, const mle_snapshot *snapshot) {
+    struct level_log *log = (struct level_log *)userdata;
+    mle_snapshot inner;
+    log->calls++;
+    log->previous = previous;
+    log->current = current;
+    log->snapshot_level = snapshot->level;
+    log->reentry = mle_monitor_snapshot(log->monitor, &inner, NULL, 0, NULL);
+}
+
+static void free_level_log(void *userdata) { ((struct level_log *)userdata)->freed++; }
+
+static void test_monitor(void) {
+    mle_model *model = NULL;
+    mle_session *session = NULL, *other = NULL;
+    mle_monitor *monitor = NULL, *small = NULL;
+    mle_monitor_options options;
+    mle_snapshot snap;
+    mle_monitor_thresholds thresholds, got;
+    mle_model_details details;
+    mle_prediction p;
+    mle_baseline baseline;
+    struct level_log log;
+    float values[64];
+    double latencies[150], confidences[150], bad[150];
+    uint64_t labels[11];
+    size_t i, written = 0, moved = 0;
+
+    EXPECT_STATUS(mle_model_load(path_of("models/digits-mlp"), NULL, &model), MLE_OK);
+    if (!model) return;
+    EXPECT_STATUS(mle_model_info(model, &details), MLE_OK);
+    EXPECT_STATUS(mle_session_new(model, NULL, &session), MLE_OK);
+    EXPECT_STATUS(mle_session_new(model, NULL, &other), MLE_OK);
+
+    /* Options and creation. */
+    mle_monitor_options_init(NULL);
+    mle_monitor_options_init(&options);
+    EXPECT(options.window == 1024 && options.ring_capacity == 1024 && options.max_sessions == 16, "defaults");
+    EXPECT_STATUS(mle_monitor_new(&options, NULL), MLE_ERR_INVALID_ARGUMENT);
+    options.window = 0;
+    EXPECT_STATUS(mle_monitor_new(&options, &monitor), MLE_ERR_INVALID_ARGUMENT);
+    options.window = 1024;
+    options.feature_count = 9;
+    EXPECT_STATUS(mle_monitor_new(&options, &monitor), MLE_ERR_INVALID_ARGUMENT);
+    options.feature_count = 1;
+    options.feature_indices[0] = 64; /* digits has 64 values: out of range */
+    EXPECT_STATUS(mle_monitor_new(&options, &monitor), MLE_OK);
+    EXPECT_STATUS(mle_session_attach_monitor(session, monitor), MLE_ERR_INVALID_ARGUMENT);
+    mle_monitor_free(monitor);
+    mle_monitor_free(NULL);
+    monitor = NULL;
+
+    options.feature_indices[0] = 20;
+    options.label_count = 10;
+    options.max_sessions = 1;
+    EXPECT_STATUS(mle_monitor_new(&options, &monitor), MLE_OK);
+    if (!monitor) return;
+    EXPECT_STATUS(mle_session_attach_monitor(NULL, monitor), MLE_ERR_INVALID_ARGUMENT);
+    EXPECT_STATUS(mle_session_attach_monitor(session, NULL), MLE_ERR_INVALID_ARGUMENT);
+    EXPECT_STATUS(mle_session_attach_monitor(session, (const mle_monitor *)model), MLE_ERR_INVALID_ARGUMENT);
+    EXPECT_STATUS(mle_session_attach_monitor(session, monitor), MLE_OK);
+    EXPECT_STATUS(mle_session_attach_monitor(other, monitor), MLE_ERR_LIMIT_REACHED);
+    EXPECT_STATUS(mle_session_detach_monitor(NULL), MLE_ERR_INVALID_ARGUMENT);
+
+    /* Not enough data for a baseline yet. */
+    EXPECT_STATUS(mle_monitor_baseline_freeze(monitor), MLE_ERR_INSUFFICIENT_DATA);
+    EXPECT_STATUS(mle_monitor_baseline_freeze(NULL), MLE_ERR_INVALID_ARGUMENT);
+
+    for (i = 0; i < 150; i++) {
+        size_t j;
+        for (j = 0; j < 64; j++) values[j] = (float)((i * 7 + j * 3) % 17);
+        EXPECT_STATUS(mle_classify_f32(session, values, 64, &p, NULL, 0, NULL), MLE_OK);
+    }
+    EXPECT_STATUS(mle_classify_f32(session, values, 3, &p, NULL, 0, NULL), MLE_ERR_INPUT_SHAPE);
+
+    /* Snapshot arguments. */
+    EXPECT_STATUS(mle_monitor_snapshot(NULL, &snap, NULL, 0, NULL), MLE_ERR_INVALID_ARGUMENT);
+    EXPECT_STATUS(mle_monitor_snapshot(monitor, NULL, NULL, 0, NULL), MLE_ERR_INVALID_ARGUMENT);
+    EXPECT_STATUS(mle_monitor_snapshot(monitor, &snap, labels, 10, &written), MLE_ERR_BUFFER_TOO_SMALL);
+    EXPECT_STATUS(mle_monitor_snapshot(monitor, &snap, NULL, 11, &written), MLE_ERR_INVALID_ARGUMENT);
+    EXPECT_STATUS(mle_monitor_drain(monitor, &moved), MLE_OK);
+    EXPECT(moved == 151, "drained %zu records", moved);
+    EXPECT_STATUS(mle_monitor_drain(NULL, &moved), MLE_ERR_INVALID_ARGUMENT);
+    EXPECT_STATUS(mle_monitor_snapshot(monitor, &snap, labels, 11, &written), MLE_OK);
+    EXPECT(written == 11, "label counts %zu", written);
+    EXPECT(snap.processed == 151 && snap.dropped == 0 && snap.window_count == 151, "processed %llu",
+           (unsigned long long)snap.processed);
+    EXPECT(snap.status_counts[MLE_OK] == 150 && snap.status_counts[MLE_ERR_INPUT_SHAPE] == 1, "by status");
+    EXPECT(snap.version_count == 1 && strcmp(snap.versions[0].version, details.version) == 0 &&
+               snap.versions[0].ok == 150 && snap.versions[0].errors == 1,
+           "version %s", snap.versions[0].version);
+    {
+        uint64_t sum = 0;
+        for (i = 0; i < 11; i++) sum += labels[i];
+        EXPECT(sum == 150 && labels[10] == 0, "label counts sum %llu", (unsigned long long)sum);
+    }
+    EXPECT(snap.latency_p50_us > 0 && snap.latency_p50_us <= snap.latency_p95_us &&
+               snap.latency_p95_us <= snap.latency_p99_us && snap.latency_p99_us <= snap.latency_max_us,
+           "percentiles %f %f %f", snap.latency_p50_us, snap.latency_p95_us, snap.latency_p99_us);
+    EXPECT(snap.feature_count == 1 && snap.feature_means[0] >= 0 && snap.has_baseline == 0 && snap.level == MLE_LEVEL_OK,
+           "feature/baseline/level");
+
+    /* Thresholds. */
+    mle_monitor_thresholds_default(NULL);
+    mle_monitor_thresholds_default(&thresholds);
+    EXPECT(thresholds.latency_p95_warning == 0.5 && thresholds.latency_p95_critical == 1.0 &&
+               thresholds.confidence_drop_warning == 0.1 && thresholds.confidence_drop_critical == 0.2 &&
+               thresholds.drift_p_value == 0.05 && thresholds.drift_level == MLE_LEVEL_WARNING,
+           "seed defaults");
+    EXPECT_STATUS(mle_monitor_get_thresholds(monitor, NULL), MLE_ERR_INVALID_ARGUMENT);
+    EXPECT_STATUS(mle_monitor_set_thresholds(monitor, NULL), MLE_ERR_INVALID_ARGUMENT);
+    thresholds.latency_p95_warning = 3.0; /* above critical */
+    EXPECT_STATUS(mle_monitor_set_thresholds(monitor, &thresholds), MLE_ERR_INVALID_ARGUMENT);
+    thresholds.latency_p95_warning = NAN;
+    EXPECT_STATUS(mle_monitor_set_thresholds(monitor, &thresholds), MLE_ERR_INVALID_ARGUMENT);
+    thresholds.latency_p95_warning = 0.5;
+    thresholds.drift_level = 7;
+    EXPECT_STATUS(mle_monitor_set_thresholds(monitor, &thresholds), MLE_ERR_INVALID_ARGUMENT);
+    thresholds.drift_level = MLE_LEVEL_CRITICAL;
+    thresholds.drift_p_value = 1.5;
+    EXPECT_STATUS(mle_monitor_set_thresholds(monitor, &thresholds), MLE_ERR_INVALID_ARGUMENT);
+    thresholds.drift_p_value = 0.01;
+    EXPECT_STATUS(mle_monitor_set_thresholds(monitor, &thresholds), MLE_OK);
+    EXPECT_STATUS(mle_monitor_get_thresholds(monitor, &got), MLE_OK);
+    EXPECT(got.drift_p_value == 0.01 && got.drift_level == MLE_LEVEL_CRITICAL, "thresholds round trip");
+
+    /* A host baseline: bad ones first. */
+    for (i = 0; i < 150; i++) {
+        latencies[i] = 0.001 * (double)(i + 1); /* far faster than any real request */
+        confidences[i] = snap.confidence_mean;
+        bad[i] = 1.0;
+    }
+    bad[17] = NAN;
+    memset(&baseline, 0, sizeof baseline);
+    EXPECT_STATUS(mle_monitor_baseline_load(monitor, NULL), MLE_ERR_INVALID_ARGUMENT);
+    baseline.latency_us = latencies;
+    baseline.latency_count = 150;
+    baseline.confidence = confidences;
+    baseline.confidence_count = 50;
+    EXPECT_STATUS(mle_monitor_baseline_load(monitor, &baseline), MLE_ERR_INSUFFICIENT_DATA);
+    baseline.confidence_count = 150;
+    baseline.input_length = NULL;
+    baseline.input_length_count = 3;
+    EXPECT_STATUS(mle_monitor_baseline_load(monitor, &baseline), MLE_ERR_INVALID_ARGUMENT);
+    baseline.input_length_count = 0;
+    baseline.confidence = bad;
+    EXPECT_STATUS(mle_monitor_baseline_load(monitor, &baseline), MLE_ERR_INVALID_ARGUMENT);
+    baseline.confidence = confidences;
+    baseline.error_rate = 2.0;
+    EXPECT_STATUS(mle_monitor_baseline_load(monitor, &baseline), MLE_ERR_INVALID_ARGUMENT);
+    baseline.error_rate = 0.0;
+    baseline.feature_count = 9;
+    EXPECT_STATUS(mle_monitor_baseline_load(monitor, &baseline), MLE_ERR_INVALID_ARGUMENT);
+    baseline.feature_count = 2; /* the monitor watches 1 */
+    baseline.features[0] = latencies;
+    baseline.feature_counts[0] = 150;
+    baseline.features[1] = latencies;
+    baseline.feature_counts[1] = 150;
+    EXPECT_STATUS(mle_monitor_baseline_load(monitor, &baseline), MLE_ERR_INVALID_ARGUMENT);
+    baseline.feature_count = 0;
+    baseline.label_counts = labels;
+    baseline.label_count = 4;
+    EXPECT_STATUS(mle_monitor_baseline_load(monitor, &baseline), MLE_ERR_INVALID_ARGUMENT);
+    baseline.label_count = 11;
+
+    /* The level callback fires when the baseline makes today's latency look critical. */
+    memset(&log, 0, sizeof log);
+    log.monitor = monitor;
+    EXPECT_STATUS(mle_monitor_set_level_callback(NULL, on_level, &log, free_level_log), MLE_ERR_INVALID_ARGUMENT);
+    EXPECT_STATUS(mle_monitor_set_level_callback(monitor, on_level, &log, free_level_log), MLE_OK);
+    EXPECT_STATUS(mle_monitor_baseline_load(monitor, &baseline), MLE_OK);
+    EXPECT_STATUS(mle_monitor_snapshot(monitor, &snap, NULL, 0, NULL), MLE_OK);
+    EXPECT(snap.has_baseline == 1 && snap.level == MLE_LEVEL_CRITICAL && snap.alert_count >= 1 &&
+               snap.alerts[0].level == MLE_LEVEL_CRITICAL,
+           "level %d with %u alerts", snap.level, snap.alert_count);
+    EXPECT(log.calls == 1 && log.previous == MLE_LEVEL_OK && log.current == MLE_LEVEL_CRITICAL &&
+               log.snapshot_level == MLE_LEVEL_CRITICAL,
+           "callback calls %d (%d -> %d)", log.calls, log.previous, log.current);
+    EXPECT(log.reentry == MLE_ERR_INVALID_STATE, "re-entry from the callback: %s", mle_status_str(log.reentry));
+    EXPECT_STATUS(mle_monitor_snapshot(monitor, &snap, NULL, 0, NULL), MLE_OK);
+    EXPECT(log.calls == 1, "no change, no call");
+    EXPECT_STATUS(mle_monitor_baseline_clear(monitor), MLE_OK);
+    EXPECT_STATUS(mle_monitor_snapshot(monitor, &snap, NULL, 0, NULL), MLE_OK);
+    EXPECT(log.calls == 2 && log.current == MLE_LEVEL_OK && snap.has_baseline == 0, "back to ok");
+    EXPECT_STATUS(mle_monitor_set_level_callback(monitor, NULL, &log, free_level_log), MLE_OK);
+    EXPECT(log.freed == 2, "userdata freed on replacement and for the NULL callback: %d", log.freed);
+    EXPECT_STATUS(mle_monitor_baseline_freeze(monitor), MLE_OK);
+    EXPECT_STATUS(mle_monitor_reset_window(monitor), MLE_OK);
+    EXPECT_STATUS(mle_monitor_reset_window(NULL), MLE_ERR_INVALID_ARGUMENT);
+    EXPECT_STATUS(mle_monitor_baseline_clear(NULL), MLE_ERR_INVALID_ARGUMENT);
+    EXPECT_STATUS(mle_monitor_snapshot(monitor, &snap, NULL, 0, NULL), MLE_OK);
+    EXPECT(snap.window_count == 0 && snap.processed == 151, "window reset, totals kept");
+
+    /* Lanes are released by detach and by freeing the session. */
+    EXPECT_STATUS(mle_session_detach_monitor(session), MLE_OK);
+    EXPECT_STATUS(mle_session_attach_monitor(other, monitor), MLE_OK);
+    mle_session_free(other);
+    EXPECT_STATUS(mle_session_attach_monitor(session, monitor), MLE_OK);
+    /* The monitor may be freed before its sessions. */
+    mle_monitor_free(monitor);
+    EXPECT_STATUS(mle_classify_f32(session, values, 64, &p, NULL, 0, NULL), MLE_OK);
+    EXPECT_STATUS(mle_monitor_new(NULL, &small), MLE_OK);
+    mle_monitor_free(small);
+    mle_session_free(session);
+    mle_model_free(model);
+}
+
+static void test_ks_2samp(void) {
+    double a[10], b[10], d = -1, pv = -1;
+    int i;
+    for (i = 0; i < 10; i++) {
+        a[i] = i;
+        b[i] = 10 + i;
+    }
+    EXPECT_STATUS(mle_ks_2samp(a, 10, b, 10, &d, &pv), MLE_OK);
+    /* scipy.stats.ks_2samp(range(10), range(10, 20)) */
+    EXPECT(d == 1.0 && fabs(pv - 1.0825088224469026e-05) < 1e-15, "D %g p %g", d, pv);
+    EXPECT_STATUS(mle_ks_2samp(a, 10, a, 10, &d, &pv), MLE_OK);
+    EXPECT(d == 0.0 && pv == 1.0, "identical: D %g p %g", d, pv);
+    EXPECT_STATUS(mle_ks_2samp(a, 0, b, 10, &d, &pv), MLE_ERR_INVALID_ARGUMENT);
+    EXPECT_STATUS(mle_ks_2samp(a, 10, b, 0, &d, &pv), MLE_ERR_INVALID_ARGUMENT);
+    EXPECT_STATUS(mle_ks_2samp(NULL, 10, b, 10, &d, &pv), MLE_ERR_INVALID_ARGUMENT);
+    EXPECT_STATUS(mle_ks_2samp(a, 10, NULL, 10, &d, &pv), MLE_ERR_INVALID_ARGUMENT);
+    EXPECT_STATUS(mle_ks_2samp(a, 10, b, 10, NULL, &pv), MLE_ERR_INVALID_ARGUMENT);
+    EXPECT_STATUS(mle_ks_2samp(a, 10, b, 10, &d, NULL), MLE_ERR_INVALID_ARGUMENT);
+    b[4] = NAN;
+    EXPECT_STATUS(mle_ks_2samp(a, 10, b, 10, &d, &pv), MLE_ERR_INVALID_ARGUMENT);
+    EXPECT(strstr(mle_last_error(), "NaN") != NULL, "message names NaN: %s", mle_last_error());
+}
+
 int main(int argc, char **argv) {
     snprintf(root, sizeof root, "%s", argc > 1 ? argv[1] : ".");
     if (argc > 2 && strcmp(argv[2], "--quick") == 0) {
@@ -430,6 +672,8 @@ int main(int argc, char **argv) {
     test_tensor_model();
     test_bytes_model();
     test_load_bytes();
+    test_monitor();
+    test_ks_2samp();
     printf("%d checks, %d failures\n", checks, failures);
     return failures == 0 ? 0 : 1;
 }

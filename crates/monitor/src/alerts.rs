@@ -160,6 +160,8 @@ impl Thresholds {
             }
         }
         for (name, p) in [("drift_p_value", self.drift_p_value), ("label_drift_p_value", self.label_drift_p_value)] {
+            // Written so that NaN fails the test too.
+            #[allow(clippy::neg_cmp_op_on_partial_ord)]
             if !(p > 0.0 && p < 1.0) {
                 return Err(MonitorError::invalid(format!("{name} must be in (0, 1), got {p}")));
             }

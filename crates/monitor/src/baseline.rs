@@ -46,10 +46,7 @@ impl Baseline {
             if values.len() < MIN_BASELINE_SAMPLES {
                 return Err(MonitorError::new(
                     ErrorKind::InsufficientData,
-                    format!(
-                        "a baseline needs at least {MIN_BASELINE_SAMPLES} {name} samples, got {}",
-                        values.len()
-                    ),
+                    format!("a baseline needs at least {MIN_BASELINE_SAMPLES} {name} samples, got {}", values.len()),
                 ));
             }
         }

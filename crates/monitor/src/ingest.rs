@@ -165,6 +165,8 @@ mod loom_tests {
                     accepted
                 })
             };
+            // Without this yield loom explores a single interleaving (tokio-rs/loom#392).
+            loom::thread::yield_now();
             let mut seen = Vec::new();
             // SAFETY: this thread is the only consumer.
             unsafe { ingest.drain(|r| seen.push(r.latency_ns)) };

@@ -34,6 +34,6 @@ pub use monitor::{
 };
 pub use record::{Record, MAX_FEATURES, NO_LABEL, STATUS_OK};
 pub use snapshot::{
-    BaselineSummary, Drift, DriftReport, LabelDrift, Snapshot, VersionCounts, WindowSummary, MAX_ALERTS,
-    MAX_VERSIONS, MAX_VERSION_LEN, STATUS_SLOTS,
+    BaselineSummary, Drift, DriftReport, LabelDrift, Snapshot, VersionCounts, WindowSummary, MAX_ALERTS, MAX_VERSIONS,
+    MAX_VERSION_LEN, STATUS_SLOTS,
 };

@@ -157,9 +157,8 @@ impl Monitor {
         if let Some(i) = versions.iter().position(|v| v.as_str() == version) {
             return Ok(i as u16);
         }
-        let name = heapless::String::try_from(version).map_err(|_| {
-            MonitorError::invalid(format!("model version names are at most {MAX_VERSION_LEN} bytes"))
-        })?;
+        let name = heapless::String::try_from(version)
+            .map_err(|_| MonitorError::invalid(format!("model version names are at most {MAX_VERSION_LEN} bytes")))?;
         versions.push(name).map_err(|_| {
             MonitorError::new(ErrorKind::LimitReached, format!("a monitor tells at most {MAX_VERSIONS} versions apart"))
         })?;
@@ -615,7 +614,15 @@ fn alerts(
         if drift.drifted {
             let (now, then) = (mean(current), mean(reference));
             let change_pct = if then != 0.0 { (now - then) / then.abs() * 100.0 } else { 0.0 };
-            push(Alert { metric, feature, level: t.drift_level, current: now, baseline: then, change_pct, p_value: drift.p_value });
+            push(Alert {
+                metric,
+                feature,
+                level: t.drift_level,
+                current: now,
+                baseline: then,
+                change_pct,
+                p_value: drift.p_value,
+            });
         }
     };
     drift_alert(AlertMetric::LatencyDrift, 0, &d.latency, &scratch.latency, &baseline.latency_us);
@@ -636,6 +643,6 @@ fn alerts(
             p_value: d.labels.p_value,
         });
     }
-    out.sort_by(|a, b| b.level.cmp(&a.level));
+    out.sort_by_key(|a| std::cmp::Reverse(a.level));
     out
 }

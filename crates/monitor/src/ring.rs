@@ -177,6 +177,9 @@ mod loom_tests {
                     (0..3u32).filter(|v| unsafe { ring.push(*v) }.is_ok()).count()
                 })
             };
+            // Without this yield loom explores a single interleaving when both threads start with
+            // atomic loads (tokio-rs/loom#392); the negative control in the README checks it.
+            loom::thread::yield_now();
             let mut seen = Vec::new();
             for _ in 0..2 {
                 // SAFETY: the only consumer.

@@ -167,7 +167,12 @@ fn baseline_needs_100_successes() {
     bad[7] = f64::NAN;
     let samples = BaselineSamples { latency_us: &[1.0; 100], confidence: &bad, ..Default::default() };
     assert_eq!(m.load_baseline(&samples).unwrap_err().kind, ErrorKind::InvalidArgument);
-    let samples = BaselineSamples { latency_us: &[1.0; 100], confidence: &[0.5; 100], label_counts: &[1, 2, 3, 4], ..Default::default() };
+    let samples = BaselineSamples {
+        latency_us: &[1.0; 100],
+        confidence: &[0.5; 100],
+        label_counts: &[1, 2, 3, 4],
+        ..Default::default()
+    };
     assert_eq!(m.load_baseline(&samples).unwrap_err().kind, ErrorKind::InvalidArgument);
 }
 
@@ -208,7 +213,8 @@ fn seed_alerts_latency_and_confidence() {
     assert_eq!(find(&s, AlertMetric::LatencyP95).unwrap().level, Level::Critical);
     assert_eq!(find(&s, AlertMetric::ConfidenceMean).unwrap().level, Level::Critical);
     // Thresholds are the host's to change.
-    m.set_thresholds(Thresholds { latency_p95_warning: 5.0, latency_p95_critical: 6.0, ..Thresholds::default() }).unwrap();
+    m.set_thresholds(Thresholds { latency_p95_warning: 5.0, latency_p95_critical: 6.0, ..Thresholds::default() })
+        .unwrap();
     let s = m.snapshot().unwrap();
     assert!(find(&s, AlertMetric::LatencyP95).is_none());
 }
@@ -298,8 +304,10 @@ fn level_callback_fires_on_change_only_and_rejects_reentry() {
 
 #[test]
 fn eight_producers_and_concurrent_snapshots_account_for_every_record() {
-    let per_thread: u64 = if cfg!(miri) { 300 } else { 100_000 };
-    let m = Monitor::new(MonitorConfig { ring_capacity: 256, max_recorders: 8, ..MonitorConfig::default() }).unwrap();
+    // Miri interprets every instruction: fewer records and a small window there.
+    let (per_thread, window): (u64, usize) = if cfg!(miri) { (200, 16) } else { (100_000, 1024) };
+    let m = Monitor::new(MonitorConfig { window, ring_capacity: 256, max_recorders: 8, ..MonitorConfig::default() })
+        .unwrap();
     let done = Arc::new(AtomicUsize::new(0));
     let accepted_total = Arc::new(AtomicUsize::new(0));
     let producers: Vec<_> = (0..8)

@@ -78,7 +78,8 @@ fn percentiles_means_and_histograms_match_numpy() {
 fn chi_square_matches_scipy_chi2_contingency() {
     let data = load("chi2_cases.json");
     for case in data["cases"].as_array().unwrap() {
-        let counts = |k: &str| -> Vec<u64> { case[k].as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).collect() };
+        let counts =
+            |k: &str| -> Vec<u64> { case[k].as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).collect() };
         let r = chi2_contingency_2xk(&counts("first"), &counts("second")).unwrap();
         let (stat, p) = (case["statistic"].as_f64().unwrap(), case["pvalue"].as_f64().unwrap());
         assert_eq!(r.dof as u64, case["dof"].as_u64().unwrap(), "{case}");
