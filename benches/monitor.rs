@@ -5,7 +5,7 @@
 //!   monitor attached;
 //! - `snapshot`: an analysis of a 1024-record window against a 1024-record baseline, with KS
 //!   p-values for latency, confidence, input length and 8 features plus the label chi-square,
-//!   against sorting the same 11 samples alone;
+//!   against comparison-sorting the same 11 samples (the snapshot radix-sorts them);
 //! - `ks_2samp`: the stateless test at 1024 × 1024 and 5000 × 5000.
 //! Rings are drained outside the timed region (`iter_custom`).
 
@@ -135,7 +135,7 @@ fn snapshot_benches(c: &mut Criterion) {
     assert!(s.drift.latency.tested && s.drift.features[7].tested && s.drift.labels.tested);
     let mut group = c.benchmark_group("monitor");
     group.bench_function("snapshot_1024_vs_1024", |b| b.iter(|| black_box(monitor.snapshot().unwrap())));
-    // Baseline: just sorting the 11 window samples the snapshot sorts.
+    // Baseline: comparison-sorting the 11 samples the snapshot sorts (it radix-sorts them).
     let samples: Vec<Vec<f64>> =
         (0..11).map(|k| (0..1024).map(|i| ((i * 7919 + k * 131) % 10_007) as f64).collect()).collect();
     group.bench_function("snapshot_baseline_sort_11x1024", |b| {

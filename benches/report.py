@@ -20,6 +20,37 @@ def collect(path):
     pathlib.Path(path).write_text(json.dumps({"criterion_median_us": medians, "latency": latency}, indent=1))
 
 
+def collect_monitor(path):
+    """Snapshot the medians of benches/monitor.rs (ids starting with 'monitor')."""
+    medians = {}
+    for bench in (ROOT / "target/criterion").rglob("new/benchmark.json"):
+        meta = json.loads(bench.read_text())
+        if meta["full_id"].startswith("monitor"):
+            estimates = json.loads((bench.parent / "estimates.json").read_text())
+            medians[meta["full_id"]] = estimates["median"]["point_estimate"]  # ns
+    pathlib.Path(path).write_text(json.dumps(medians, indent=1))
+
+
+def monitor_report(out):
+    runs = [json.loads(f.read_text()) for f in sorted(pathlib.Path(out).glob("monitor.*.json"))]
+    if not runs:
+        return
+    b = lambda key: min(r[key] for r in runs if key in r)  # noqa: E731
+    print(f"\n### Monitor (release build, best of {len(runs)} runs, medians)\n")
+    print("| bench | median | baseline in the same process | difference | target |")
+    print("|---|---|---|---|---|")
+    rec, push = b("monitor/record"), b("monitor/record_baseline_vec_push")
+    print(f"| one record into the session's ring (`Recorder::record_at`) | {rec:.1f} ns | plain `Vec::push` of the same record: {push:.1f} ns | {rec - push:+.1f} ns | ≤ 50 ns |")
+    on = b("monitor_overhead/breast-cancer-logreg/with_monitor")
+    off = b("monitor_overhead/breast-cancer-logreg/without_monitor")
+    print(f"| breast-cancer-logreg request with a monitor attached (8 features watched) | {on / 1e3:.3f} µs | without: {off / 1e3:.3f} µs | {on - off:+.0f} ns ({on / off:.2f}×) | ≤ 1 µs overhead |")
+    snap, sort = b("monitor/snapshot_1024_vs_1024"), b("monitor/snapshot_baseline_sort_11x1024")
+    print(f"| snapshot: window 1024 vs baseline 1024, KS for latency, confidence, length and 8 features + label chi-square | {snap / 1e3:.1f} µs | comparison-sorting the same 11 samples (clone + pdqsort): {sort / 1e3:.1f} µs | {snap / sort:.2f}× | ≤ 200 µs |")
+    for n in (1024, 5000):
+        key = f"monitor/ks_2samp_{n}x{n}"
+        print(f"| stateless `ks_2samp` {n} × {n} (exact p-value, copies + sorts) | {b(key) / 1e3:.1f} µs | | | |")
+
+
 def best(runs, key, field=None):
     """Smallest value of `key` over the rounds (noise only adds time)."""
     values = []
@@ -110,7 +141,10 @@ def report(out):
         if path.exists():
             size = path.stat().st_size
             print(f"| {profile} | {size:,} | {size / 2**20:.2f} |")
+    monitor_report(out)
 
 
 if __name__ == "__main__":
-    {"collect": collect, "report": report}[sys.argv[1]](sys.argv[2])
+    {"collect": collect, "collect-monitor": collect_monitor, "report": report, "monitor": monitor_report}[sys.argv[1]](
+        sys.argv[2]
+    )

@@ -4,6 +4,7 @@
 #   - the onnxruntime anchor on the same inputs (benches/onnxruntime_anchor.py),
 #   alternated over ROUNDS rounds (default 3); the report keeps each bench's best round, since
 #   on a shared machine noise only ever adds time;
+#   - the monitor benches (benches/monitor.rs), ROUNDS runs;
 #   - peak RSS per model and the stripped library size per profile.
 # Needs python3 with venv support (creates target/bench-venv with onnxruntime and tokenizers).
 set -euo pipefail
@@ -18,8 +19,10 @@ if [ ! -x "$venv/bin/python" ]; then
   "$venv/bin/pip" install --quiet onnxruntime==1.32.0 tokenizers==0.23.3 numpy==2.4.6
 fi
 
-cargo build --release --bench inference --example classify
-cargo build --profile dist --bench inference
+# `cargo bench --no-run` builds the bench binaries exactly as `cargo bench` runs them.
+cargo bench --profile release --bench inference --bench monitor --no-run
+cargo bench --profile dist --bench inference --no-run
+cargo build --release --example classify
 for profile in release dist; do
   cargo build --profile "$profile" --lib --features pool-allocator
   strip -o "$out/libmlops_edge.$profile.so" "target/$profile/libmlops_edge.so"
@@ -31,6 +34,11 @@ for round in $(seq 1 "$rounds"); do
     python3 benches/report.py collect "$out/ours.$profile.$round.json"
   done
   "$venv/bin/python" benches/onnxruntime_anchor.py > "$out/onnxruntime.$round.json"
+done
+
+for round in $(seq 1 "$rounds"); do
+  cargo bench --profile release --bench monitor -- --noplot > "$out/criterion.monitor.$round.log" 2>&1
+  python3 benches/report.py collect-monitor "$out/monitor.$round.json"
 done
 
 "$venv/bin/python" benches/peak_rss.py target/release/examples/classify > "$out/rss.json"

@@ -14,8 +14,8 @@ use crate::snapshot::{
     MAX_VERSION_LEN, STATUS_SLOTS,
 };
 use crate::stats::{
-    chi2_contingency_2xk, histogram_upper_inclusive, ks_2samp_sorted, mean, percentile_seed, psi, sort_for_ks,
-    CONFIDENCE_BUCKETS, INPUT_LENGTH_BUCKETS, LATENCY_BUCKETS_SECONDS,
+    chi2_contingency_2xk, histogram_upper_inclusive, ks_2samp_sorted, mean, percentile_seed, psi, sort_f64,
+    SortScratch, CONFIDENCE_BUCKETS, INPUT_LENGTH_BUCKETS, LATENCY_BUCKETS_SECONDS,
 };
 
 /// Largest window.
@@ -326,6 +326,7 @@ struct Scratch {
     features: Vec<Vec<f64>>,
     labels: Vec<u64>,
     ks: Vec<f64>,
+    sort: SortScratch,
 }
 
 impl Analysis {
@@ -352,6 +353,7 @@ impl Analysis {
                 features: (0..features).map(|_| Vec::with_capacity(w)).collect(),
                 labels: vec![0; config.label_count + 1],
                 ks: Vec::with_capacity(w + 2),
+                sort: SortScratch::with_capacity(w),
             },
         }
     }
@@ -405,10 +407,12 @@ impl Analysis {
             let label = if r.label == NO_LABEL { usize::MAX } else { r.label as usize };
             s.labels[label.min(self.label_count)] += 1;
         }
-        sort_for_ks(&mut s.latency);
-        sort_for_ks(&mut s.confidence);
-        sort_for_ks(&mut s.length);
-        s.features.iter_mut().for_each(|v| sort_for_ks(v));
+        sort_f64(&mut s.latency, &mut s.sort);
+        sort_f64(&mut s.confidence, &mut s.sort);
+        sort_f64(&mut s.length, &mut s.sort);
+        for values in s.features.iter_mut() {
+            sort_f64(values, &mut s.sort);
+        }
         (errors, first, last)
     }
 
