@@ -14,8 +14,8 @@ use crate::snapshot::{
     MAX_VERSION_LEN, STATUS_SLOTS,
 };
 use crate::stats::{
-    chi2_contingency_2xk, histogram_upper_inclusive, ks_2samp_sorted, mean, percentile_seed, psi, sort_f64,
-    SortScratch, CONFIDENCE_BUCKETS, INPUT_LENGTH_BUCKETS, LATENCY_BUCKETS_SECONDS,
+    chi2_contingency_2xk, f32_from_key, f32_key, histogram_upper_inclusive, ks_2samp_sorted, mean, percentile_seed,
+    psi, sort_by_keys, SortScratch, CONFIDENCE_BUCKETS, INPUT_LENGTH_BUCKETS, LATENCY_BUCKETS_SECONDS,
 };
 
 /// Largest window.
@@ -378,40 +378,52 @@ impl Analysis {
         }
     }
 
-    /// Fills the scratch vectors (sorted) and the label counts from the window.
+    /// Fills the scratch vectors (sorted) and the label counts from the window. Each sample is
+    /// radix-sorted on its native integer or f32 key (1–4 byte passes), then widened to f64.
     fn gather(&mut self) -> (u64, u64, u64) {
         let s = &mut self.scratch;
-        s.latency.clear();
-        s.confidence.clear();
-        s.length.clear();
-        s.features.iter_mut().for_each(Vec::clear);
         s.labels.iter_mut().for_each(|c| *c = 0);
         let (mut errors, mut first, mut last) = (0u64, u64::MAX, 0u64);
         for r in &self.window {
-            s.latency.push(r.latency_ns as f64 / 1000.0);
             first = first.min(r.timestamp_ns);
             last = last.max(r.timestamp_ns);
             if !r.is_ok() {
                 errors += 1;
                 continue;
             }
-            if r.confidence.is_finite() {
-                s.confidence.push(f64::from(r.confidence));
-            }
-            s.length.push(f64::from(r.input_length));
-            for (values, v) in s.features.iter_mut().zip(r.features) {
-                if v.is_finite() {
-                    values.push(f64::from(v));
-                }
-            }
             let label = if r.label == NO_LABEL { usize::MAX } else { r.label as usize };
             s.labels[label.min(self.label_count)] += 1;
         }
-        sort_f64(&mut s.latency, &mut s.sort);
-        sort_f64(&mut s.confidence, &mut s.sort);
-        sort_f64(&mut s.length, &mut s.sort);
-        for values in s.features.iter_mut() {
-            sort_f64(values, &mut s.sort);
+        let window = &self.window;
+        let ok = || window.iter().filter(|r| r.is_ok());
+        sort_by_keys(
+            &mut s.sort,
+            |keys| keys.extend(window.iter().map(|r| r.latency_ns)),
+            |ns| ns as f64 / 1000.0,
+            &mut s.latency,
+        );
+        let f32_value = |k: u64| f64::from(f32_from_key(k as u32));
+        sort_by_keys(
+            &mut s.sort,
+            |keys| keys.extend(ok().filter(|r| r.confidence.is_finite()).map(|r| u64::from(f32_key(r.confidence)))),
+            f32_value,
+            &mut s.confidence,
+        );
+        sort_by_keys(
+            &mut s.sort,
+            |keys| keys.extend(ok().map(|r| u64::from(r.input_length))),
+            |n| n as f64,
+            &mut s.length,
+        );
+        for (i, values) in s.features.iter_mut().enumerate() {
+            sort_by_keys(
+                &mut s.sort,
+                |keys| {
+                    keys.extend(ok().map(|r| r.features[i]).filter(|v| v.is_finite()).map(|v| u64::from(f32_key(v))))
+                },
+                f32_value,
+                values,
+            );
         }
         (errors, first, last)
     }

@@ -29,32 +29,49 @@ fn value(key: u64) -> f64 {
     f64::from_bits(if key >> 63 == 1 { key & !(1 << 63) } else { !key })
 }
 
-/// Sorts NaN-free `values` ascending, turning −0.0 into +0.0 (the same result as
-/// [`sort_for_ks`](super::sort_for_ks)), with byte-wise LSD radix passes; passes whose byte is
-/// the same for every value are skipped.
-pub fn sort_f64(values: &mut [f64], scratch: &mut SortScratch) {
-    debug_assert!(values.iter().all(|v| !v.is_nan()));
-    let n = values.len();
+/// The u32 whose unsigned order is the numeric order of the f32 `x` (−0.0 and +0.0 share it).
+pub fn f32_key(x: f32) -> u32 {
+    let bits = (x + 0.0).to_bits();
+    if bits >> 31 == 1 {
+        !bits
+    } else {
+        bits | (1 << 31)
+    }
+}
+
+/// The f32 of an [`f32_key`].
+pub fn f32_from_key(key: u32) -> f32 {
+    f32::from_bits(if key >> 31 == 1 { key & !(1 << 31) } else { !key })
+}
+
+/// Sorts `keys` (in `scratch.keys`) ascending by LSD radix passes over their bytes, skipping
+/// bytes that are equal in every key: integer and f32-derived keys need 1–4 passes.
+fn radix_sort_keys(scratch: &mut SortScratch) {
     let SortScratch { keys, spare } = scratch;
-    keys.clear();
-    keys.extend(values.iter().map(|v| key(*v)));
-    spare.clear();
-    spare.resize(n, 0);
-    let mut counts = [[0usize; 256]; 8];
+    let n = keys.len();
+    // Only the length changes here: every slot is overwritten before it is read.
+    if spare.len() > n {
+        spare.truncate(n);
+    } else {
+        spare.resize(n, 0);
+    }
+    // Bytes above the highest set bit of any key are zero everywhere: never counted or passed.
+    let width = (64 - keys.iter().fold(0u64, |acc, k| acc | k).leading_zeros() as usize).div_ceil(8);
+    let mut counts = [[0u32; 256]; 8];
     for k in keys.iter() {
-        for (digit, table) in counts.iter_mut().enumerate() {
+        for (digit, table) in counts.iter_mut().enumerate().take(width) {
             table[((k >> (8 * digit)) & 0xff) as usize] += 1;
         }
     }
-    for (digit, table) in counts.iter().enumerate() {
-        if table.iter().any(|&c| c == n) {
+    for (digit, table) in counts.iter().enumerate().take(width) {
+        if table.iter().any(|&c| c as usize == n) {
             continue;
         }
         let mut offsets = [0usize; 256];
         let mut sum = 0;
         for (offset, count) in offsets.iter_mut().zip(table) {
             *offset = sum;
-            sum += count;
+            sum += *count as usize;
         }
         for k in keys.iter() {
             let b = ((k >> (8 * digit)) & 0xff) as usize;
@@ -63,7 +80,32 @@ pub fn sort_f64(values: &mut [f64], scratch: &mut SortScratch) {
         }
         std::mem::swap(keys, spare);
     }
-    for (v, k) in values.iter_mut().zip(keys.iter()) {
+}
+
+/// Fills `out` with `to_value` of each key pushed by `fill`, in ascending key order. `to_value`
+/// must be monotonic (order-preserving), so `out` ends up sorted.
+pub fn sort_by_keys(
+    scratch: &mut SortScratch,
+    fill: impl FnOnce(&mut Vec<u64>),
+    to_value: impl Fn(u64) -> f64,
+    out: &mut Vec<f64>,
+) {
+    scratch.keys.clear();
+    fill(&mut scratch.keys);
+    radix_sort_keys(scratch);
+    out.clear();
+    out.extend(scratch.keys.iter().map(|k| to_value(*k)));
+}
+
+/// Sorts NaN-free `values` ascending, turning −0.0 into +0.0 (the same result as
+/// [`sort_for_ks`](super::sort_for_ks)), with byte-wise LSD radix passes; passes whose byte is
+/// the same for every value are skipped.
+pub fn sort_f64(values: &mut [f64], scratch: &mut SortScratch) {
+    debug_assert!(values.iter().all(|v| !v.is_nan()));
+    scratch.keys.clear();
+    scratch.keys.extend(values.iter().map(|v| key(*v)));
+    radix_sort_keys(scratch);
+    for (v, k) in values.iter_mut().zip(scratch.keys.iter()) {
         *v = value(*k);
     }
 }
@@ -97,6 +139,18 @@ mod tests {
             sort_f64(&mut values, &mut scratch);
             let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
             assert_eq!(bits(&values), bits(&expected), "n={n}");
+            // The same values through f32 keys (as the monitor sorts confidences and features).
+            let singles: Vec<f32> = expected.iter().map(|v| *v as f32).collect();
+            let mut through_keys = Vec::new();
+            sort_by_keys(
+                &mut scratch,
+                |keys| keys.extend(singles.iter().rev().map(|v| u64::from(f32_key(*v)))),
+                |k| f64::from(f32_from_key(k as u32)),
+                &mut through_keys,
+            );
+            let mut direct: Vec<f64> = singles.iter().map(|v| f64::from(*v)).collect();
+            sort_for_ks(&mut direct);
+            assert_eq!(bits(&through_keys), bits(&direct), "f32 keys, n={n}");
         }
     }
 }
