@@ -19,6 +19,24 @@ use mlops_edge::{Model, ModelOptions, Monitor, MonitorConfig, Session};
 
 const CHUNK: u64 = 16_384;
 
+/// Times `iters` calls of `step` in chunks of at most `CHUNK`, running `between` (draining the
+/// monitor's rings) after each chunk outside the timed region.
+fn timed_in_chunks(iters: u64, mut step: impl FnMut(), mut between: impl FnMut()) -> Duration {
+    let mut total = Duration::ZERO;
+    let mut left = iters;
+    while left > 0 {
+        let n = left.min(CHUNK);
+        let start = Instant::now();
+        for _ in 0..n {
+            step();
+        }
+        total += start.elapsed();
+        between();
+        left -= n;
+    }
+    total
+}
+
 fn record(i: u64) -> Record {
     let mut r = Record::success(50_000 + (i * 7919) % 20_000, (i % 2) as u32, 0.5 + (i % 50) as f32 / 100.0, 30);
     for (k, f) in r.features.iter_mut().enumerate() {
@@ -35,38 +53,29 @@ fn record_benches(c: &mut Criterion) {
     let r = record(1);
     group.bench_function("record", |b| {
         b.iter_custom(|iters| {
-            let mut total = Duration::ZERO;
-            let mut left = iters;
-            while left > 0 {
-                let n = left.min(CHUNK);
-                let start = Instant::now();
-                for _ in 0..n {
+            timed_in_chunks(
+                iters,
+                || {
                     black_box(recorder.record_at(black_box(r), now));
-                }
-                total += start.elapsed();
-                monitor.drain().unwrap();
-                left -= n;
-            }
-            total
+                },
+                || {
+                    monitor.drain().unwrap();
+                },
+            )
         })
     });
     let mut plain: Vec<Record> = Vec::with_capacity(CHUNK as usize);
     group.bench_function("record_baseline_vec_push", |b| {
         b.iter_custom(|iters| {
-            let mut total = Duration::ZERO;
-            let mut left = iters;
-            while left > 0 {
-                let n = left.min(CHUNK);
-                let start = Instant::now();
-                for _ in 0..n {
-                    plain.push(black_box(r));
-                }
-                total += start.elapsed();
-                black_box(&plain);
-                plain.clear();
-                left -= n;
-            }
-            total
+            let plain = std::cell::RefCell::new(&mut plain);
+            timed_in_chunks(
+                iters,
+                || plain.borrow_mut().push(black_box(r)),
+                || {
+                    black_box(&plain);
+                    plain.borrow_mut().clear();
+                },
+            )
         })
     });
     group.finish();
@@ -92,19 +101,15 @@ fn overhead_benches(c: &mut Criterion) {
         let name = if attached { "breast-cancer-logreg/with_monitor" } else { "breast-cancer-logreg/without_monitor" };
         group.bench_function(name, |b| {
             b.iter_custom(|iters| {
-                let mut total = Duration::ZERO;
-                let mut left = iters;
-                while left > 0 {
-                    let n = left.min(CHUNK);
-                    let start = Instant::now();
-                    for _ in 0..n {
+                timed_in_chunks(
+                    iters,
+                    || {
                         black_box(session.classify_f32(black_box(&input), None).unwrap());
-                    }
-                    total += start.elapsed();
-                    monitor.drain().unwrap();
-                    left -= n;
-                }
-                total
+                    },
+                    || {
+                        monitor.drain().unwrap();
+                    },
+                )
             })
         });
     }
