@@ -86,8 +86,13 @@ pub struct SessionStats {
 
 /// Pushes the monitor record of one request (no allocation, no lock: see `Recorder::record_at`).
 #[inline]
-fn record(recorder: &mut Recorder, result: &Result<Prediction>, input: Input<'_>, start: Instant) {
-    let (record, latency) = match result {
+fn record(
+    recorder: &mut Recorder,
+    outcome: std::result::Result<&Prediction, Status>,
+    input: Input<'_>,
+    start: Instant,
+) {
+    let (record, latency) = match outcome {
         Ok(p) => {
             let mut r = Record::success(
                 p.latency.as_nanos() as u64,
@@ -102,9 +107,9 @@ fn record(recorder: &mut Recorder, result: &Result<Prediction>, input: Input<'_>
             }
             (r, p.latency)
         }
-        Err(e) => {
+        Err(status) => {
             let latency = start.elapsed();
-            (Record::error(latency.as_nanos() as u64, e.status().code() as u16), latency)
+            (Record::error(latency.as_nanos() as u64, status.code() as u16), latency)
         }
     };
     recorder.record_at(record, start + latency);
@@ -261,7 +266,7 @@ impl Session {
             self.stats.errors += 1;
         }
         if let Some(recorder) = self.recorder.as_mut() {
-            record(recorder, &result, input, start);
+            record(recorder, result.as_ref().map_err(Error::status), input, start);
         }
         result
     }
@@ -412,17 +417,12 @@ impl Session {
         }
         if let Some(recorder) = self.recorder.as_mut() {
             // One record per item; each carries the whole batch's latency (what it waited).
-            match &result {
-                Ok(predictions) => {
-                    for (prediction, input) in predictions.iter().zip(inputs) {
-                        record(recorder, &Ok(prediction.clone()), *input, start);
-                    }
-                }
-                Err(e) => {
-                    for input in inputs {
-                        record(recorder, &Err(e.clone()), *input, start);
-                    }
-                }
+            for (i, input) in inputs.iter().enumerate() {
+                let outcome = match &result {
+                    Ok(predictions) => Ok(&predictions[i]),
+                    Err(e) => Err(e.status()),
+                };
+                record(recorder, outcome, *input, start);
             }
         }
         result

@@ -573,58 +573,52 @@ fn alerts(
     if w.count == 0 {
         return out;
     }
-    let grade = |change: f64, warning: f64, critical: f64| {
-        if change > critical {
-            Some(Level::Critical)
+    // The seed's rule: above `warning` is a warning, above `critical` critical.
+    let mut degradation = |metric, current: f64, base: f64, change: f64, warning: f64, critical: f64| {
+        let level = if change > critical {
+            Level::Critical
         } else if change > warning {
-            Some(Level::Warning)
+            Level::Warning
         } else {
-            None
-        }
-    };
-    let mut push = |alert: Alert| {
+            return;
+        };
+        let alert =
+            Alert { metric, feature: 0, level, current, baseline: base, change_pct: change * 100.0, p_value: f64::NAN };
         let _ = out.push(alert);
     };
     if baseline.latency_p95_us > 0.0 {
         let increase = (w.latency_p95_us - baseline.latency_p95_us) / baseline.latency_p95_us;
-        if let Some(level) = grade(increase, t.latency_p95_warning, t.latency_p95_critical) {
-            push(Alert {
-                metric: AlertMetric::LatencyP95,
-                feature: 0,
-                level,
-                current: w.latency_p95_us,
-                baseline: baseline.latency_p95_us,
-                change_pct: increase * 100.0,
-                p_value: f64::NAN,
-            });
-        }
+        degradation(
+            AlertMetric::LatencyP95,
+            w.latency_p95_us,
+            baseline.latency_p95_us,
+            increase,
+            t.latency_p95_warning,
+            t.latency_p95_critical,
+        );
     }
     if baseline.confidence_mean > 0.0 && w.count > w.errors {
         let drop = (baseline.confidence_mean - w.confidence_mean) / baseline.confidence_mean;
-        if let Some(level) = grade(drop, t.confidence_drop_warning, t.confidence_drop_critical) {
-            push(Alert {
-                metric: AlertMetric::ConfidenceMean,
-                feature: 0,
-                level,
-                current: w.confidence_mean,
-                baseline: baseline.confidence_mean,
-                change_pct: drop * 100.0,
-                p_value: f64::NAN,
-            });
-        }
+        degradation(
+            AlertMetric::ConfidenceMean,
+            w.confidence_mean,
+            baseline.confidence_mean,
+            drop,
+            t.confidence_drop_warning,
+            t.confidence_drop_critical,
+        );
     }
-    let increase = w.error_rate - baseline.error_rate;
-    if let Some(level) = grade(increase, t.error_rate_warning, t.error_rate_critical) {
-        push(Alert {
-            metric: AlertMetric::ErrorRate,
-            feature: 0,
-            level,
-            current: w.error_rate,
-            baseline: baseline.error_rate,
-            change_pct: increase * 100.0,
-            p_value: f64::NAN,
-        });
-    }
+    degradation(
+        AlertMetric::ErrorRate,
+        w.error_rate,
+        baseline.error_rate,
+        w.error_rate - baseline.error_rate,
+        t.error_rate_warning,
+        t.error_rate_critical,
+    );
+    let mut push = |alert: Alert| {
+        let _ = out.push(alert);
+    };
     let d = &snapshot.drift;
     let mut drift_alert = |metric: AlertMetric, feature: u32, drift: &Drift, current: &[f64], reference: &[f64]| {
         if drift.drifted {

@@ -13,5 +13,5 @@ pub use descriptive::{
 };
 pub use kolmogorov::kstwo_sf;
 pub use ks::{ks_2samp, ks_2samp_sorted, sort_for_ks, KsMethod, KsResult, KS_EXACT_MAX_N};
-pub use sort::{f32_from_key, f32_key, sort_by_keys, sort_f64, SortScratch};
+pub use sort::{f32_from_key, f32_key, sort_by_keys, SortScratch};
 pub use special::{chi2_contingency_2xk, chi2_sf, gamma_q, ln_gamma, psi, ChiSquareResult};
