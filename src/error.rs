@@ -56,11 +56,18 @@ pub enum Status {
     InvalidState = 17,
     /// A fixed capacity is used up (all of a monitor's session lanes, its version table).
     LimitReached = 18,
+    /// Every session of the runtime's pool stayed busy for the configured wait; try again.
+    Busy = 19,
+    /// The runtime is shutting down (or has shut down) and takes no new requests.
+    ShuttingDown = 20,
+    /// A model was refused: it failed its self-test (golden inputs gave other labels or failed
+    /// to run) or does not fit the deployment (another input kind). The old model keeps serving.
+    SelfTestFailed = 21,
 }
 
 impl Status {
     /// Every status, in code order.
-    pub const ALL: [Status; 19] = [
+    pub const ALL: [Status; 22] = [
         Status::Ok,
         Status::InvalidArgument,
         Status::InvalidUtf8,
@@ -80,6 +87,9 @@ impl Status {
         Status::InsufficientData,
         Status::InvalidState,
         Status::LimitReached,
+        Status::Busy,
+        Status::ShuttingDown,
+        Status::SelfTestFailed,
     ];
 
     /// The numeric code.
@@ -114,6 +124,9 @@ impl Status {
             Status::InsufficientData => "not enough samples",
             Status::InvalidState => "call not allowed in the current state",
             Status::LimitReached => "capacity limit reached",
+            Status::Busy => "all sessions busy",
+            Status::ShuttingDown => "runtime shutting down",
+            Status::SelfTestFailed => "model refused: self-test failed",
         }
     }
 }

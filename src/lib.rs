@@ -29,9 +29,11 @@
 
 pub mod alloc;
 pub mod card;
+pub mod deploy;
 mod error;
 pub mod ffi;
 pub mod model;
+pub mod runtime;
 pub mod session;
 
 /// The on-device monitor (its own crate, re-exported): see [`Session::attach_monitor`].
@@ -41,8 +43,9 @@ pub use mlops_edge_monitor::{Level, Monitor, MonitorConfig, Snapshot, Thresholds
 pub use card::{InputKind, ModelCard, Postprocess};
 pub use error::{Error, Result, Status};
 pub use model::{Model, ModelOptions};
+pub use runtime::{Runtime, RuntimeOptions, Served, Target, Variant};
 pub use session::{
-    PoolMode, Prediction, Session, SessionOptions, SessionStats, FLAG_EMPTY_INPUT, FLAG_TRUNCATED, FLAG_UNPOOLED,
+    Input, PoolMode, Prediction, Session, SessionOptions, SessionStats, FLAG_EMPTY_INPUT, FLAG_TRUNCATED, FLAG_UNPOOLED,
 };
 
 /// The library version (from Cargo.toml).

@@ -147,16 +147,20 @@ impl std::fmt::Debug for Session {
     }
 }
 
-/// What a request carries.
-#[derive(Copy, Clone)]
-enum Input<'a> {
+/// What a request carries (borrowed: nothing is copied).
+#[derive(Copy, Clone, Debug)]
+pub enum Input<'a> {
+    /// Text, for text models.
     Text(&'a str),
+    /// One example of f32 features, for tensor models.
     Tensor(&'a [f32]),
+    /// Raw bytes, for byte models.
     Bytes(&'a [u8]),
 }
 
 impl Input<'_> {
-    fn kind(&self) -> InputKind {
+    /// The model input kind this input is for.
+    pub fn kind(&self) -> InputKind {
         match self {
             Input::Text(_) => InputKind::Text,
             Input::Tensor(_) => InputKind::Tensor,
@@ -256,7 +260,8 @@ impl Session {
         self.unit.as_ref().expect("a live session always holds its unit")
     }
 
-    fn classify(&mut self, input: Input<'_>, probabilities: Option<&mut [f32]>) -> Result<Prediction> {
+    /// Classify any [`Input`] (what the three typed calls do).
+    pub fn classify(&mut self, input: Input<'_>, probabilities: Option<&mut [f32]>) -> Result<Prediction> {
         let start = Instant::now();
         let calls_before = alloc::thread_stats().system_calls;
         let result = self.classify_inner(input, probabilities, start);
@@ -304,7 +309,7 @@ impl Session {
         }
         unit.dirty = true;
         testing::maybe_panic();
-        testing::maybe_delay();
+        testing::maybe_delay(model);
         unit.dirty = false;
 
         // Preprocess into the unit's tensors.
@@ -910,8 +915,16 @@ pub mod testing {
         EXTRA_LATENCY.with(|d| d.set(extra));
     }
 
-    pub(crate) fn maybe_delay() {
-        let extra = EXTRA_LATENCY.with(|d| d.get());
+    /// Make every request on `model` (any session, any thread) take at least `extra` longer: an
+    /// injected degradation of one model version, for rollout tests. Zero turns it off.
+    pub fn set_model_extra_latency(model: &crate::Model, extra: std::time::Duration) {
+        let ns = extra.as_nanos().min(u64::MAX as u128) as u64;
+        model.inner.test_extra_latency_ns.store(ns, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub(crate) fn maybe_delay(model: &crate::model::ModelInner) {
+        let per_model = model.test_extra_latency_ns.load(std::sync::atomic::Ordering::Relaxed);
+        let extra = EXTRA_LATENCY.with(|d| d.get()) + std::time::Duration::from_nanos(per_model);
         if !extra.is_zero() {
             let start = std::time::Instant::now();
             while start.elapsed() < extra {

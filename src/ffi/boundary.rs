@@ -79,6 +79,9 @@ fn status_cstr(status: Option<Status>) -> &'static CStr {
         Some(Status::InsufficientData) => c"not enough samples",
         Some(Status::InvalidState) => c"call not allowed in the current state",
         Some(Status::LimitReached) => c"capacity limit reached",
+        Some(Status::Busy) => c"all sessions busy",
+        Some(Status::ShuttingDown) => c"runtime shutting down",
+        Some(Status::SelfTestFailed) => c"model refused: self-test failed",
         None => c"unknown status",
     }
 }

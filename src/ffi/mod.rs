@@ -67,6 +67,13 @@ pub const MLE_ERR_INSUFFICIENT_DATA: mle_status = 16;
 pub const MLE_ERR_INVALID_STATE: mle_status = 17;
 /// A fixed capacity is used up (all of a monitor's session lanes, its version table).
 pub const MLE_ERR_LIMIT_REACHED: mle_status = 18;
+/// Every session of the runtime's pool stayed busy for the configured wait; try again.
+pub const MLE_ERR_BUSY: mle_status = 19;
+/// The runtime is shutting down (or has shut down) and takes no new requests.
+pub const MLE_ERR_SHUTTING_DOWN: mle_status = 20;
+/// A model was refused (failed its self-test, or another input kind than the one it would
+/// replace); the old model keeps serving.
+pub const MLE_ERR_SELF_TEST_FAILED: mle_status = 21;
 
 /// Input kind of a model: UTF-8 text.
 pub const MLE_INPUT_TEXT: u32 = 1;
@@ -121,6 +128,9 @@ mod tests {
             MLE_ERR_INSUFFICIENT_DATA,
             MLE_ERR_INVALID_STATE,
             MLE_ERR_LIMIT_REACHED,
+            MLE_ERR_BUSY,
+            MLE_ERR_SHUTTING_DOWN,
+            MLE_ERR_SELF_TEST_FAILED,
         ];
         assert_eq!(c.len(), Status::ALL.len());
         for (code, status) in c.iter().zip(Status::ALL) {

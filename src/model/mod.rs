@@ -97,6 +97,9 @@ pub(crate) struct ModelInner {
     pub executor: Executor,
     /// Session scratch given back by dropped sessions, reused by new ones (see `session`).
     pub spare_units: Mutex<Vec<crate::session::SessionUnit>>,
+    /// Test hook: extra busy-wait added to every request on this model, in ns (see
+    /// `session::testing::set_model_extra_latency`); 0 in production.
+    pub test_extra_latency_ns: std::sync::atomic::AtomicU64,
 }
 
 impl std::fmt::Debug for Model {
@@ -293,6 +296,7 @@ impl Model {
             options: options.clone(),
             executor,
             spare_units: Mutex::new(Vec::new()),
+            test_extra_latency_ns: std::sync::atomic::AtomicU64::new(0),
         };
         // Learn the output width from a real run (also proves every plan runs), then settle the
         // labels and the postprocessing.
@@ -345,6 +349,11 @@ impl Model {
             }
         };
         Ok(Model { inner: Arc::new(inner) })
+    }
+
+    /// Whether both handles are the same loaded model (not merely equal files).
+    pub fn same_as(&self, other: &Model) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
     }
 
     /// The card.
