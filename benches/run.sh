@@ -4,7 +4,8 @@
 #   - the onnxruntime anchor on the same inputs (benches/onnxruntime_anchor.py),
 #   alternated over ROUNDS rounds (default 3); the report keeps each bench's best round, since
 #   on a shared machine noise only ever adds time;
-#   - the monitor benches (benches/monitor.rs), ROUNDS runs;
+#   - the monitor benches (benches/monitor.rs) and the runtime benches (benches/runtime.rs:
+#     runtime vs bare session, production p95 with and without a shadow), ROUNDS runs;
 #   - peak RSS per model and the stripped library size per profile.
 # Needs python3 with venv support (creates target/bench-venv with onnxruntime and tokenizers).
 set -euo pipefail
@@ -20,7 +21,7 @@ if [ ! -x "$venv/bin/python" ]; then
 fi
 
 # `cargo bench --no-run` builds the bench binaries exactly as `cargo bench` runs them.
-cargo bench --profile release --bench inference --bench monitor --no-run
+cargo bench --profile release --bench inference --bench monitor --bench runtime --no-run
 cargo bench --profile dist --bench inference --no-run
 cargo build --release --example classify
 for profile in release dist; do
@@ -39,6 +40,8 @@ done
 for round in $(seq 1 "$rounds"); do
   cargo bench --profile release --bench monitor -- --noplot > "$out/criterion.monitor.$round.log" 2>&1
   python3 benches/report.py collect-monitor "$out/monitor.$round.json"
+  cargo bench --profile release --bench runtime -- --noplot > "$out/criterion.runtime.$round.log" 2>&1
+  cp target/criterion/runtime_latency.json "$out/runtime_latency.$round.json"
 done
 
 "$venv/bin/python" benches/peak_rss.py target/release/examples/classify > "$out/rss.json"

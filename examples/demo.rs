@@ -28,6 +28,7 @@ fn main() -> Result<(), Failure> {
     magika(&models)?;
     tabular(&models)?;
     monitor(&models)?;
+    deployment(&models)?;
     Ok(())
 }
 
@@ -200,6 +201,129 @@ fn tabular(models: &Path) -> Result<(), Failure> {
         println!("   held-out rows: {correct}/{} correct", cases.len());
         latencies.print();
     }
+    Ok(())
+}
+
+/// The deployment runtime on breast-cancer-logreg: an A/B experiment with the seed's md5
+/// assignment, a shadow, a staged rollout that completes, one rolled back by an injected 3 ms
+/// slowdown, health, and a graceful shutdown. Events are printed as the host's callback gets them.
+fn deployment(models: &Path) -> Result<(), Failure> {
+    use mlops_edge::deploy::ab::Assignment;
+    use mlops_edge::deploy::rollout::RolloutConfig;
+    use mlops_edge::{Runtime, RuntimeOptions, Variant};
+
+    let dir = models.join("breast-cancer-logreg");
+    let onnx = std::fs::read(dir.join("model.onnx"))?;
+    // The same weights under other version names (a sidecar card overrides the card's version).
+    let version =
+        |v: &str| Model::from_bytes(&onnx, None, Some(&format!(r#"{{"version": "{v}"}}"#)), &ModelOptions::default());
+    let production = version("1.0.0")?;
+    let options = RuntimeOptions { supervisor_thread: false, max_concurrency: 2, ..RuntimeOptions::default() };
+    let runtime = Runtime::new(&production, options)?;
+    runtime.set_event_callback(Some(Box::new(|e| {
+        println!("   event {:?}: {} -> {} {}% ({})", e.kind, e.from_version, e.to_version, e.stage_percent, e.message)
+    })));
+    let mut reader = csv::Reader::from_path(dir.join("heldout.csv"))?;
+    let rows: Vec<Vec<f32>> = reader
+        .records()
+        .map(|r| r.map(|r| r.iter().take(30).map(|v| v.parse().unwrap_or(0.0)).collect()))
+        .collect::<Result<_, _>>()?;
+    println!("== deployment runtime on {} ({} held-out rows)", production.card().name, rows.len());
+    let variants = vec![
+        Variant { name: "control".into(), model: production.clone(), weight: 0.5 },
+        Variant { name: "treatment".into(), model: version("1.1.0")?, weight: 0.5 },
+    ];
+    runtime.set_experiment("threshold-test", &variants, Assignment::SeedMd5)?;
+    runtime.set_shadow(&version("1.2.0-shadow")?, 0.25)?;
+    for i in 0..400 {
+        let served = runtime.classify_f32(&format!("patient-{i}"), &rows[i % rows.len()], None)?;
+        // The host learns outcomes later; here: a made-up conversion signal per variant.
+        runtime.record_outcome(served.variant, i % (10 - served.variant * 3) == 0)?;
+    }
+    runtime.evaluate()?;
+    for v in 0..2 {
+        let s = runtime.variant_stats(v)?;
+        println!("   variant {v} {:<9} {} requests, {}/{} conversions", s.name, s.requests, s.conversions, s.outcomes);
+    }
+    let sig = runtime.significance(0, 1, 0.95)?;
+    println!(
+        "   significance: lift {:+.3} ({:+.1}%), p = {:.4}, 95% CI [{:+.3}, {:+.3}], significant: {}",
+        sig.lift, sig.lift_percent, sig.p_value, sig.ci_lower, sig.ci_upper, sig.significant
+    );
+    if let Some(r) = runtime.shadow_report()? {
+        println!(
+            "   shadow {}: {} sampled, agreement {:.3} over {} comparisons ({} skipped: queue full before this \
+             evaluation), shadow p95 {:.1} us",
+            r.version, r.sampled, r.agreement_rate, r.compared, r.skipped_queue_full, r.latency_p95_us
+        );
+    }
+    runtime.clear_shadow()?;
+    runtime.set_experiment(
+        "threshold-test",
+        &variants[..1].iter().map(|v| Variant { weight: 1.0, ..v.clone() }).collect::<Vec<_>>(),
+        Assignment::SeedMd5,
+    )?;
+
+    // A healthy candidate climbs 10% -> 25% -> 50% -> 100%.
+    let mut options = RolloutConfig { requests_per_stage: 50, ..RolloutConfig::default() };
+    // Latency jitter of a shared host at µs requests is not a degradation: hold only on +1000%.
+    runtime.with_monitor(mlops_edge::Target::Variant(0), |m| {
+        let mut t = m.thresholds()?;
+        t.latency_p95_warning = 10.0;
+        t.latency_p95_critical = 20.0;
+        Ok(m.set_thresholds(t)?)
+    })?;
+    let candidate = version("2.0.0")?;
+    runtime.start_rollout(0, &candidate, options.clone(), None)?;
+    runtime.with_monitor(mlops_edge::Target::Candidate, |m| {
+        let mut t = m.thresholds()?;
+        t.latency_p95_warning = 10.0;
+        t.latency_p95_critical = 20.0;
+        Ok(m.set_thresholds(t)?)
+    })?;
+    let mut i = 0;
+    while runtime.health().rollout.is_some() && i < 20_000 {
+        runtime.classify_f32("", &rows[i % rows.len()], None)?;
+        i += 1;
+        if i % 100 == 0 {
+            runtime.evaluate()?;
+        }
+    }
+    // A candidate made 3 ms slower (an injected degradation) is rolled back by its critical p95 alert.
+    let slow = version("2.1.0-slow")?;
+    mlops_edge::session::testing::set_model_extra_latency(&slow, Duration::from_millis(3));
+    options.stages_percent = vec![50, 100];
+    runtime.start_rollout(0, &slow, options, None)?;
+    for i in 0..120 {
+        runtime.classify_f32(&format!("patient-{i}"), &rows[i % rows.len()], None)?;
+    }
+    runtime.evaluate()?;
+    let health = runtime.health();
+    println!(
+        "   health: {:?}, level {:?}, serving {}, {} requests, {} swaps, {} rollbacks, last error: {}",
+        health.state,
+        health.level,
+        health
+            .models
+            .iter()
+            .map(|m| format!("{} ({} days old)", m.version, m.staleness.age_days.unwrap_or(-1)))
+            .collect::<Vec<_>>()
+            .join(", "),
+        health.counters.requests,
+        health.counters.swaps,
+        health.counters.rollbacks,
+        health.last_error.as_deref().unwrap_or("none")
+    );
+    let report = runtime.shutdown(Duration::from_secs(2))?;
+    for (role, variant, version, snapshot) in &report.snapshots {
+        println!(
+            "   final snapshot {role:?} {variant} {version}: {} requests, p95 {:.1} us, level {}",
+            snapshot.processed,
+            snapshot.window.latency_p95_us,
+            snapshot.level.as_str()
+        );
+    }
+    println!();
     Ok(())
 }
 

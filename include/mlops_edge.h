@@ -161,6 +161,122 @@
 #define MLE_ALERT_LABEL_DRIFT 7
 
 /**
+ * Bytes of the fixed text buffers in runtime structs (version, names, label), NUL included.
+ */
+#define MLE_NAME_BUFFER 65
+
+/**
+ * Bytes of `mle_served::label` (NUL included); longer labels are cut at a UTF-8 boundary and
+ * flagged with `MLE_FLAG_LABEL_TRUNCATED`.
+ */
+#define MLE_LABEL_BUFFER 128
+
+/**
+ * Bytes of `mle_health::last_error` (NUL included).
+ */
+#define MLE_ERROR_BUFFER 256
+
+/**
+ * `mle_served::flags`: the label did not fit `MLE_LABEL_BUFFER` and was cut.
+ */
+#define MLE_FLAG_LABEL_TRUNCATED (1 << 16)
+
+/**
+ * Assignment scheme: the seed's md5 (`ABTest.get_variant`), the default.
+ */
+#define MLE_ASSIGN_SEED_MD5 0
+
+/**
+ * Assignment scheme: GrowthBook's hash version 1.
+ */
+#define MLE_ASSIGN_GROWTHBOOK_V1 1
+
+/**
+ * Assignment scheme: GrowthBook's hash version 2.
+ */
+#define MLE_ASSIGN_GROWTHBOOK_V2 2
+
+/**
+ * Model role: serves a variant (variant 0 = production / control).
+ */
+#define MLE_ROLE_VARIANT 0
+
+/**
+ * Model role: the staged-rollout candidate.
+ */
+#define MLE_ROLE_CANDIDATE 1
+
+/**
+ * Model role: the shadow.
+ */
+#define MLE_ROLE_SHADOW 2
+
+/**
+ * Runtime state: serving.
+ */
+#define MLE_STATE_SERVING 0
+
+/**
+ * Runtime state: shutting down (new requests refused, in-flight ones finishing).
+ */
+#define MLE_STATE_DRAINING 1
+
+/**
+ * Runtime state: stopped.
+ */
+#define MLE_STATE_STOPPED 2
+
+/**
+ * Event: a variant now serves another version (hot swap, promotion, manual rollback).
+ */
+#define MLE_EVENT_SWAPPED 1
+
+/**
+ * Event: a model was refused (load, self-test, input kind); the old one keeps serving.
+ */
+#define MLE_EVENT_SWAP_REFUSED 2
+
+/**
+ * Event: a rollout started.
+ */
+#define MLE_EVENT_ROLLOUT_STARTED 3
+
+/**
+ * Event: the rollout moved to the next stage.
+ */
+#define MLE_EVENT_ROLLOUT_ADVANCED 4
+
+/**
+ * Event: the rollout completed (candidate promoted).
+ */
+#define MLE_EVENT_ROLLOUT_COMPLETED 5
+
+/**
+ * Event: the rollout was rolled back (critical alert, failed health check, or by hand).
+ */
+#define MLE_EVENT_ROLLED_BACK 6
+
+/**
+ * Event: a model's alert level changed.
+ */
+#define MLE_EVENT_ALERT_LEVEL_CHANGED 7
+
+/**
+ * Event: the experiment changed.
+ */
+#define MLE_EVENT_EXPERIMENT_CHANGED 8
+
+/**
+ * Event: the shadow was set or removed.
+ */
+#define MLE_EVENT_SHADOW_CHANGED 9
+
+/**
+ * Event: shutdown began.
+ */
+#define MLE_EVENT_SHUTDOWN_STARTED 10
+
+/**
  * A loaded model (opaque). Reference counted: sessions keep their model alive, so
  * `mle_model_free` may be called while sessions still use it.
  */
@@ -170,6 +286,12 @@ typedef struct mle_model mle_model;
  * The on-device monitor (opaque). Every function on it is safe from any thread, concurrently.
  */
 typedef struct mle_monitor mle_monitor;
+
+/**
+ * The deployment runtime (opaque). Thread-safe: any thread may classify concurrently; control
+ * calls (swap, rollout, experiment, shadow) are serialised inside.
+ */
+typedef struct mle_runtime mle_runtime;
 
 /**
  * One thread's scratch for one model (opaque). Use a session from one thread at a time; a
@@ -679,6 +801,502 @@ typedef void (*mle_level_callback)(void *userdata, int32_t previous, int32_t cur
 typedef void (*mle_free_userdata)(void *userdata);
 
 /**
+ * Runtime options: fill with `mle_runtime_options_init`, then change fields.
+ */
+typedef struct mle_runtime_options {
+    /**
+     * Sessions per loaded model = requests one model serves at once (1..=64; default 4).
+     */
+    uint32_t max_concurrency;
+    /**
+     * Milliseconds a request waits for a free session before `MLE_ERR_BUSY` (default 50; 0 = fail at once).
+     */
+    uint32_t busy_wait_ms;
+    /**
+     * Session memory pool: `MLE_POOL_AUTO` (default), `MLE_POOL_OFF` or `MLE_POOL_FIXED`.
+     */
+    uint32_t pool_mode;
+    /**
+     * Pool bytes for `MLE_POOL_FIXED`.
+     */
+    size_t pool_bytes;
+    /**
+     * Template of each model's monitor (`max_sessions` and `label_count` are set per model).
+     */
+    struct mle_monitor_options monitor;
+    /**
+     * Thresholds of each model's monitor (default: the seed's).
+     */
+    struct mle_monitor_thresholds thresholds;
+    /**
+     * Shadow queue slots (1..=65536; default 64).
+     */
+    uint32_t shadow_queue_capacity;
+    /**
+     * Largest text/byte input copied for the shadow (default 16384; larger ones are skipped).
+     */
+    uint32_t shadow_max_input_bytes;
+    /**
+     * Milliseconds between supervisor analyses (default 1000).
+     */
+    uint32_t evaluation_interval_ms;
+    /**
+     * Staleness warning after this many days (default 30).
+     */
+    int32_t staleness_warning_days;
+    /**
+     * Staleness critical after this many days (default 60).
+     */
+    int32_t staleness_critical_days;
+    /**
+     * 1 (default): run a supervisor thread; 0: call `mle_runtime_evaluate` yourself.
+     */
+    uint32_t supervisor_thread;
+} mle_runtime_options;
+
+/**
+ * One answered request.
+ */
+typedef struct mle_served {
+    /**
+     * The variant the user was assigned to.
+     */
+    size_t variant;
+    /**
+     * 1 when the rollout candidate answered, else 0.
+     */
+    uint32_t candidate;
+    /**
+     * Index of the most probable label.
+     */
+    uint32_t label_index;
+    /**
+     * Its probability.
+     */
+    float score;
+    /**
+     * `MLE_FLAG_*` bits (plus `MLE_FLAG_LABEL_TRUNCATED`).
+     */
+    uint32_t flags;
+    /**
+     * Time spent in the model call, in nanoseconds.
+     */
+    uint64_t latency_ns;
+    /**
+     * Tokens, bytes or values of the input.
+     */
+    uint32_t input_length;
+    /**
+     * The label's name (NUL-terminated copy: stays valid whatever swaps happen later).
+     */
+    char label[MLE_LABEL_BUFFER];
+    /**
+     * The answering model's version (NUL-terminated copy).
+     */
+    char version[MLE_NAME_BUFFER];
+} mle_served;
+
+/**
+ * One variant of an experiment.
+ */
+typedef struct mle_variant {
+    /**
+     * Its name (1..=64 bytes, UTF-8).
+     */
+    const char *name;
+    /**
+     * The model serving it (the runtime keeps its own reference; the handle may be freed after).
+     */
+    const struct mle_model *model;
+    /**
+     * Its weight (all weights sum to 1 within 0.001).
+     */
+    double weight;
+} mle_variant;
+
+/**
+ * Chooses the variant for `(experiment, user_id)` (strings with lengths, not NUL-terminated).
+ * Return an index in `0..variant_count`; anything else is counted as a hook error and hashing
+ * decides. Called on the classifying thread, inside `mle_runtime_classify_*`.
+ */
+typedef int64_t (*mle_assignment_hook)(void *userdata, const char *experiment, size_t experiment_len, const char *user_id, size_t user_id_len);
+
+/**
+ * A deployment event (strings valid during the callback only).
+ */
+typedef struct mle_event {
+    /**
+     * `MLE_EVENT_*`.
+     */
+    int32_t kind;
+    /**
+     * The variant concerned.
+     */
+    size_t variant;
+    /**
+     * Version before (may be empty).
+     */
+    const char *from_version;
+    /**
+     * Version after, or the candidate / refused one (may be empty).
+     */
+    const char *to_version;
+    /**
+     * Rollout events: the candidate's share now, in percent.
+     */
+    uint32_t stage_percent;
+    /**
+     * `MLE_LEVEL_*`.
+     */
+    int32_t level;
+    /**
+     * What happened, in words.
+     */
+    const char *message;
+} mle_event;
+
+/**
+ * Receives deployment events, on the thread that caused them (a control call's or the
+ * supervisor's). It may call the runtime except `mle_runtime_shutdown`/`mle_runtime_free`.
+ */
+typedef void (*mle_event_callback)(void *userdata, const struct mle_event *event);
+
+/**
+ * One self-test case: exactly one of `text`, `features`, `bytes` set, and the expected label.
+ */
+typedef struct mle_self_test_case {
+    /**
+     * NUL-terminated UTF-8 text, or NULL.
+     */
+    const char *text;
+    /**
+     * f32 features, or NULL.
+     */
+    const float *features;
+    /**
+     * Their count.
+     */
+    size_t feature_count;
+    /**
+     * Bytes, or NULL.
+     */
+    const uint8_t *bytes;
+    /**
+     * Their count.
+     */
+    size_t byte_count;
+    /**
+     * The label the model must give (NUL-terminated).
+     */
+    const char *expected_label;
+} mle_self_test_case;
+
+/**
+ * How a rollout moves (fill with `mle_rollout_options_init`).
+ */
+typedef struct mle_rollout_options {
+    /**
+     * Candidate traffic per stage in percent, increasing, the last 100 (at most 8 used).
+     */
+    uint32_t stages_percent[8];
+    /**
+     * How many of `stages_percent` are used (default 4: 10, 25, 50, 100).
+     */
+    uint32_t stage_count;
+    /**
+     * Candidate requests per stage before it may advance (default 100).
+     */
+    uint64_t requests_per_stage;
+    /**
+     * 1 (default): promote after the last stage; 0: wait for `mle_runtime_promote`.
+     */
+    uint32_t auto_promote;
+} mle_rollout_options;
+
+/**
+ * Shadow testing results.
+ */
+typedef struct mle_shadow_report {
+    /**
+     * The shadow's version.
+     */
+    char version[MLE_NAME_BUFFER];
+    /**
+     * Fraction of requests sampled.
+     */
+    double fraction;
+    /**
+     * Requests sampled.
+     */
+    uint64_t sampled;
+    /**
+     * Comparisons made.
+     */
+    uint64_t compared;
+    /**
+     * Comparisons with the same label.
+     */
+    uint64_t agreed;
+    /**
+     * `agreed / compared` (NaN before the first).
+     */
+    double agreement_rate;
+    /**
+     * Shadow requests that failed.
+     */
+    uint64_t shadow_errors;
+    /**
+     * Sampled requests where production failed.
+     */
+    uint64_t production_errors;
+    /**
+     * Samples skipped: queue full.
+     */
+    uint64_t skipped_queue_full;
+    /**
+     * Samples skipped: input larger than `shadow_max_input_bytes`.
+     */
+    uint64_t skipped_too_large;
+    /**
+     * Waiting comparisons.
+     */
+    uint64_t pending;
+    /**
+     * Comparisons discarded (shadow removed, shutdown).
+     */
+    uint64_t discarded;
+    /**
+     * The shadow's own p95 latency (µs).
+     */
+    double latency_p95_us;
+    /**
+     * Requests in the shadow's monitor window.
+     */
+    uint64_t window_count;
+} mle_shadow_report;
+
+/**
+ * The seed's significance result.
+ */
+typedef struct mle_significance_result {
+    /**
+     * Control conversion rate.
+     */
+    double control_rate;
+    /**
+     * Treatment conversion rate.
+     */
+    double treatment_rate;
+    /**
+     * Treatment minus control.
+     */
+    double lift;
+    /**
+     * Lift relative to control, in percent (0 when control's rate is 0).
+     */
+    double lift_percent;
+    /**
+     * Two-tailed p-value.
+     */
+    double p_value;
+    /**
+     * The z score.
+     */
+    double z_score;
+    /**
+     * Confidence interval of the lift: lower end.
+     */
+    double ci_lower;
+    /**
+     * Upper end.
+     */
+    double ci_upper;
+    /**
+     * 1 when `p_value < 1 - confidence_level`.
+     */
+    uint32_t significant;
+} mle_significance_result;
+
+/**
+ * Counts of one variant.
+ */
+typedef struct mle_variant_stats {
+    /**
+     * Name (NUL-terminated).
+     */
+    char name[MLE_NAME_BUFFER];
+    /**
+     * Version serving it now.
+     */
+    char version[MLE_NAME_BUFFER];
+    /**
+     * Weight.
+     */
+    double weight;
+    /**
+     * Requests assigned to it.
+     */
+    uint64_t requests;
+    /**
+     * Of those, errors.
+     */
+    uint64_t errors;
+    /**
+     * Of those, answered by the rollout candidate.
+     */
+    uint64_t candidate_requests;
+    /**
+     * Outcomes recorded as conversions.
+     */
+    uint64_t conversions;
+    /**
+     * Outcomes recorded.
+     */
+    uint64_t outcomes;
+} mle_variant_stats;
+
+/**
+ * The runtime's health.
+ */
+typedef struct mle_health {
+    /**
+     * `MLE_STATE_*`.
+     */
+    int32_t state;
+    /**
+     * Most severe alert or staleness level of the serving models (`MLE_LEVEL_*`).
+     */
+    int32_t level;
+    /**
+     * Seconds since creation.
+     */
+    double uptime_seconds;
+    /**
+     * Requests running now.
+     */
+    uint64_t in_flight;
+    /**
+     * Requests answered by a model.
+     */
+    uint64_t requests;
+    /**
+     * Of those, errors.
+     */
+    uint64_t errors;
+    /**
+     * Requests refused with `MLE_ERR_BUSY`.
+     */
+    uint64_t busy;
+    /**
+     * Requests refused with `MLE_ERR_SHUTTING_DOWN`.
+     */
+    uint64_t refused_shutting_down;
+    /**
+     * Hook answers out of range.
+     */
+    uint64_t hook_errors;
+    /**
+     * Successful swaps (incl. promotions and rollbacks to a previous version).
+     */
+    uint64_t swaps;
+    /**
+     * Models refused.
+     */
+    uint64_t refused_models;
+    /**
+     * Rollouts rolled back.
+     */
+    uint64_t rollbacks;
+    /**
+     * Rollouts completed.
+     */
+    uint64_t rollouts_completed;
+    /**
+     * 1 when a rollout runs.
+     */
+    uint32_t rollout_active;
+    /**
+     * Its variant.
+     */
+    size_t rollout_variant;
+    /**
+     * Its stage index.
+     */
+    uint32_t rollout_stage;
+    /**
+     * The candidate's share now, in percent.
+     */
+    uint32_t rollout_percent;
+    /**
+     * Candidate requests at this stage.
+     */
+    uint64_t rollout_served_at_stage;
+    /**
+     * Requests a stage needs.
+     */
+    uint64_t rollout_requests_per_stage;
+    /**
+     * The candidate's version.
+     */
+    char rollout_candidate_version[MLE_NAME_BUFFER];
+    /**
+     * Loaded models (see `models` of `mle_runtime_health`).
+     */
+    size_t model_count;
+    /**
+     * The last error of a control call or the supervisor (empty if none).
+     */
+    char last_error[MLE_ERROR_BUFFER];
+} mle_health;
+
+/**
+ * One loaded model in `mle_runtime_health`.
+ */
+typedef struct mle_loaded_model {
+    /**
+     * `MLE_ROLE_*`.
+     */
+    int32_t role;
+    /**
+     * Its variant.
+     */
+    size_t variant;
+    /**
+     * Variant name (empty for the shadow).
+     */
+    char variant_name[MLE_NAME_BUFFER];
+    /**
+     * Card version.
+     */
+    char version[MLE_NAME_BUFFER];
+    /**
+     * Card `trained_at` (Unix seconds) or `MLE_TIME_UNKNOWN`.
+     */
+    int64_t trained_at_unix;
+    /**
+     * Whole days since then, or `MLE_TIME_UNKNOWN`.
+     */
+    int64_t age_days;
+    /**
+     * 1 when older than the staleness warning age.
+     */
+    uint32_t needs_retraining;
+    /**
+     * `MLE_LEVEL_*` by age (warning when the card has no `trained_at`).
+     */
+    int32_t staleness_level;
+    /**
+     * `MLE_LEVEL_*` of its monitor at the last evaluation.
+     */
+    int32_t alert_level;
+} mle_loaded_model;
+
+/**
+ * Called by `mle_runtime_shutdown` once per loaded model with its last snapshot.
+ */
+typedef void (*mle_final_snapshot_callback)(void *userdata, int32_t role, size_t variant, const char *version, const struct mle_snapshot *snapshot);
+
+/**
  * Session options. All-zero means defaults (`MLE_POOL_AUTO`).
  */
 typedef struct mle_session_options {
@@ -852,6 +1470,22 @@ typedef struct mle_prediction {
  * A fixed capacity is used up (all of a monitor's session lanes, its version table).
  */
 #define MLE_ERR_LIMIT_REACHED 18
+
+/**
+ * Every session of the runtime's pool stayed busy for the configured wait; try again.
+ */
+#define MLE_ERR_BUSY 19
+
+/**
+ * The runtime is shutting down (or has shut down) and takes no new requests.
+ */
+#define MLE_ERR_SHUTTING_DOWN 20
+
+/**
+ * A model was refused (failed its self-test, or another input kind than the one it would
+ * replace); the old model keeps serving.
+ */
+#define MLE_ERR_SELF_TEST_FAILED 21
 
 #ifdef __cplusplus
 extern "C" {
@@ -1090,6 +1724,260 @@ mle_status mle_monitor_set_level_callback(const struct mle_monitor *monitor, mle
  * Thread safety: safe from any thread (stateless; allocates n + m doubles).
  */
 mle_status mle_ks_2samp(const double *a, size_t n, const double *b, size_t m, double *statistic, double *pvalue);
+
+/**
+ * Fills `*options` with the defaults. NULL is ignored.
+ *
+ * Thread safety: safe from any thread.
+ */
+void mle_runtime_options_init(struct mle_runtime_options *options);
+
+/**
+ * Creates a runtime serving `production` alone (`options` may be NULL for the defaults). It
+ * keeps its own reference to the model: the model handle may be freed afterwards.
+ *
+ * Errors: `MLE_ERR_INVALID_ARGUMENT` (NULL or wrong handle, bad option), model/session errors.
+ *
+ * Thread safety: safe from any thread.
+ */
+mle_status mle_runtime_new(const struct mle_model *production, const struct mle_runtime_options *options, struct mle_runtime **out);
+
+/**
+ * Frees a runtime (stops its supervisor; call `mle_runtime_shutdown` first to drain requests
+ * and collect the final snapshots). NULL is ignored. No other call may use it concurrently.
+ *
+ * Thread safety: not concurrently with any other call on the same runtime.
+ */
+void mle_runtime_free(struct mle_runtime *runtime);
+
+/**
+ * Classifies `text_len` bytes of UTF-8 `text` for `user_id` (NUL-terminated, may be empty,
+ * not NULL). `probabilities` (may be NULL) needs the most labels any model of the deployment
+ * has; `*probabilities_len` (may be NULL) gets the answering model's label count.
+ *
+ * Errors: `MLE_ERR_INVALID_ARGUMENT` (NULL runtime/user_id/out, wrong handle), `MLE_ERR_INVALID_UTF8`,
+ * `MLE_ERR_BUFFER_TOO_SMALL`, `MLE_ERR_BUSY`, `MLE_ERR_SHUTTING_DOWN`, the model's errors.
+ *
+ * Thread safety: safe from any thread, concurrently.
+ */
+mle_status mle_runtime_classify_text(const struct mle_runtime *runtime, const char *user_id, const char *text, size_t text_len, float *probabilities, size_t capacity, size_t *probabilities_len, struct mle_served *out);
+
+/**
+ * Classifies `count` f32 features for `user_id` (see `mle_runtime_classify_text`).
+ *
+ * Thread safety: safe from any thread, concurrently.
+ */
+mle_status mle_runtime_classify_f32(const struct mle_runtime *runtime, const char *user_id, const float *features, size_t count, float *probabilities, size_t capacity, size_t *probabilities_len, struct mle_served *out);
+
+/**
+ * Classifies `len` bytes for `user_id` (see `mle_runtime_classify_text`; `data` may be NULL
+ * when `len` is 0).
+ *
+ * Thread safety: safe from any thread, concurrently.
+ */
+mle_status mle_runtime_classify_bytes(const struct mle_runtime *runtime, const char *user_id, const uint8_t *data, size_t len, float *probabilities, size_t capacity, size_t *probabilities_len, struct mle_served *out);
+
+/**
+ * Sets an experiment of `count` variants (variant 0 = control) assigned with `scheme`
+ * (`MLE_ASSIGN_*`). Weights must sum to 1 within 0.001.
+ *
+ * Errors: `MLE_ERR_INVALID_ARGUMENT` (NULL name/variants, 0 or more than 16 variants, NaN or
+ * negative weights, bad sum, wrong model handle, another input kind, bad scheme),
+ * `MLE_ERR_INVALID_STATE` (a rollout runs).
+ *
+ * Thread safety: safe from any thread.
+ */
+mle_status mle_runtime_set_experiment(const struct mle_runtime *runtime, const char *name, const struct mle_variant *variants, size_t count, uint32_t scheme);
+
+/**
+ * Installs the assignment hook (NULL `hook` removes it). `free_userdata` (may be NULL) is
+ * called with `userdata` when the hook is replaced or removed or the runtime freed.
+ *
+ * Thread safety: safe from any thread.
+ */
+mle_status mle_runtime_set_assignment_hook(const struct mle_runtime *runtime, mle_assignment_hook hook, void *userdata, mle_free_userdata free_userdata);
+
+/**
+ * Installs the event callback (NULL removes it); `free_userdata` as for the hook.
+ *
+ * Thread safety: safe from any thread.
+ */
+mle_status mle_runtime_set_event_callback(const struct mle_runtime *runtime, mle_event_callback callback, void *userdata, mle_free_userdata free_userdata);
+
+/**
+ * Hot swap: `model` serves `variant` once it passes its self-test (`cases`, or the card's
+ * `self_test` cases when `count` is 0). A refused model leaves the old one serving.
+ *
+ * Errors: `MLE_ERR_INVALID_ARGUMENT` (NULL/wrong handles, no such variant, malformed cases),
+ * `MLE_ERR_SELF_TEST_FAILED`, `MLE_ERR_INVALID_STATE` (variant under rollout),
+ * `MLE_ERR_SHUTTING_DOWN`.
+ *
+ * Thread safety: safe from any thread, while requests run.
+ */
+mle_status mle_runtime_swap(const struct mle_runtime *runtime, size_t variant, const struct mle_model *model, const struct mle_self_test_case *cases, size_t count);
+
+/**
+ * Loads the model directory or file at `path` (default model options) and swaps it in; a model
+ * that fails to load is refused like one that fails its self-test (event, last error), and the
+ * load's status is returned (`MLE_ERR_IO`, `MLE_ERR_MODEL_INVALID`, ...).
+ *
+ * Thread safety: safe from any thread, while requests run.
+ */
+mle_status mle_runtime_swap_path(const struct mle_runtime *runtime, size_t variant, const char *path, const struct mle_self_test_case *cases, size_t count);
+
+/**
+ * Fills `*options` with the defaults (10/25/50/100%, 100 requests per stage, auto-promote).
+ * NULL is ignored.
+ *
+ * Thread safety: safe from any thread.
+ */
+void mle_rollout_options_init(struct mle_rollout_options *options);
+
+/**
+ * Starts a staged rollout of `candidate` for `variant` (`options` may be NULL: defaults) after
+ * its self-test (as `mle_runtime_swap`).
+ *
+ * Errors: `MLE_ERR_INVALID_ARGUMENT` (handles, stages not increasing / not ending at 100,
+ * 0 requests per stage), `MLE_ERR_INVALID_STATE` (a rollout runs), `MLE_ERR_SELF_TEST_FAILED`,
+ * `MLE_ERR_SHUTTING_DOWN`.
+ *
+ * Thread safety: safe from any thread, while requests run.
+ */
+mle_status mle_runtime_start_rollout(const struct mle_runtime *runtime, size_t variant, const struct mle_model *candidate, const struct mle_rollout_options *options, const struct mle_self_test_case *cases, size_t count);
+
+/**
+ * Promotes the rollout candidate now. Errors: `MLE_ERR_INVALID_STATE` without a rollout.
+ *
+ * Thread safety: safe from any thread.
+ */
+mle_status mle_runtime_promote(const struct mle_runtime *runtime);
+
+/**
+ * Rolls `variant` back: stops its rollout, or swaps its previous version back in.
+ * Errors: `MLE_ERR_INVALID_ARGUMENT` (no such variant), `MLE_ERR_INVALID_STATE` (nothing to roll back to).
+ *
+ * Thread safety: safe from any thread.
+ */
+mle_status mle_runtime_rollback(const struct mle_runtime *runtime, size_t variant);
+
+/**
+ * Sets the shadow model, sampling `fraction` (0 < f <= 1) of requests off the request path.
+ *
+ * Errors: `MLE_ERR_INVALID_ARGUMENT` (handles, fraction, another input kind).
+ *
+ * Thread safety: safe from any thread.
+ */
+mle_status mle_runtime_set_shadow(const struct mle_runtime *runtime, const struct mle_model *model, double fraction);
+
+/**
+ * Removes the shadow (waiting comparisons are discarded and counted).
+ *
+ * Thread safety: safe from any thread.
+ */
+mle_status mle_runtime_clear_shadow(const struct mle_runtime *runtime);
+
+/**
+ * The shadow's results into `*out`. Errors: `MLE_ERR_INVALID_STATE` without a shadow.
+ *
+ * Thread safety: safe from any thread.
+ */
+mle_status mle_runtime_shadow_report(const struct mle_runtime *runtime, struct mle_shadow_report *out);
+
+/**
+ * Records one outcome of `variant` (`converted` 0 or 1).
+ *
+ * Thread safety: safe from any thread.
+ */
+mle_status mle_runtime_record_outcome(const struct mle_runtime *runtime, size_t variant, uint32_t converted);
+
+/**
+ * The seed's significance test of `treatment` against `control` on the recorded outcomes.
+ *
+ * Errors: `MLE_ERR_INVALID_ARGUMENT` (no such variant, a variant without outcomes, confidence
+ * level outside (0, 1)).
+ *
+ * Thread safety: safe from any thread.
+ */
+mle_status mle_runtime_significance(const struct mle_runtime *runtime, size_t control, size_t treatment, double confidence_level, struct mle_significance_result *out);
+
+/**
+ * The seed's `calculate_significance` (pooled two-proportion z-test) on given counts.
+ *
+ * Errors: `MLE_ERR_INVALID_ARGUMENT` (a total of 0, conversions above their total,
+ * confidence level outside (0, 1), NULL out).
+ *
+ * Thread safety: safe from any thread (stateless).
+ */
+mle_status mle_ab_significance(uint64_t control_conversions, uint64_t control_total, uint64_t treatment_conversions, uint64_t treatment_total, double confidence_level, struct mle_significance_result *out);
+
+/**
+ * The seed's variant for `user_id` in `experiment` (md5 of "experiment:user_id", bucket
+ * `% 1000 / 1000`, cumulative weights): bit-identical to the seed's `ABTest.get_variant`.
+ *
+ * Errors: `MLE_ERR_INVALID_ARGUMENT` (NULL strings or weights, `n` of 0 or above 16, NaN or
+ * negative weights, weights not summing to 1 within 0.001, NULL variant), `MLE_ERR_INVALID_UTF8`.
+ *
+ * Thread safety: safe from any thread (stateless, no allocation).
+ */
+mle_status mle_ab_assign(const char *experiment, const char *user_id, const double *weights, size_t n, size_t *variant);
+
+/**
+ * GrowthBook's variant for `user_id` with seed `experiment` (`hash_version` 1 or 2): what a
+ * GrowthBook SDK picks for the same experiment key, weights and full coverage.
+ *
+ * Errors: as `mle_ab_assign`, plus a hash version other than 1 or 2.
+ *
+ * Thread safety: safe from any thread (stateless, no allocation).
+ */
+mle_status mle_ab_assign_growthbook(const char *experiment, const char *user_id, const double *weights, size_t n, uint32_t hash_version, size_t *variant);
+
+/**
+ * Counts of `variant` into `*out`. Errors: `MLE_ERR_INVALID_ARGUMENT` (no such variant).
+ *
+ * Thread safety: safe from any thread.
+ */
+mle_status mle_runtime_variant_stats(const struct mle_runtime *runtime, size_t variant, struct mle_variant_stats *out);
+
+/**
+ * Analyses the monitor of one model (`role` `MLE_ROLE_*`; `variant` for `MLE_ROLE_VARIANT`)
+ * into `*out`, as `mle_monitor_snapshot` (label counts optional, same buffer rules).
+ *
+ * Errors: `MLE_ERR_INVALID_ARGUMENT` (bad role/variant), `MLE_ERR_INVALID_STATE` (no such
+ * candidate/shadow), `MLE_ERR_BUFFER_TOO_SMALL`.
+ *
+ * Thread safety: safe from any thread.
+ */
+mle_status mle_runtime_snapshot(const struct mle_runtime *runtime, int32_t role, size_t variant, struct mle_snapshot *out, uint64_t *label_counts, size_t label_capacity, size_t *labels_written);
+
+/**
+ * One supervisor pass now on the calling thread: shadow comparisons, monitor analyses
+ * (alert-level events), rollout decisions. Needed when `supervisor_thread` is 0.
+ *
+ * Thread safety: safe from any thread.
+ */
+mle_status mle_runtime_evaluate(const struct mle_runtime *runtime);
+
+/**
+ * The runtime's health into `*out`; `models` (may be NULL with capacity 0) gets up to
+ * `capacity` loaded models and `out->model_count` says how many there are (a smaller buffer
+ * gets `MLE_ERR_BUFFER_TOO_SMALL`, `*out` still written).
+ *
+ * Thread safety: safe from any thread.
+ */
+mle_status mle_runtime_health(const struct mle_runtime *runtime, struct mle_health *out, struct mle_loaded_model *models, size_t capacity);
+
+/**
+ * Graceful shutdown: new requests get `MLE_ERR_SHUTTING_DOWN`; waits up to `timeout_ms` for
+ * in-flight ones (`MLE_ERR_BUSY` if some still run: call again), runs the queued shadow
+ * comparisons, stops the supervisor, and calls `callback` (may be NULL) once per loaded model
+ * with its last snapshot. Free the runtime afterwards with `mle_runtime_free`.
+ *
+ * Errors: `MLE_ERR_BUSY` (timeout), `MLE_ERR_INVALID_STATE` (already stopped, or called from
+ * an event callback on the supervisor thread).
+ *
+ * Thread safety: safe from any thread.
+ */
+mle_status mle_runtime_shutdown(const struct mle_runtime *runtime, uint32_t timeout_ms, mle_final_snapshot_callback callback, void *userdata);
 
 /**
  * Create a session for `model` (`options` may be NULL). Creating one runs each plan once

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every test: Rust (unit, header freshness, golden outputs vs onnxruntime, accuracy, allocation
-# counts, bad input, the monitor with loom/Miri/ThreadSanitizer), the C ABI (C99/C++17 header, dynamic + static, valgrind, ASan), the CLI,
+# counts, bad input, the monitor with loom/Miri/ThreadSanitizer, the deployment runtime with
+# ThreadSanitizer), the C ABI (C99/C++17 header, dynamic + static, valgrind, ASan), the CLI,
 # and the model files. One dev build (dependencies optimized) serves all of it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,9 +30,14 @@ step "monitor crate under ThreadSanitizer"
 RUSTFLAGS="-Zsanitizer=thread" CARGO_TARGET_DIR=target/tsan \
   cargo +nightly test -Zbuild-std --target x86_64-unknown-linux-gnu -p mlops_edge_monitor --lib --test monitor
 
+step "deployment runtime under ThreadSanitizer (8 threads classifying through swaps and rollouts)"
+RUSTFLAGS="-Zsanitizer=thread" CARGO_TARGET_DIR=target/tsan \
+  cargo +nightly test -Zbuild-std --target x86_64-unknown-linux-gnu --test deployment -- eight_threads
+
 step "benchmarks compile and run once (criterion test mode)"
 cargo test --bench inference
 cargo test --bench monitor
+cargo test --bench runtime
 
 step "C library (cdylib + staticlib with the pool allocator)"
 cargo build --lib --features pool-allocator

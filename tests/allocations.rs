@@ -302,3 +302,43 @@ fn zero_system_calls_per_request_with_the_monitor_attached() {
     assert!(s.processed >= 2 * 201 + 30 + 100, "every request was recorded: {}", s.processed);
     assert_eq!(s.dropped, 0);
 }
+
+#[test]
+fn zero_system_calls_per_request_through_the_runtime() {
+    use mlops_edge::deploy::ab::Assignment;
+    use mlops_edge::deploy::rollout::RolloutConfig;
+    use mlops_edge::{Runtime, RuntimeOptions, Variant};
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let options = RuntimeOptions { max_concurrency: 1, supervisor_thread: false, ..RuntimeOptions::default() };
+    let production = load("minilm-l3-promptinj");
+    let runtime = Runtime::new(&production, options).unwrap();
+    let variants: Vec<Variant> = ["control", "treatment"]
+        .iter()
+        .map(|name| Variant { name: name.to_string(), model: load("minilm-l3-promptinj"), weight: 0.5 })
+        .collect();
+    runtime.set_experiment("alloc-exp", &variants, Assignment::SeedMd5).unwrap();
+    runtime.set_assignment_hook(Some(Box::new(|_, user| if user.ends_with('7') { 1 } else { -1 }))).unwrap();
+    runtime.start_rollout(0, &load("minilm-l3-promptinj"), RolloutConfig::default(), None).unwrap();
+    runtime.set_shadow(&load("minilm-l3-promptinj"), 1.0).unwrap();
+    let texts: Vec<String> = slabs_test().into_iter().take(200).map(|(t, _)| t).collect();
+    let users: Vec<String> =
+        (0..texts.len()).map(|i| if i % 4 == 0 { String::new() } else { format!("user-{i}") }).collect();
+    let mut probs = [0f32; 2];
+    // Warm-up: every session of every slot serves this thread once (first use is unpooled).
+    for (text, user) in texts.iter().zip(&users).take(100) {
+        runtime.classify_text(user, text, Some(&mut probs)).unwrap();
+    }
+    runtime.evaluate().unwrap();
+    let mut candidates = 0;
+    let n = calls_during(|| {
+        for (text, user) in texts.iter().zip(&users) {
+            let served = runtime.classify_text(user, text, Some(&mut probs)).unwrap();
+            candidates += served.candidate as u32;
+        }
+    });
+    assert_eq!(n, 0, "runtime with experiment, hook, rollout and shadow: {n} system calls");
+    assert!(candidates > 0);
+    runtime.evaluate().unwrap();
+    let shadow = runtime.shadow_report().unwrap().unwrap();
+    assert!(shadow.compared > 0 && shadow.skipped_queue_full > 0, "{shadow:?}");
+}

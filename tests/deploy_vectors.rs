@@ -74,7 +74,8 @@ fn growthbook_conformance() {
     }
     for c in cases["chooseVariation"].as_array().unwrap() {
         let n = c[1].as_f64().unwrap();
-        let ranges: Vec<(f64, f64)> = c[2].as_array().unwrap().iter().map(|r| (r[0].as_f64().unwrap(), r[1].as_f64().unwrap())).collect();
+        let ranges: Vec<(f64, f64)> =
+            c[2].as_array().unwrap().iter().map(|r| (r[0].as_f64().unwrap(), r[1].as_f64().unwrap())).collect();
         let expected = c[3].as_i64().unwrap();
         let got = ab::growthbook_choose(n, &ranges).map(|i| i as i64).unwrap_or(-1);
         assert_eq!(got, expected, "{}", c[0]);
@@ -83,7 +84,12 @@ fn growthbook_conformance() {
     for c in cases["inNamespace"].as_array().unwrap() {
         let user = c[1].as_str().unwrap();
         let ns = &c[2];
-        let got = ab::growthbook_in_namespace(user, ns[0].as_str().unwrap(), ns[1].as_f64().unwrap(), ns[2].as_f64().unwrap());
+        let got = ab::growthbook_in_namespace(
+            user,
+            ns[0].as_str().unwrap(),
+            ns[1].as_f64().unwrap(),
+            ns[2].as_f64().unwrap(),
+        );
         assert_eq!(got, c[3].as_bool().unwrap(), "{}", c[0]);
         checked += 1;
     }
@@ -123,8 +129,13 @@ fn significance_matches_the_seed_with_scipy() {
     assert_eq!(cases.len(), 70);
     for c in cases {
         let a = &c["args"];
-        let (cc, ct, tc, tt, level) =
-            (a[0].as_u64().unwrap(), a[1].as_u64().unwrap(), a[2].as_u64().unwrap(), a[3].as_u64().unwrap(), a[4].as_f64().unwrap());
+        let (cc, ct, tc, tt, level) = (
+            a[0].as_u64().unwrap(),
+            a[1].as_u64().unwrap(),
+            a[2].as_u64().unwrap(),
+            a[3].as_u64().unwrap(),
+            a[4].as_f64().unwrap(),
+        );
         let r = calculate_significance(cc, ct, tc, tt, level).unwrap();
         let close = |got: f64, key: &str, tol: f64| {
             let want = c[key].as_f64().unwrap();

@@ -4,7 +4,8 @@
 
 use crate::deploy::ab::seed_bucket;
 use crate::error::{fail, Result, Status};
-use crate::Level;
+use crate::monitor::AlertMetric;
+use crate::{Level, Snapshot};
 
 /// Most stages a rollout may have.
 pub const MAX_STAGES: usize = 8;
@@ -33,7 +34,10 @@ impl RolloutConfig {
     pub fn validate(&self) -> Result<()> {
         let stages = &self.stages_percent;
         if stages.is_empty() || stages.len() > MAX_STAGES {
-            return fail(Status::InvalidArgument, format!("a rollout needs 1 to {MAX_STAGES} stages, got {}", stages.len()));
+            return fail(
+                Status::InvalidArgument,
+                format!("a rollout needs 1 to {MAX_STAGES} stages, got {}", stages.len()),
+            );
         }
         if stages.iter().any(|p| *p == 0 || *p > 100) {
             return fail(Status::InvalidArgument, format!("stage percentages must be in 1..=100, got {stages:?}"));
@@ -82,6 +86,20 @@ pub fn decide(config: &RolloutConfig, stage: usize, served: u64, level: Level, h
     } else {
         Decision::Advance
     }
+}
+
+/// The level a rollout acts on: the most severe of the candidate's degradation alerts (p95
+/// latency and mean confidence against the baseline, error rate). Drift alerts are left out:
+/// inputs drift the same for both versions, and latency/confidence changes already have their
+/// own alerts.
+pub fn gate_level(snapshot: &Snapshot) -> Level {
+    snapshot
+        .alerts
+        .iter()
+        .filter(|a| matches!(a.metric, AlertMetric::LatencyP95 | AlertMetric::ConfidenceMean | AlertMetric::ErrorRate))
+        .map(|a| a.level)
+        .max()
+        .unwrap_or(Level::Ok)
 }
 
 /// Whether this request goes to the candidate at `percent`% of traffic.

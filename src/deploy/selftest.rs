@@ -88,7 +88,10 @@ pub fn run(session: &mut Session, cases: &[SelfTestCase]) -> Result<usize> {
             Ok(p) => {
                 return fail(
                     Status::SelfTestFailed,
-                    format!("self-test case {i}: expected label {:?}, the model said {:?}", case.expected_label, p.label),
+                    format!(
+                        "self-test case {i}: expected label {:?}, the model said {:?}",
+                        case.expected_label, p.label
+                    ),
                 )
             }
             Err(e) => {

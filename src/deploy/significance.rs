@@ -90,11 +90,7 @@ pub fn normal_ppf(p: f64) -> f64 {
     };
     // One Halley step on e = cdf(x) - p. In the upper tail e is computed from the complements,
     // (1 - p) - sf(x), which keeps its precision (1 - p is exact for p > 0.5).
-    let e = if p > 0.5 {
-        (1.0 - p) - 0.5 * libm::erfc(x / std::f64::consts::SQRT_2)
-    } else {
-        normal_cdf(x) - p
-    };
+    let e = if p > 0.5 { (1.0 - p) - 0.5 * libm::erfc(x / std::f64::consts::SQRT_2) } else { normal_cdf(x) - p };
     let u = e * (2.0 * std::f64::consts::PI).sqrt() * (x * x / 2.0).exp();
     x - u / (1.0 + x * u / 2.0)
 }

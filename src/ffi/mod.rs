@@ -16,11 +16,13 @@ mod args;
 mod boundary;
 mod model;
 mod monitor;
+mod runtime;
 mod session;
 
 pub use boundary::{mle_last_error, mle_status_str, mle_version};
 pub use model::*;
 pub use monitor::*;
+pub use runtime::*;
 pub use session::*;
 
 use crate::error::Status;

@@ -351,17 +351,7 @@ pub unsafe extern "C" fn mle_monitor_new(
     guard(|| {
         // SAFETY: C contract.
         let (options, out) = unsafe { (options.as_ref(), output(out, "out")?) };
-        let mut config = MonitorConfig::default();
-        if let Some(o) = options {
-            if o.feature_count as usize > MAX_FEATURES {
-                return fail(Status::InvalidArgument, format!("feature_count must be at most {MAX_FEATURES}"));
-            }
-            config.window = o.window as usize;
-            config.ring_capacity = o.ring_capacity as usize;
-            config.max_recorders = o.max_sessions as usize;
-            config.label_count = o.label_count as usize;
-            config.feature_indices = o.feature_indices[..o.feature_count as usize].to_vec();
-        }
+        let config = options.map(config_from_c).transpose()?.unwrap_or_default();
         let monitor = Monitor::new(config)?;
         *out = Box::into_raw(Box::new(MonitorHandle { magic: MONITOR_MAGIC, monitor })) as *mut mle_monitor;
         Ok(())
@@ -557,7 +547,41 @@ pub unsafe extern "C" fn mle_monitor_reset_window(monitor: *const mle_monitor) -
     guard(|| Ok(unsafe { monitor_ref(monitor)? }.reset_window()?))
 }
 
-fn thresholds_to_c(t: &Thresholds) -> mle_monitor_thresholds {
+/// A monitor configuration from its C options (thresholds: the defaults).
+pub(super) fn config_from_c(o: &mle_monitor_options) -> Result<MonitorConfig> {
+    if o.feature_count as usize > MAX_FEATURES {
+        return fail(Status::InvalidArgument, format!("feature_count must be at most {MAX_FEATURES}"));
+    }
+    Ok(MonitorConfig {
+        window: o.window as usize,
+        ring_capacity: o.ring_capacity as usize,
+        max_recorders: o.max_sessions as usize,
+        label_count: o.label_count as usize,
+        feature_indices: o.feature_indices[..o.feature_count as usize].to_vec(),
+        ..MonitorConfig::default()
+    })
+}
+
+/// Thresholds from C (checked by the monitor when applied).
+pub(super) fn thresholds_from_c(t: &mle_monitor_thresholds) -> Result<Thresholds> {
+    let Some(drift_level) = Level::from_code(t.drift_level) else {
+        return fail(Status::InvalidArgument, format!("drift_level {} is not an MLE_LEVEL_* value", t.drift_level));
+    };
+    Ok(Thresholds {
+        latency_p95_warning: t.latency_p95_warning,
+        latency_p95_critical: t.latency_p95_critical,
+        confidence_drop_warning: t.confidence_drop_warning,
+        confidence_drop_critical: t.confidence_drop_critical,
+        error_rate_warning: t.error_rate_warning,
+        error_rate_critical: t.error_rate_critical,
+        drift_p_value: t.drift_p_value,
+        label_drift_p_value: t.label_drift_p_value,
+        drift_level,
+        min_drift_samples: t.min_drift_samples as usize,
+    })
+}
+
+pub(super) fn thresholds_to_c(t: &Thresholds) -> mle_monitor_thresholds {
     mle_monitor_thresholds {
         latency_p95_warning: t.latency_p95_warning,
         latency_p95_critical: t.latency_p95_critical,
@@ -611,21 +635,7 @@ pub unsafe extern "C" fn mle_monitor_set_thresholds(
     guard(|| {
         // SAFETY: C contract.
         let (monitor, t) = unsafe { (monitor_ref(monitor)?, required(thresholds, "thresholds")?) };
-        let Some(drift_level) = Level::from_code(t.drift_level) else {
-            return fail(Status::InvalidArgument, format!("drift_level {} is not an MLE_LEVEL_* value", t.drift_level));
-        };
-        monitor.set_thresholds(Thresholds {
-            latency_p95_warning: t.latency_p95_warning,
-            latency_p95_critical: t.latency_p95_critical,
-            confidence_drop_warning: t.confidence_drop_warning,
-            confidence_drop_critical: t.confidence_drop_critical,
-            error_rate_warning: t.error_rate_warning,
-            error_rate_critical: t.error_rate_critical,
-            drift_p_value: t.drift_p_value,
-            label_drift_p_value: t.label_drift_p_value,
-            drift_level,
-            min_drift_samples: t.min_drift_samples as usize,
-        })?;
+        monitor.set_thresholds(thresholds_from_c(t)?)?;
         Ok(())
     })
 }
@@ -748,7 +758,7 @@ fn alert_to_c(a: &Alert) -> mle_alert {
     }
 }
 
-fn write_snapshot(s: &Snapshot, out: &mut mle_snapshot) {
+pub(super) fn write_snapshot(s: &Snapshot, out: &mut mle_snapshot) {
     let empty_version = mle_version_counts { version: [0; MLE_VERSION_BUFFER], ok: 0, errors: 0 };
     let mut versions = [empty_version; MAX_VERSIONS];
     for (dst, v) in versions.iter_mut().zip(&s.versions) {

@@ -193,11 +193,8 @@ struct Slot {
 
 impl Slot {
     fn new(model: &Model, sessions: usize, options: &RuntimeOptions) -> Result<Slot> {
-        let config = MonitorConfig {
-            max_recorders: sessions,
-            label_count: model.labels().len(),
-            ..options.monitor.clone()
-        };
+        let config =
+            MonitorConfig { max_recorders: sessions, label_count: model.labels().len(), ..options.monitor.clone() };
         let monitor = Monitor::new(config)?;
         let pool = SessionPool::new(model, sessions, &options.session, Some(&monitor))?;
         Ok(Slot {
@@ -478,7 +475,12 @@ impl Runtime {
                 s.wake_supervisor();
             }
         }
-        result.map(|prediction| Served { prediction, variant, candidate: rollout.is_some(), version: slot.version.clone() })
+        result.map(|prediction| Served {
+            prediction,
+            variant,
+            candidate: rollout.is_some(),
+            version: slot.version.clone(),
+        })
     }
 
     /// Classify a text (see [`classify`](Self::classify)).
@@ -557,7 +559,11 @@ impl Runtime {
             if v.model.input_kind() != kind {
                 return fail(
                     Status::InvalidArgument,
-                    format!("variant {i} takes {} input, the runtime serves {}", v.model.input_kind().as_str(), kind.as_str()),
+                    format!(
+                        "variant {i} takes {} input, the runtime serves {}",
+                        v.model.input_kind().as_str(),
+                        kind.as_str()
+                    ),
                 );
             }
             let reuse = current.variants.iter().find(|slot| slot.model.same_as(&v.model));
@@ -612,7 +618,10 @@ impl Runtime {
         let current = s.current();
         let old = current.variants.get(variant).ok_or_else(|| no_variant(variant, current.variants.len()))?;
         if current.rollout.as_ref().is_some_and(|r| r.variant == variant) {
-            return fail(Status::InvalidState, format!("variant {variant} is under rollout: promote or roll back first"));
+            return fail(
+                Status::InvalidState,
+                format!("variant {variant} is under rollout: promote or roll back first"),
+            );
         }
         if let Err(e) = s.admit(old, model, cases) {
             drop(previous);
@@ -859,7 +868,9 @@ impl Runtime {
             Target::Candidate => {
                 &d.rollout.as_ref().ok_or_else(|| Error::new(Status::InvalidState, "no rollout runs"))?.candidate
             }
-            Target::Shadow => &d.shadow.as_ref().ok_or_else(|| Error::new(Status::InvalidState, "no shadow is set"))?.slot,
+            Target::Shadow => {
+                &d.shadow.as_ref().ok_or_else(|| Error::new(Status::InvalidState, "no shadow is set"))?.slot
+            }
         };
         f(&slot.monitor)
     }
@@ -887,7 +898,10 @@ impl Runtime {
             return fail(Status::InvalidState, "the runtime is already shut down");
         }
         if *s.supervisor_thread.lock().unwrap_or_else(|e| e.into_inner()) == Some(std::thread::current().id()) {
-            return fail(Status::InvalidState, "shutdown cannot be called from the supervisor thread (an event callback)");
+            return fail(
+                Status::InvalidState,
+                "shutdown cannot be called from the supervisor thread (an event callback)",
+            );
         }
         if s.state.compare_exchange(SERVING, DRAINING, Ordering::SeqCst, Ordering::SeqCst).is_ok() {
             s.emit(Event::new(EventKind::ShutdownStarted, 0, "", "", "shutdown started"));
@@ -1160,8 +1174,9 @@ impl Shared {
         let mut control = self.control()?;
         let current = self.current();
         let Some(r) = current.rollout.clone() else { return Ok(()) };
-        let level = r.candidate.monitor.snapshot()?.level;
-        r.candidate.last_level.store(level as i32, Ordering::Relaxed);
+        let snapshot = r.candidate.monitor.snapshot()?;
+        r.candidate.last_level.store(snapshot.level as i32, Ordering::Relaxed);
+        let level = rollout::gate_level(&snapshot);
         let stage = r.stage.load(Ordering::Acquire);
         let served = r.served_at_stage.load(Ordering::Relaxed);
         let healthy = if served >= r.config.requests_per_stage && level == Level::Ok {

@@ -658,6 +658,389 @@ static void test_ks_2samp(void) {
     EXPECT(strstr(mle_last_error(), "NaN") != NULL, "message names NaN: %s", mle_last_error());
 }
 
+/* ---- deployment runtime ------------------------------------------------------------------ */
+
+struct event_log {
+    int kinds[64];
+    int count;
+    int freed;
+};
+
+static void on_event(void *userdata, const mle_event *event) {
+    struct event_log *log = (struct event_log *)userdata;
+    if (log->count < 64) log->kinds[log->count++] = event->kind;
+    EXPECT(event->message != NULL && event->from_version != NULL && event->to_version != NULL, "event strings");
+}
+
+static void free_event_log(void *userdata) { ((struct event_log *)userdata)->freed++; }
+
+static int hook_frees = 0;
+
+/* Users starting with 'v' go to variant 1, 'b' gets an out-of-range answer, others: hashing. */
+static int64_t assign_hook(void *userdata, const char *experiment, size_t experiment_len, const char *user,
+                           size_t user_len) {
+    (void)userdata;
+    EXPECT(experiment_len == 7 && memcmp(experiment, "exp-abc", 7) == 0, "hook sees the experiment");
+    if (user_len > 0 && user[0] == 'v') return 1;
+    if (user_len > 0 && user[0] == 'b') return 99;
+    return -1;
+}
+
+static void free_hook(void *userdata) {
+    (void)userdata;
+    hook_frees++;
+}
+
+struct final_log {
+    int calls;
+    uint64_t processed;
+};
+
+static void on_final(void *userdata, int32_t role, size_t variant, const char *version, const mle_snapshot *s) {
+    struct final_log *log = (struct final_log *)userdata;
+    (void)variant;
+    EXPECT(version != NULL && s != NULL, "final snapshot arguments");
+    if (role == MLE_ROLE_VARIANT) log->processed += s->processed;
+    log->calls++;
+}
+
+static void digits_input(float *values, int seed) {
+    int i;
+    for (i = 0; i < 64; i++) values[i] = (float)((i * 7 + seed) % 17);
+}
+
+static void test_runtime(void) {
+    mle_model *digits = NULL, *digits_b = NULL, *digits_c = NULL, *text = NULL;
+    mle_session *session = NULL;
+    mle_runtime *rt = NULL;
+    mle_runtime_options opts;
+    mle_served served;
+    mle_health health;
+    mle_loaded_model models[4];
+    float values[64], probs[10];
+    size_t n = 0, i, variant = 0;
+    struct event_log events;
+    char user[32];
+
+    memset(&events, 0, sizeof events);
+    EXPECT_STATUS(mle_model_load(path_of("models/digits-mlp"), NULL, &digits), MLE_OK);
+    EXPECT_STATUS(mle_model_load(path_of("models/digits-mlp"), NULL, &digits_b), MLE_OK);
+    EXPECT_STATUS(mle_model_load(path_of("models/digits-mlp"), NULL, &digits_c), MLE_OK);
+    EXPECT_STATUS(mle_model_load(path_of("models/profanity-tfidf"), NULL, &text), MLE_OK);
+    if (!digits || !digits_b || !digits_c || !text) return;
+    EXPECT_STATUS(mle_session_new(digits, NULL, &session), MLE_OK);
+
+    mle_runtime_options_init(&opts);
+    mle_runtime_options_init(NULL);
+    EXPECT(opts.max_concurrency == 4 && opts.busy_wait_ms == 50 && opts.supervisor_thread == 1, "defaults");
+    opts.supervisor_thread = 0;
+    opts.max_concurrency = 2;
+    /* Latency alerts only far above the seed's +50% (µs requests on a shared host jitter). */
+    opts.thresholds.latency_p95_warning = 100.0;
+    opts.thresholds.latency_p95_critical = 200.0;
+    EXPECT_STATUS(mle_runtime_new(NULL, &opts, &rt), MLE_ERR_INVALID_ARGUMENT);
+    EXPECT_STATUS(mle_runtime_new((const mle_model *)session, &opts, &rt), MLE_ERR_INVALID_ARGUMENT);
+    EXPECT(strstr(mle_last_error(), "wrong handle kind") != NULL, "names the kind: %s", mle_last_error());
+    EXPECT_STATUS(mle_runtime_new(digits, &opts, NULL), MLE_ERR_INVALID_ARGUMENT);
+    opts.max_concurrency = 0;
+    EXPECT_STATUS(mle_runtime_new(digits, &opts, &rt), MLE_ERR_INVALID_ARGUMENT);
+    opts.max_concurrency = 2;
+    opts.pool_mode = 9;
+    EXPECT_STATUS(mle_runtime_new(digits, &opts, &rt), MLE_ERR_INVALID_ARGUMENT);
+    opts.pool_mode = MLE_POOL_AUTO;
+    opts.supervisor_thread = 2;
+    EXPECT_STATUS(mle_runtime_new(digits, &opts, &rt), MLE_ERR_INVALID_ARGUMENT);
+    opts.supervisor_thread = 0;
+    EXPECT_STATUS(mle_runtime_new(digits, &opts, &rt), MLE_OK);
+    if (!rt) return;
+    EXPECT_STATUS(mle_runtime_set_event_callback(rt, on_event, &events, free_event_log), MLE_OK);
+
+    /* Classify, and bad input. */
+    digits_input(values, 0);
+    EXPECT_STATUS(mle_runtime_classify_f32(rt, "u1", values, 64, probs, 10, &n, &served), MLE_OK);
+    EXPECT(n == 10 && served.variant == 0 && served.candidate == 0 && served.label[0] != 0, "served %s", served.label);
+    EXPECT(strlen(served.version) > 0, "version %s", served.version);
+    EXPECT_STATUS(mle_runtime_classify_f32(rt, "", values, 64, NULL, 0, NULL, &served), MLE_OK);
+    EXPECT_STATUS(mle_runtime_classify_f32(rt, NULL, values, 64, NULL, 0, NULL, &served), MLE_ERR_INVALID_ARGUMENT);
+    EXPECT(strstr(mle_last_error(), "user_id") != NULL, "names user_id: %s", mle_last_error());
+    EXPECT_STATUS(mle_runtime_classify_f32(rt, "\xff\xfe", values, 64, NULL, 0, NULL, &served), MLE_ERR_INVALID_UTF8);
+    EXPECT_STATUS(mle_runtime_classify_f32(rt, "u", values, 64, NULL, 0, NULL, NULL), MLE_ERR_INVALID_ARGUMENT);
+    EXPECT_STATUS(mle_runtime_classify_f32(rt, "u", NULL, 64, NULL, 0, NULL, &served), MLE_ERR_INVALID_ARGUMENT);
+    EXPECT_STATUS(mle_runtime_classify_f32(rt, "u", values, 63, NULL, 0, NULL, &served), MLE_ERR_INPUT_SHAPE);
+    EXPECT_STATUS(mle_runtime_classify_f32(rt, "u", values, 64, probs, 9, &n, &served), MLE_ERR_BUFFER_TOO_SMALL);
+    EXPECT(n == 10, "needs 10, got %zu", n);
+    EXPECT_STATUS(mle_runtime_classify_text(rt, "u", "hello", 5, NULL, 0, NULL, &served), MLE_ERR_WRONG_INPUT_KIND);
+    EXPECT_STATUS(mle_runtime_classify_text(rt, "u", NULL, 5, NULL, 0, NULL, &served), MLE_ERR_INVALID_ARGUMENT);
+    EXPECT_STATUS(mle_runtime_classify_bytes(rt, "u", NULL, 0, NULL, 0, NULL, &served), MLE_ERR_WRONG_INPUT_KIND);
+    EXPECT_STATUS(mle_runtime_classify_f32((const mle_runtime *)digits, "u", values, 64, NULL, 0, NULL, &served),
+                  MLE_ERR_INVALID_ARGUMENT);
+    EXPECT_STATUS(mle_runtime_classify_f32(NULL, "u", values, 64, NULL, 0, NULL, &served), MLE_ERR_INVALID_ARGUMENT);
+
+    /* Experiments: bad weights, counts, handles, schemes; then assignment as mle_ab_assign. */
+    {
+        mle_variant v[3] = {{"control", digits, 0.1}, {"small", digits_b, 0.2}, {"large", digits_c, 0.7}};
+        mle_variant bad[2] = {{"a", digits, 0.5}, {"b", digits_b, 0.6}};
+        const double weights[3] = {0.1, 0.2, 0.7};
+        EXPECT_STATUS(mle_runtime_set_experiment(rt, "exp-abc", bad, 2, MLE_ASSIGN_SEED_MD5), MLE_ERR_INVALID_ARGUMENT);
+        EXPECT(strstr(mle_last_error(), "sum to 1") != NULL, "says why: %s", mle_last_error());
+        bad[1].weight = NAN;
+        EXPECT_STATUS(mle_runtime_set_experiment(rt, "exp-abc", bad, 2, MLE_ASSIGN_SEED_MD5), MLE_ERR_INVALID_ARGUMENT);
+        EXPECT_STATUS(mle_runtime_set_experiment(rt, "exp-abc", v, 0, MLE_ASSIGN_SEED_MD5), MLE_ERR_INVALID_ARGUMENT);
+        EXPECT_STATUS(mle_runtime_set_experiment(rt, "exp-abc", NULL, 3, MLE_ASSIGN_SEED_MD5), MLE_ERR_INVALID_ARGUMENT);
+        EXPECT_STATUS(mle_runtime_set_experiment(rt, NULL, v, 3, MLE_ASSIGN_SEED_MD5), MLE_ERR_INVALID_ARGUMENT);
+        EXPECT_STATUS(mle_runtime_set_experiment(rt, "exp-abc", v, 3, 7), MLE_ERR_INVALID_ARGUMENT);
+        bad[0].model = (const mle_model *)session;
+        bad[1].weight = 0.5;
+        EXPECT_STATUS(mle_runtime_set_experiment(rt, "exp-abc", bad, 2, MLE_ASSIGN_SEED_MD5), MLE_ERR_INVALID_ARGUMENT);
+        bad[0].model = text;
+        EXPECT_STATUS(mle_runtime_set_experiment(rt, "exp-abc", bad, 2, MLE_ASSIGN_SEED_MD5), MLE_ERR_INVALID_ARGUMENT);
+        bad[0].model = digits;
+        bad[0].name = NULL;
+        EXPECT_STATUS(mle_runtime_set_experiment(rt, "exp-abc", bad, 2, MLE_ASSIGN_SEED_MD5), MLE_ERR_INVALID_ARGUMENT);
+        EXPECT_STATUS(mle_runtime_set_experiment(rt, "exp-abc", v, 3, MLE_ASSIGN_SEED_MD5), MLE_OK);
+        for (i = 0; i < 200; i++) {
+            snprintf(user, sizeof user, "user-%zu", i);
+            EXPECT_STATUS(mle_runtime_classify_f32(rt, user, values, 64, NULL, 0, NULL, &served), MLE_OK);
+            EXPECT_STATUS(mle_ab_assign("exp-abc", user, weights, 3, &variant), MLE_OK);
+            EXPECT(served.variant == variant, "%s: served %zu, assigned %zu", user, served.variant, variant);
+        }
+        EXPECT_STATUS(mle_runtime_set_experiment(rt, "exp-abc", v, 3, MLE_ASSIGN_GROWTHBOOK_V2), MLE_OK);
+        for (i = 0; i < 100; i++) {
+            snprintf(user, sizeof user, "gb-%zu", i);
+            EXPECT_STATUS(mle_runtime_classify_f32(rt, user, values, 64, NULL, 0, NULL, &served), MLE_OK);
+            EXPECT_STATUS(mle_ab_assign_growthbook("exp-abc", user, weights, 3, 2, &variant), MLE_OK);
+            EXPECT(served.variant == variant, "%s: served %zu, GrowthBook %zu", user, served.variant, variant);
+        }
+    }
+
+    /* The hook. */
+    EXPECT_STATUS(mle_runtime_set_assignment_hook(NULL, assign_hook, NULL, free_hook), MLE_ERR_INVALID_ARGUMENT);
+    EXPECT_STATUS(mle_runtime_set_assignment_hook(rt, assign_hook, NULL, free_hook), MLE_OK);
+    EXPECT_STATUS(mle_runtime_classify_f32(rt, "vip", values, 64, NULL, 0, NULL, &served), MLE_OK);
+    EXPECT(served.variant == 1, "hook chose 1, served %zu", served.variant);
+    EXPECT_STATUS(mle_runtime_classify_f32(rt, "bad", values, 64, NULL, 0, NULL, &served), MLE_OK);
+    EXPECT_STATUS(mle_runtime_health(rt, &health, NULL, 0), MLE_OK);
+    EXPECT(health.hook_errors == 1, "hook errors %llu", (unsigned long long)health.hook_errors);
+    EXPECT_STATUS(mle_runtime_set_assignment_hook(rt, NULL, NULL, NULL), MLE_OK);
+    EXPECT(hook_frees == 1, "hook userdata freed once, %d", hook_frees);
+
+    /* Outcomes and significance. */
+    for (i = 0; i < 1000; i++) {
+        EXPECT_STATUS(mle_runtime_record_outcome(rt, 0, i < 50 ? 1 : 0), MLE_OK);
+        EXPECT_STATUS(mle_runtime_record_outcome(rt, 1, i < 65 ? 1 : 0), MLE_OK);
+    }
+    EXPECT_STATUS(mle_runtime_record_outcome(rt, 0, 2), MLE_ERR_INVALID_ARGUMENT);
+    EXPECT_STATUS(mle_runtime_record_outcome(rt, 3, 1), MLE_ERR_INVALID_ARGUMENT);
+    {
+        mle_significance_result sig;
+        mle_variant_stats vs;
+        EXPECT_STATUS(mle_runtime_significance(rt, 0, 1, 0.95, &sig), MLE_OK);
+        EXPECT(fabs(sig.p_value - 0.1496431063703727) < 1e-12 && sig.significant == 0, "p %.17g", sig.p_value);
+        EXPECT(fabs(sig.ci_upper - 0.0354050512846203) < 1e-12, "ci %.17g", sig.ci_upper);
+        EXPECT_STATUS(mle_runtime_significance(rt, 0, 2, 0.95, &sig), MLE_ERR_INVALID_ARGUMENT);
+        EXPECT_STATUS(mle_runtime_significance(rt, 0, 1, 1.5, &sig), MLE_ERR_INVALID_ARGUMENT);
+        EXPECT_STATUS(mle_runtime_significance(rt, 0, 1, 0.95, NULL), MLE_ERR_INVALID_ARGUMENT);
+        EXPECT_STATUS(mle_runtime_variant_stats(rt, 1, &vs), MLE_OK);
+        EXPECT(vs.conversions == 65 && vs.outcomes == 1000 && strcmp(vs.name, "small") == 0, "stats %s", vs.name);
+        EXPECT_STATUS(mle_runtime_variant_stats(rt, 5, &vs), MLE_ERR_INVALID_ARGUMENT);
+    }
+
+    /* Hot swap with self-test. */
+    {
+        mle_self_test_case cases[2];
+        mle_prediction p;
+        memset(cases, 0, sizeof cases);
+        EXPECT_STATUS(mle_classify_f32(session, values, 64, &p, NULL, 0, NULL), MLE_OK);
+        cases[0].features = values;
+        cases[0].feature_count = 64;
+        cases[0].expected_label = p.label;
+        EXPECT_STATUS(mle_runtime_swap(rt, 0, digits_b, cases, 1), MLE_OK);
+        cases[0].expected_label = strcmp(p.label, "3") == 0 ? "4" : "3";
+        EXPECT_STATUS(mle_runtime_swap(rt, 0, digits_c, cases, 1), MLE_ERR_SELF_TEST_FAILED);
+        EXPECT(strstr(mle_last_error(), "expected label") != NULL, "says why: %s", mle_last_error());
+        cases[0].text = "two inputs";
+        EXPECT_STATUS(mle_runtime_swap(rt, 0, digits_c, cases, 1), MLE_ERR_INVALID_ARGUMENT);
+        cases[0].text = NULL;
+        cases[0].expected_label = NULL;
+        EXPECT_STATUS(mle_runtime_swap(rt, 0, digits_c, cases, 1), MLE_ERR_INVALID_ARGUMENT);
+        EXPECT_STATUS(mle_runtime_swap(rt, 0, digits_c, NULL, 1), MLE_ERR_INVALID_ARGUMENT);
+        EXPECT_STATUS(mle_runtime_swap(rt, 0, text, NULL, 0), MLE_ERR_SELF_TEST_FAILED);
+        EXPECT_STATUS(mle_runtime_swap(rt, 9, digits_c, NULL, 0), MLE_ERR_INVALID_ARGUMENT);
+        EXPECT_STATUS(mle_runtime_swap(rt, 0, NULL, NULL, 0), MLE_ERR_INVALID_ARGUMENT);
+        EXPECT_STATUS(mle_runtime_swap_path(rt, 0, path_of("models/no-such-model"), NULL, 0), MLE_ERR_IO);
+        EXPECT_STATUS(mle_runtime_swap_path(rt, 0, NULL, NULL, 0), MLE_ERR_INVALID_ARGUMENT);
+        EXPECT_STATUS(mle_runtime_health(rt, &health, NULL, 0), MLE_OK);
+        EXPECT(health.swaps == 1 && health.refused_models == 3, "swaps %llu refused %llu",
+               (unsigned long long)health.swaps, (unsigned long long)health.refused_models);
+        EXPECT(strlen(health.last_error) > 0, "last error kept");
+        EXPECT_STATUS(mle_runtime_rollback(rt, 0), MLE_OK);
+        EXPECT_STATUS(mle_runtime_rollback(rt, 2), MLE_ERR_INVALID_STATE);
+        EXPECT_STATUS(mle_runtime_rollback(rt, 7), MLE_ERR_INVALID_ARGUMENT);
+    }
+
+    /* Staged rollout on variant 2 (70% of users), promoted through two stages. */
+    {
+        mle_rollout_options ro;
+        mle_snapshot snap;
+        int rounds = 0;
+        mle_rollout_options_init(&ro);
+        EXPECT(ro.stage_count == 4 && ro.stages_percent[0] == 10 && ro.stages_percent[3] == 100, "defaults");
+        EXPECT_STATUS(mle_runtime_promote(rt), MLE_ERR_INVALID_STATE);
+        ro.stages_percent[0] = 50;
+        ro.stages_percent[1] = 40;
+        ro.stage_count = 2;
+        EXPECT_STATUS(mle_runtime_start_rollout(rt, 2, digits, &ro, NULL, 0), MLE_ERR_INVALID_ARGUMENT);
+        ro.stages_percent[1] = 100;
+        ro.requests_per_stage = 0;
+        EXPECT_STATUS(mle_runtime_start_rollout(rt, 2, digits, &ro, NULL, 0), MLE_ERR_INVALID_ARGUMENT);
+        ro.requests_per_stage = 20;
+        ro.stage_count = 9;
+        EXPECT_STATUS(mle_runtime_start_rollout(rt, 2, digits, &ro, NULL, 0), MLE_ERR_INVALID_ARGUMENT);
+        ro.stage_count = 2;
+        EXPECT_STATUS(mle_runtime_snapshot(rt, MLE_ROLE_CANDIDATE, 0, &snap, NULL, 0, NULL), MLE_ERR_INVALID_STATE);
+        EXPECT_STATUS(mle_runtime_start_rollout(rt, 2, text, &ro, NULL, 0), MLE_ERR_SELF_TEST_FAILED);
+        EXPECT_STATUS(mle_runtime_start_rollout(rt, 2, digits, &ro, NULL, 0), MLE_OK);
+        EXPECT_STATUS(mle_runtime_start_rollout(rt, 2, digits, &ro, NULL, 0), MLE_ERR_INVALID_STATE);
+        EXPECT_STATUS(mle_runtime_swap(rt, 2, digits_b, NULL, 0), MLE_ERR_INVALID_STATE);
+        while (rounds++ < 50) {
+            EXPECT_STATUS(mle_runtime_health(rt, &health, NULL, 0), MLE_OK);
+            if (!health.rollout_active) break;
+            for (i = 0; i < 60; i++) {
+                snprintf(user, sizeof user, "r%d-%zu", rounds, i);
+                digits_input(values, (int)i);
+                EXPECT_STATUS(mle_runtime_classify_f32(rt, user, values, 64, NULL, 0, NULL, &served), MLE_OK);
+            }
+            EXPECT_STATUS(mle_runtime_evaluate(rt), MLE_OK);
+        }
+        EXPECT_STATUS(mle_runtime_health(rt, &health, NULL, 0), MLE_OK);
+        EXPECT(health.rollout_active == 0 && health.rollouts_completed == 1, "rollout completed (%d rounds, last error %s)",
+               rounds, health.last_error);
+        EXPECT_STATUS(mle_runtime_snapshot(rt, MLE_ROLE_VARIANT, 2, &snap, NULL, 0, NULL), MLE_OK);
+        EXPECT(snap.processed > 0, "the promoted candidate's monitor has its requests");
+        EXPECT_STATUS(mle_runtime_snapshot(rt, 7, 0, &snap, NULL, 0, NULL), MLE_ERR_INVALID_ARGUMENT);
+        EXPECT_STATUS(mle_runtime_snapshot(rt, MLE_ROLE_VARIANT, 5, &snap, NULL, 0, NULL), MLE_ERR_INVALID_ARGUMENT);
+        {
+            uint64_t counts[11];
+            size_t written = 0;
+            EXPECT_STATUS(mle_runtime_snapshot(rt, MLE_ROLE_VARIANT, 0, &snap, counts, 3, &written), MLE_ERR_BUFFER_TOO_SMALL);
+            EXPECT_STATUS(mle_runtime_snapshot(rt, MLE_ROLE_VARIANT, 0, &snap, counts, 11, &written), MLE_OK);
+            EXPECT(written == 11, "10 labels + other, got %zu", written);
+            EXPECT_STATUS(mle_runtime_snapshot(rt, MLE_ROLE_VARIANT, 0, &snap, NULL, 11, &written), MLE_ERR_INVALID_ARGUMENT);
+        }
+    }
+
+    /* Shadow. */
+    {
+        mle_shadow_report report;
+        EXPECT_STATUS(mle_runtime_set_shadow(rt, digits_b, 0.0), MLE_ERR_INVALID_ARGUMENT);
+        EXPECT_STATUS(mle_runtime_set_shadow(rt, digits_b, 2.0), MLE_ERR_INVALID_ARGUMENT);
+        EXPECT_STATUS(mle_runtime_set_shadow(rt, digits_b, NAN), MLE_ERR_INVALID_ARGUMENT);
+        EXPECT_STATUS(mle_runtime_set_shadow(rt, text, 1.0), MLE_ERR_INVALID_ARGUMENT);
+        EXPECT_STATUS(mle_runtime_shadow_report(rt, &report), MLE_ERR_INVALID_STATE);
+        EXPECT_STATUS(mle_runtime_set_shadow(rt, digits_b, 1.0), MLE_OK);
+        for (i = 0; i < 20; i++) {
+            digits_input(values, (int)i);
+            EXPECT_STATUS(mle_runtime_classify_f32(rt, "s", values, 64, NULL, 0, NULL, &served), MLE_OK);
+        }
+        EXPECT_STATUS(mle_runtime_evaluate(rt), MLE_OK);
+        EXPECT_STATUS(mle_runtime_shadow_report(rt, &report), MLE_OK);
+        EXPECT(report.sampled == 20 && report.compared == 20 && report.agreed == 20 && report.agreement_rate == 1.0,
+               "shadow %llu/%llu", (unsigned long long)report.agreed, (unsigned long long)report.compared);
+        EXPECT_STATUS(mle_runtime_shadow_report(rt, NULL), MLE_ERR_INVALID_ARGUMENT);
+    }
+
+    /* Health with the model list. */
+    EXPECT_STATUS(mle_runtime_health(rt, &health, NULL, 3), MLE_ERR_INVALID_ARGUMENT);
+    EXPECT_STATUS(mle_runtime_health(rt, &health, models, 1), MLE_ERR_BUFFER_TOO_SMALL);
+    EXPECT(health.model_count == 4, "3 variants + shadow, got %zu", health.model_count);
+    EXPECT_STATUS(mle_runtime_health(rt, &health, models, 4), MLE_OK);
+    EXPECT(health.state == MLE_STATE_SERVING && health.uptime_seconds > 0, "serving");
+    EXPECT(models[3].role == MLE_ROLE_SHADOW && models[0].role == MLE_ROLE_VARIANT, "roles");
+    EXPECT(strcmp(models[1].variant_name, "small") == 0, "variant name %s", models[1].variant_name);
+    EXPECT(models[0].trained_at_unix != MLE_TIME_UNKNOWN && models[0].age_days >= 0, "staleness known");
+    EXPECT_STATUS(mle_runtime_health(NULL, &health, NULL, 0), MLE_ERR_INVALID_ARGUMENT);
+    EXPECT_STATUS(mle_runtime_evaluate(NULL), MLE_ERR_INVALID_ARGUMENT);
+
+    /* Shutdown. */
+    {
+        struct final_log final;
+        memset(&final, 0, sizeof final);
+        EXPECT_STATUS(mle_runtime_shutdown(rt, 1000, on_final, &final), MLE_OK);
+        EXPECT(final.calls == 4, "one final snapshot per model, got %d", final.calls);
+        EXPECT(final.processed > 0, "variants processed %llu", (unsigned long long)final.processed);
+        EXPECT_STATUS(mle_runtime_classify_f32(rt, "late", values, 64, NULL, 0, NULL, &served), MLE_ERR_SHUTTING_DOWN);
+        EXPECT_STATUS(mle_runtime_shutdown(rt, 0, NULL, NULL), MLE_ERR_INVALID_STATE);
+        EXPECT_STATUS(mle_runtime_health(rt, &health, NULL, 0), MLE_OK);
+        EXPECT(health.state == MLE_STATE_STOPPED && health.refused_shutting_down == 1, "stopped");
+    }
+    {
+        int saw_swap = 0, saw_refused = 0, saw_started = 0, saw_completed = 0, saw_shutdown = 0;
+        int k;
+        for (k = 0; k < events.count; k++) {
+            saw_swap |= events.kinds[k] == MLE_EVENT_SWAPPED;
+            saw_refused |= events.kinds[k] == MLE_EVENT_SWAP_REFUSED;
+            saw_started |= events.kinds[k] == MLE_EVENT_ROLLOUT_STARTED;
+            saw_completed |= events.kinds[k] == MLE_EVENT_ROLLOUT_COMPLETED;
+            saw_shutdown |= events.kinds[k] == MLE_EVENT_SHUTDOWN_STARTED;
+        }
+        EXPECT(saw_swap && saw_refused && saw_started && saw_completed && saw_shutdown, "events seen (%d)", events.count);
+    }
+    mle_runtime_free(rt);
+    mle_runtime_free(NULL);
+    EXPECT(events.freed == 1, "event userdata freed with the runtime, %d", events.freed);
+    mle_session_free(session);
+    mle_model_free(digits);
+    mle_model_free(digits_b);
+    mle_model_free(digits_c);
+    mle_model_free(text);
+}
+
+static void test_ab_helpers(void) {
+    const double w3[3] = {0.1, 0.2, 0.7};
+    const double thirds[3] = {1.0 / 3, 1.0 / 3, 1.0 / 3};
+    double w_bad[2] = {0.5, 0.6};
+    size_t v = 99;
+    mle_significance_result sig;
+
+    /* Vectors from the seed's own Python (tests/data/ab_seed_cases.json). */
+    EXPECT_STATUS(mle_ab_assign("exp", "user-1", w3, 3, &v), MLE_OK);
+    EXPECT(v == 2, "exp:user-1 -> %zu", v);
+    EXPECT_STATUS(mle_ab_assign("trap", "trap-245", w3, 3, &v), MLE_OK);
+    EXPECT(v == 1, "bucket 0.300 with [0.1, 0.2, 0.7] is variant 1 in the seed, got %zu", v);
+    EXPECT_STATUS(mle_ab_assign("trap", "trap-2653", thirds, 3, &v), MLE_OK);
+    EXPECT(v == 0, "bucket 0.333 with thirds is variant 0, got %zu", v);
+    EXPECT_STATUS(mle_ab_assign("exp", "", w3, 3, &v), MLE_OK);
+    EXPECT(v == 2, "empty user id hashes \"exp:\" -> %zu", v);
+    /* Bad input. */
+    v = 99;
+    EXPECT_STATUS(mle_ab_assign("exp", "u", w_bad, 2, &v), MLE_ERR_INVALID_ARGUMENT);
+    EXPECT(v == 99, "nothing written on error");
+    EXPECT(strstr(mle_last_error(), "sum to 1") != NULL, "says why: %s", mle_last_error());
+    w_bad[1] = NAN;
+    EXPECT_STATUS(mle_ab_assign("exp", "u", w_bad, 2, &v), MLE_ERR_INVALID_ARGUMENT);
+    w_bad[0] = -0.5;
+    w_bad[1] = 1.5;
+    EXPECT_STATUS(mle_ab_assign("exp", "u", w_bad, 2, &v), MLE_ERR_INVALID_ARGUMENT);
+    EXPECT_STATUS(mle_ab_assign("exp", "u", w3, 0, &v), MLE_ERR_INVALID_ARGUMENT);
+    EXPECT_STATUS(mle_ab_assign("exp", "u", NULL, 3, &v), MLE_ERR_INVALID_ARGUMENT);
+    EXPECT_STATUS(mle_ab_assign(NULL, "u", w3, 3, &v), MLE_ERR_INVALID_ARGUMENT);
+    EXPECT_STATUS(mle_ab_assign("exp", NULL, w3, 3, &v), MLE_ERR_INVALID_ARGUMENT);
+    EXPECT_STATUS(mle_ab_assign("exp", "u", w3, 3, NULL), MLE_ERR_INVALID_ARGUMENT);
+    EXPECT_STATUS(mle_ab_assign("exp", "\xc3", w3, 3, &v), MLE_ERR_INVALID_UTF8);
+    EXPECT_STATUS(mle_ab_assign_growthbook("exp", "u", w3, 3, 3, &v), MLE_ERR_INVALID_ARGUMENT);
+    EXPECT_STATUS(mle_ab_assign_growthbook("exp", "u", w3, 3, 1, &v), MLE_OK);
+    EXPECT(v < 3, "growthbook v1 %zu", v);
+
+    EXPECT_STATUS(mle_ab_significance(50, 1000, 65, 1000, 0.95, &sig), MLE_OK);
+    EXPECT(fabs(sig.p_value - 0.1496431063703727) < 1e-12 && fabs(sig.lift_percent - 30.0) < 1e-9, "p %.17g", sig.p_value);
+    EXPECT(fabs(sig.ci_lower - -0.0054050512846203005) < 1e-12, "ci %.17g", sig.ci_lower);
+    EXPECT_STATUS(mle_ab_significance(50, 0, 65, 1000, 0.95, &sig), MLE_ERR_INVALID_ARGUMENT);
+    EXPECT_STATUS(mle_ab_significance(1001, 1000, 65, 1000, 0.95, &sig), MLE_ERR_INVALID_ARGUMENT);
+    EXPECT_STATUS(mle_ab_significance(50, 1000, 65, 1000, 1.0, &sig), MLE_ERR_INVALID_ARGUMENT);
+    EXPECT_STATUS(mle_ab_significance(50, 1000, 65, 1000, NAN, &sig), MLE_ERR_INVALID_ARGUMENT);
+    EXPECT_STATUS(mle_ab_significance(50, 1000, 65, 1000, 0.95, NULL), MLE_ERR_INVALID_ARGUMENT);
+}
+
 int main(int argc, char **argv) {
     snprintf(root, sizeof root, "%s", argc > 1 ? argv[1] : ".");
     if (argc > 2 && strcmp(argv[2], "--quick") == 0) {
@@ -674,6 +1057,8 @@ int main(int argc, char **argv) {
     test_load_bytes();
     test_monitor();
     test_ks_2samp();
+    test_runtime();
+    test_ab_helpers();
     printf("%d checks, %d failures\n", checks, failures);
     return failures == 0 ? 0 : 1;
 }
