@@ -342,3 +342,58 @@ fn zero_system_calls_per_request_through_the_runtime() {
     let shadow = runtime.shadow_report().unwrap().unwrap();
     assert!(shadow.compared > 0 && shadow.skipped_queue_full > 0, "{shadow:?}");
 }
+
+#[test]
+fn zero_system_calls_per_request_through_the_c_runtime_calls() {
+    use mlops_edge::ffi::*;
+    use std::ffi::CString;
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let path = CString::new(model_dir("minilm-l3-promptinj").to_str().unwrap()).unwrap();
+    let mut model = std::ptr::null_mut();
+    let mut rt = std::ptr::null_mut();
+    // SAFETY: valid NUL-terminated path and output pointers, as the C contract asks.
+    unsafe {
+        assert_eq!(mle_model_load(path.as_ptr(), std::ptr::null(), &mut model), MLE_OK);
+        let mut options = std::mem::zeroed::<mle_runtime_options>();
+        mle_runtime_options_init(&mut options);
+        options.max_concurrency = 1;
+        options.supervisor_thread = 0;
+        assert_eq!(mle_runtime_new(model, &options, &mut rt), MLE_OK);
+        assert_eq!(mle_runtime_set_shadow(rt, model, 0.5), MLE_OK);
+    }
+    let texts: Vec<String> = slabs_test().into_iter().take(150).map(|(t, _)| t).collect();
+    let user = CString::new("user-7").unwrap();
+    let mut served = std::mem::MaybeUninit::<mle_served>::uninit();
+    let mut probs = [0f32; 2];
+    let mut n = 0usize;
+    let mut run = |text: &String| {
+        // SAFETY: live runtime, valid strings and buffers for the call.
+        unsafe {
+            mle_runtime_classify_text(
+                rt,
+                user.as_ptr(),
+                text.as_ptr() as *const std::ffi::c_char,
+                text.len(),
+                probs.as_mut_ptr(),
+                probs.len(),
+                &mut n,
+                served.as_mut_ptr(),
+            )
+        }
+    };
+    for text in texts.iter().take(20) {
+        assert_eq!(run(text), MLE_OK);
+    }
+    let calls = calls_during(|| {
+        for text in &texts {
+            assert_eq!(run(text), MLE_OK);
+        }
+    });
+    assert_eq!(calls, 0, "mle_runtime_classify_text: {calls} system calls");
+    assert_eq!(n, 2);
+    // SAFETY: handles from this test, freed once.
+    unsafe {
+        mle_runtime_free(rt);
+        mle_model_free(model);
+    }
+}

@@ -535,13 +535,9 @@ unsafe fn classify(
         let served = rt.classify(user, input()?, buffer)?;
         write_served(&served, out);
         // SAFETY: NULL or writable.
-        unsafe { write_optional(probabilities_len, served_labels(rt, &served)) };
+        unsafe { write_optional(probabilities_len, served.label_count) };
         Ok(())
     })
-}
-
-fn served_labels(rt: &Runtime, served: &Served) -> usize {
-    rt.labels(served.variant).map(|l| l.len()).unwrap_or(0).max(served.prediction.label_index + 1)
 }
 
 fn write_served(s: &Served, out: &mut mle_served) {

@@ -147,6 +147,8 @@ pub struct Served {
     pub candidate: bool,
     /// The version of the model that answered.
     pub version: Arc<str>,
+    /// How many labels that model has (the length of its probability vector).
+    pub label_count: usize,
 }
 
 /// Per-variant counts.
@@ -475,11 +477,13 @@ impl Runtime {
                 s.wake_supervisor();
             }
         }
+        let label_count = slot.model.labels().len();
         result.map(|prediction| Served {
             prediction,
             variant,
             candidate: rollout.is_some(),
             version: slot.version.clone(),
+            label_count,
         })
     }
 
@@ -512,9 +516,14 @@ impl Runtime {
 
     /// The most labels any model of the deployment has (a `probabilities` buffer this long fits
     /// every answer).
+    /// No allocation: the C classify calls check their buffer with it on every request.
     pub fn max_labels(&self) -> usize {
         let d = self.shared.current();
-        d.slots().iter().map(|(_, _, s)| s.model.labels().len()).max().unwrap_or(0)
+        let labels = |s: &Slot| s.model.labels().len();
+        let variants = d.variants.iter().map(|s| labels(s)).max().unwrap_or(0);
+        let candidate = d.rollout.as_ref().map(|r| labels(&r.candidate)).unwrap_or(0);
+        let shadow = d.shadow.as_ref().map(|s| labels(&s.slot)).unwrap_or(0);
+        variants.max(candidate).max(shadow)
     }
 
     /// The input kind every model of this runtime takes.
