@@ -18,6 +18,7 @@ mod model;
 mod monitor;
 mod runtime;
 mod session;
+mod userdata;
 
 pub use boundary::{mle_last_error, mle_status_str, mle_version};
 pub use model::*;

@@ -11,6 +11,7 @@ use super::args::{output, required, slice};
 use super::boundary::guard;
 use super::mle_status;
 use super::session::{mle_session, with_session};
+use super::userdata::Userdata;
 use crate::error::{fail, Result, Status};
 
 /// Input features a monitor can watch.
@@ -640,36 +641,18 @@ pub unsafe extern "C" fn mle_monitor_set_thresholds(
     })
 }
 
-/// The host's callback and userdata; frees the userdata when dropped.
+/// The host's callback and its userdata (freed when the callback is dropped).
 struct HostCallback {
     callback: unsafe extern "C" fn(*mut c_void, i32, i32, *const mle_snapshot),
-    userdata: *mut c_void,
-    free_userdata: mle_free_userdata,
+    userdata: Userdata,
 }
-
-// SAFETY: the C contract of mle_monitor_set_level_callback: the callback and its userdata may be
-// used from any thread that calls mle_monitor_snapshot.
-unsafe impl Send for HostCallback {}
 
 impl HostCallback {
     fn call(&self, change: &LevelChange<'_>) {
-        let mut c = std::mem::MaybeUninit::<mle_snapshot>::uninit();
-        // SAFETY: write_snapshot initialises every field.
-        let c = unsafe {
-            write_snapshot(change.snapshot, &mut *c.as_mut_ptr());
-            c.assume_init()
-        };
-        // SAFETY: the host's function with its own userdata, per the documented contract.
-        unsafe { (self.callback)(self.userdata, change.previous as i32, change.current as i32, &c) };
-    }
-}
-
-impl Drop for HostCallback {
-    fn drop(&mut self) {
-        if let Some(free) = self.free_userdata {
-            // SAFETY: the host gave us this function for this userdata.
-            unsafe { free(self.userdata) };
-        }
+        let c = snapshot_to_c(change.snapshot);
+        // SAFETY: the host's function with its own userdata, per the documented contract
+        // (any thread that calls mle_monitor_snapshot).
+        unsafe { (self.callback)(self.userdata.get(), change.previous as i32, change.current as i32, &c) };
     }
 }
 
@@ -689,14 +672,12 @@ pub unsafe extern "C" fn mle_monitor_set_level_callback(
     guard(|| {
         // SAFETY: C contract.
         let monitor = unsafe { monitor_ref(monitor)? };
+        let userdata = Userdata::new(userdata, free_userdata);
         let Some(callback) = callback else {
-            if let Some(free) = free_userdata {
-                // SAFETY: not kept: release the userdata now, as documented.
-                unsafe { free(userdata) };
-            }
+            drop(userdata); // not kept: released now, as documented
             return Ok(monitor.set_level_callback(None)?);
         };
-        let host = HostCallback { callback, userdata, free_userdata };
+        let host = HostCallback { callback, userdata };
         monitor.set_level_callback(Some(Box::new(move |change: &LevelChange<'_>| host.call(change))))?;
         Ok(())
     })
@@ -755,6 +736,16 @@ fn alert_to_c(a: &Alert) -> mle_alert {
         baseline: a.baseline,
         change_pct: a.change_pct,
         p_value: a.p_value,
+    }
+}
+
+/// A snapshot as its C struct (by value).
+pub(super) fn snapshot_to_c(s: &Snapshot) -> mle_snapshot {
+    let mut c = std::mem::MaybeUninit::<mle_snapshot>::uninit();
+    // SAFETY: write_snapshot initialises every field of the struct.
+    unsafe {
+        write_snapshot(s, &mut *c.as_mut_ptr());
+        c.assume_init()
     }
 }
 

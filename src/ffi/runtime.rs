@@ -9,8 +9,9 @@ use super::boundary::guard;
 use super::model::{mle_model, model_ref};
 use super::monitor::{
     config_from_c, mle_free_userdata, mle_monitor_options, mle_monitor_options_init, mle_monitor_thresholds,
-    mle_snapshot, thresholds_from_c, thresholds_to_c, write_snapshot,
+    mle_snapshot, snapshot_to_c, thresholds_from_c, thresholds_to_c, write_snapshot,
 };
+use super::userdata::Userdata;
 use super::{mle_status, MLE_POOL_AUTO, MLE_POOL_FIXED, MLE_POOL_OFF};
 use crate::deploy::ab::{self, Assignment};
 use crate::deploy::rollout::RolloutConfig;
@@ -672,39 +673,23 @@ pub unsafe extern "C" fn mle_runtime_set_experiment(
     })
 }
 
-/// The host's assignment hook and userdata; frees the userdata when dropped.
+/// The host's assignment hook and its userdata (freed when the hook is dropped).
 struct HostHook {
     hook: unsafe extern "C" fn(*mut c_void, *const c_char, usize, *const c_char, usize) -> i64,
-    userdata: *mut c_void,
-    free_userdata: mle_free_userdata,
+    userdata: Userdata,
 }
-
-// SAFETY: the documented contract of mle_runtime_set_assignment_hook: the hook and its userdata
-// are called from any classifying thread.
-unsafe impl Send for HostHook {}
-// SAFETY: as above; the library never touches the userdata itself.
-unsafe impl Sync for HostHook {}
 
 impl HostHook {
     fn call(&self, experiment: &str, user: &str) -> i64 {
         // SAFETY: the host's function with its userdata; the strings live for the call.
         unsafe {
             (self.hook)(
-                self.userdata,
+                self.userdata.get(),
                 experiment.as_ptr() as *const c_char,
                 experiment.len(),
                 user.as_ptr() as *const c_char,
                 user.len(),
             )
-        }
-    }
-}
-
-impl Drop for HostHook {
-    fn drop(&mut self) {
-        if let Some(free) = self.free_userdata {
-            // SAFETY: the host gave this function for this userdata.
-            unsafe { free(self.userdata) };
         }
     }
 }
@@ -723,37 +708,20 @@ pub unsafe extern "C" fn mle_runtime_set_assignment_hook(
     guard(|| {
         // SAFETY: C contract.
         let rt = unsafe { runtime_ref(runtime)? };
+        let userdata = Userdata::new(userdata, free_userdata);
         let Some(hook) = hook else {
-            if let Some(free) = free_userdata {
-                // SAFETY: not kept: released now, as documented.
-                unsafe { free(userdata) };
-            }
+            drop(userdata); // not kept: released now, as documented
             return rt.set_assignment_hook(None);
         };
-        let host = HostHook { hook, userdata, free_userdata };
+        let host = HostHook { hook, userdata };
         rt.set_assignment_hook(Some(Box::new(move |experiment: &str, user: &str| host.call(experiment, user))))
     })
 }
 
-/// The host's event callback and userdata.
+/// The host's event callback and its userdata (freed when the callback is dropped).
 struct HostEvents {
     callback: unsafe extern "C" fn(*mut c_void, *const mle_event),
-    userdata: *mut c_void,
-    free_userdata: mle_free_userdata,
-}
-
-// SAFETY: the documented contract of mle_runtime_set_event_callback (any thread).
-unsafe impl Send for HostEvents {}
-// SAFETY: as above.
-unsafe impl Sync for HostEvents {}
-
-impl Drop for HostEvents {
-    fn drop(&mut self) {
-        if let Some(free) = self.free_userdata {
-            // SAFETY: the host gave this function for this userdata.
-            unsafe { free(self.userdata) };
-        }
-    }
+    userdata: Userdata,
 }
 
 impl HostEvents {
@@ -770,7 +738,7 @@ impl HostEvents {
             message: message.as_ptr(),
         };
         // SAFETY: the host's function with its userdata; the strings outlive the call.
-        unsafe { (self.callback)(self.userdata, &event) };
+        unsafe { (self.callback)(self.userdata.get(), &event) };
     }
 }
 
@@ -787,15 +755,13 @@ pub unsafe extern "C" fn mle_runtime_set_event_callback(
     guard(|| {
         // SAFETY: C contract.
         let rt = unsafe { runtime_ref(runtime)? };
+        let userdata = Userdata::new(userdata, free_userdata);
         let Some(callback) = callback else {
-            if let Some(free) = free_userdata {
-                // SAFETY: not kept: released now.
-                unsafe { free(userdata) };
-            }
+            drop(userdata); // not kept: released now, as documented
             rt.set_event_callback(None);
             return Ok(());
         };
-        let host = HostEvents { callback, userdata, free_userdata };
+        let host = HostEvents { callback, userdata };
         rt.set_event_callback(Some(Box::new(move |e: &Event| host.call(e))));
         Ok(())
     })
@@ -1096,6 +1062,33 @@ pub unsafe extern "C" fn mle_ab_significance(
     })
 }
 
+/// The shared body of the stateless assignment calls: checks the arguments, then `choose`.
+///
+/// # Safety
+/// The pointers follow the contract of `mle_ab_assign`.
+unsafe fn assign(
+    experiment: *const c_char,
+    user_id: *const c_char,
+    weights: *const f64,
+    n: usize,
+    variant: *mut usize,
+    choose: impl FnOnce(&str, &str, &[f64]) -> Result<usize>,
+) -> mle_status {
+    guard(|| {
+        // SAFETY: C contract: NUL-terminated strings, writable output.
+        let (experiment, user, variant) = unsafe {
+            (c_string(experiment, "experiment")?, c_string(user_id, "user_id")?, output(variant, "variant")?)
+        };
+        if weights.is_null() {
+            return fail(Status::InvalidArgument, "weights is NULL");
+        }
+        // SAFETY: C contract: n doubles.
+        let weights = unsafe { slice(weights, n, "weights")? };
+        *variant = choose(utf8(experiment, "experiment")?, utf8(user, "user_id")?, weights)?;
+        Ok(())
+    })
+}
+
 /// The seed's variant for `user_id` in `experiment` (md5 of "experiment:user_id", bucket
 /// `% 1000 / 1000`, cumulative weights): bit-identical to the seed's `ABTest.get_variant`.
 ///
@@ -1111,19 +1104,8 @@ pub unsafe extern "C" fn mle_ab_assign(
     n: usize,
     variant: *mut usize,
 ) -> mle_status {
-    guard(|| {
-        // SAFETY: C contract.
-        let (experiment, user, variant) = unsafe {
-            (c_string(experiment, "experiment")?, c_string(user_id, "user_id")?, output(variant, "variant")?)
-        };
-        if weights.is_null() {
-            return fail(Status::InvalidArgument, "weights is NULL");
-        }
-        // SAFETY: C contract: n doubles.
-        let weights = unsafe { slice(weights, n, "weights")? };
-        *variant = ab::assign_seed(utf8(experiment, "experiment")?, utf8(user, "user_id")?, weights)?;
-        Ok(())
-    })
+    // SAFETY: C contract of this function.
+    unsafe { assign(experiment, user_id, weights, n, variant, ab::assign_seed) }
 }
 
 /// GrowthBook's variant for `user_id` with seed `experiment` (`hash_version` 1 or 2): what a
@@ -1141,21 +1123,14 @@ pub unsafe extern "C" fn mle_ab_assign_growthbook(
     hash_version: u32,
     variant: *mut usize,
 ) -> mle_status {
-    guard(|| {
-        // SAFETY: C contract.
-        let (experiment, user, variant) = unsafe {
-            (c_string(experiment, "experiment")?, c_string(user_id, "user_id")?, output(variant, "variant")?)
-        };
-        if weights.is_null() {
-            return fail(Status::InvalidArgument, "weights is NULL");
-        }
-        // SAFETY: C contract: n doubles.
-        let weights = unsafe { slice(weights, n, "weights")? };
-        ab::validate_weights(weights)?;
-        let version = u8::try_from(hash_version).unwrap_or(0);
-        *variant = ab::choose_growthbook(utf8(experiment, "experiment")?, utf8(user, "user_id")?, weights, version)?;
-        Ok(())
-    })
+    let version = u8::try_from(hash_version).unwrap_or(0);
+    // SAFETY: C contract of this function.
+    unsafe {
+        assign(experiment, user_id, weights, n, variant, |e, u, w| {
+            ab::validate_weights(w)?;
+            ab::choose_growthbook(e, u, w, version)
+        })
+    }
 }
 
 /// Counts of `variant` into `*out`. Errors: `MLE_ERR_INVALID_ARGUMENT` (no such variant).
@@ -1335,12 +1310,7 @@ pub unsafe extern "C" fn mle_runtime_shutdown(
         let report = rt.shutdown(Duration::from_millis(timeout_ms.into()))?;
         let Some(callback) = callback else { return Ok(()) };
         for (role, variant, version, snapshot) in &report.snapshots {
-            let mut c = std::mem::MaybeUninit::<mle_snapshot>::uninit();
-            // SAFETY: write_snapshot initialises every field.
-            let c = unsafe {
-                write_snapshot(snapshot, &mut *c.as_mut_ptr());
-                c.assume_init()
-            };
+            let c = snapshot_to_c(snapshot);
             let version = CString::new(version.replace('\0', " ")).unwrap_or_default();
             let role = match role {
                 Role::Variant => MLE_ROLE_VARIANT,
