@@ -71,6 +71,11 @@
 #define MLE_POOL_FIXED 2
 
 /**
+ * Buckets an `mle_exp_histogram` holds.
+ */
+#define MLE_EXP_MAX_BUCKETS 160
+
+/**
  * `trained_at_unix` when the card has no `trained_at`.
  */
 #define MLE_TIME_UNKNOWN INT64_MIN
@@ -303,6 +308,50 @@ typedef struct mle_session mle_session;
  * A status code: `MLE_OK` (0) or one of the `MLE_ERR_*` values.
  */
 typedef int32_t mle_status;
+
+/**
+ * An OpenTelemetry exponential histogram of non-negative values (plain data: copy it freely).
+ * Bucket `offset + k` at `scale` covers `(base^(offset+k), base^(offset+k+1)]`, `base =
+ * 2^(2^-scale)`; `counts[k]` for `k < bucket_count`. Initialise with `mle_exp_histogram_init`.
+ */
+typedef struct mle_exp_histogram {
+    /**
+     * Scale (-10..=20; starts at 20 and drops as the range grows).
+     */
+    int32_t scale;
+    /**
+     * Buckets in use (0..=`MLE_EXP_MAX_BUCKETS`).
+     */
+    uint32_t bucket_count;
+    /**
+     * Index of `counts[0]`.
+     */
+    int64_t offset;
+    /**
+     * Values recorded, zeros included (= zero_count + the bucket counts).
+     */
+    uint64_t count;
+    /**
+     * Zeros recorded.
+     */
+    uint64_t zero_count;
+    /**
+     * Sum of the values.
+     */
+    double sum;
+    /**
+     * Smallest value (+Inf when empty).
+     */
+    double min;
+    /**
+     * Largest value (-Inf when empty).
+     */
+    double max;
+    /**
+     * Counts per bucket.
+     */
+    uint64_t counts[MLE_EXP_MAX_BUCKETS];
+} mle_exp_histogram;
 
 /**
  * Loading options. All-zero means "the card's values / the defaults": initialise with
@@ -1515,6 +1564,32 @@ const char *mle_status_str(mle_status status);
  * Thread safety: safe from any thread; each thread has its own message.
  */
 const char *mle_last_error(void);
+
+/**
+ * Makes `*histogram` empty (scale 20). NULL is ignored.
+ *
+ * Thread safety: safe from any thread (touches only `*histogram`).
+ */
+void mle_exp_histogram_init(struct mle_exp_histogram *histogram);
+
+/**
+ * Records `value` (finite, >= 0), lowering the scale when the range needs it.
+ *
+ * Errors: `MLE_ERR_INVALID_ARGUMENT` (NULL, NaN/infinite/negative value, an invalid histogram).
+ *
+ * Thread safety: not concurrently with other calls on the same histogram.
+ */
+mle_status mle_exp_histogram_record(struct mle_exp_histogram *histogram, double value);
+
+/**
+ * `*out` = the merge of `*a` and `*b` (what recording both value streams into one histogram
+ * gives: the finer scale lowered until both ranges fit). `out` may be `a` or `b`.
+ *
+ * Errors: `MLE_ERR_INVALID_ARGUMENT` (NULL, an invalid input histogram).
+ *
+ * Thread safety: safe from any thread (no shared state).
+ */
+mle_status mle_exp_histogram_merge(const struct mle_exp_histogram *a, const struct mle_exp_histogram *b, struct mle_exp_histogram *out);
 
 /**
  * Fill `options` with the defaults (all zero).

@@ -14,6 +14,7 @@
 
 mod args;
 mod boundary;
+mod histogram;
 mod model;
 mod monitor;
 mod runtime;
@@ -21,6 +22,7 @@ mod session;
 mod userdata;
 
 pub use boundary::{mle_last_error, mle_status_str, mle_version};
+pub use histogram::*;
 pub use model::*;
 pub use monitor::*;
 pub use runtime::*;

@@ -1041,6 +1041,55 @@ static void test_ab_helpers(void) {
     EXPECT_STATUS(mle_ab_significance(50, 1000, 65, 1000, 0.95, NULL), MLE_ERR_INVALID_ARGUMENT);
 }
 
+static void test_exp_histogram(void) {
+    mle_exp_histogram a, b, all, merged;
+    size_t i;
+    mle_exp_histogram_init(&a);
+    mle_exp_histogram_init(&b);
+    mle_exp_histogram_init(&all);
+    mle_exp_histogram_init(NULL);
+    EXPECT(a.scale == 20 && a.count == 0 && a.bucket_count == 0, "empty at scale 20");
+    EXPECT_STATUS(mle_exp_histogram_record(&a, 1.0), MLE_OK);
+    EXPECT(a.offset == -1 && a.bucket_count == 1 && a.counts[0] == 1, "1.0 is in bucket -1 at scale 20 (offset %lld)",
+           (long long)a.offset);
+    mle_exp_histogram_init(&a);
+    /* Device A: latencies around 2 ms; device B: around 40 ms, plus zeros. */
+    for (i = 0; i < 500; i++) {
+        double x = 0.002 * (1.0 + (double)(i % 37) / 50.0);
+        double y = 0.040 * (1.0 + (double)(i % 23) / 10.0);
+        EXPECT_STATUS(mle_exp_histogram_record(&a, x), MLE_OK);
+        EXPECT_STATUS(mle_exp_histogram_record(&all, x), MLE_OK);
+        EXPECT_STATUS(mle_exp_histogram_record(&b, i % 50 == 0 ? 0.0 : y), MLE_OK);
+        EXPECT_STATUS(mle_exp_histogram_record(&all, i % 50 == 0 ? 0.0 : y), MLE_OK);
+    }
+    EXPECT(a.scale > b.scale || a.scale == b.scale, "scales %d %d", a.scale, b.scale);
+    EXPECT_STATUS(mle_exp_histogram_merge(&a, &b, &merged), MLE_OK);
+    EXPECT(merged.scale == all.scale && merged.offset == all.offset && merged.bucket_count == all.bucket_count,
+           "merge = union: scale %d/%d offset %lld/%lld", merged.scale, all.scale, (long long)merged.offset,
+           (long long)all.offset);
+    EXPECT(memcmp(merged.counts, all.counts, sizeof merged.counts) == 0, "same counts");
+    EXPECT(merged.count == 1000 && merged.zero_count == 10, "count %llu zeros %llu",
+           (unsigned long long)merged.count, (unsigned long long)merged.zero_count);
+    EXPECT_STATUS(mle_exp_histogram_merge(&a, &b, &a), MLE_OK);
+    EXPECT(memcmp(&a, &merged, sizeof a) == 0, "out may alias an input");
+    /* Bad input. */
+    EXPECT_STATUS(mle_exp_histogram_record(&b, NAN), MLE_ERR_INVALID_ARGUMENT);
+    EXPECT_STATUS(mle_exp_histogram_record(&b, -1.0), MLE_ERR_INVALID_ARGUMENT);
+    EXPECT_STATUS(mle_exp_histogram_record(&b, INFINITY), MLE_ERR_INVALID_ARGUMENT);
+    EXPECT_STATUS(mle_exp_histogram_record(NULL, 1.0), MLE_ERR_INVALID_ARGUMENT);
+    EXPECT(b.count == 500, "refused values not counted");
+    EXPECT_STATUS(mle_exp_histogram_merge(NULL, &b, &merged), MLE_ERR_INVALID_ARGUMENT);
+    EXPECT_STATUS(mle_exp_histogram_merge(&a, &b, NULL), MLE_ERR_INVALID_ARGUMENT);
+    b.count += 1;
+    EXPECT_STATUS(mle_exp_histogram_merge(&a, &b, &merged), MLE_ERR_INVALID_ARGUMENT);
+    b.count -= 1;
+    b.scale = 21;
+    EXPECT_STATUS(mle_exp_histogram_merge(&a, &b, &merged), MLE_ERR_INVALID_ARGUMENT);
+    b.scale = 20;
+    b.bucket_count = MLE_EXP_MAX_BUCKETS + 1;
+    EXPECT_STATUS(mle_exp_histogram_record(&b, 1.0), MLE_ERR_INVALID_ARGUMENT);
+}
+
 int main(int argc, char **argv) {
     snprintf(root, sizeof root, "%s", argc > 1 ? argv[1] : ".");
     if (argc > 2 && strcmp(argv[2], "--quick") == 0) {
@@ -1059,6 +1108,7 @@ int main(int argc, char **argv) {
     test_ks_2samp();
     test_runtime();
     test_ab_helpers();
+    test_exp_histogram();
     printf("%d checks, %d failures\n", checks, failures);
     return failures == 0 ? 0 : 1;
 }

@@ -17,6 +17,7 @@
 mod alerts;
 mod baseline;
 mod error;
+pub mod exphist;
 mod ingest;
 mod monitor;
 mod record;
