@@ -508,14 +508,14 @@ pub unsafe extern "C" fn mle_runtime_free(runtime: *mut mle_runtime) {
 ///
 /// # Safety
 /// Pointers per the `mle_runtime_classify_*` contracts.
-unsafe fn classify(
+unsafe fn classify<'a>(
     runtime: *const mle_runtime,
     user_id: *const c_char,
     probabilities: *mut f32,
     capacity: usize,
     probabilities_len: *mut usize,
     out: *mut mle_served,
-    input: impl FnOnce() -> Result<Input<'static>>,
+    input: impl FnOnce() -> Result<Input<'a>>,
 ) -> mle_status {
     guard(|| {
         // SAFETY: C contract of the calling function.
@@ -524,16 +524,14 @@ unsafe fn classify(
         let user = utf8(unsafe { c_string(user_id, "user_id")? }, "user_id")?;
         // SAFETY: C contract: NULL or `capacity` writable floats.
         let buffer = unsafe { optional_out_slice(probabilities, capacity, "probabilities")? };
-        let needed = rt.max_labels();
-        if buffer.is_some() && capacity < needed {
-            // SAFETY: NULL or writable.
-            unsafe { write_optional(probabilities_len, needed) };
-            return fail(
-                Status::BufferTooSmall,
-                format!("probabilities holds {capacity} values; the deployment's models have up to {needed} labels"),
-            );
-        }
-        let served = rt.classify(user, input()?, buffer)?;
+        let served = match rt.classify_any_model(user, input()?, buffer) {
+            Err(e) if e.status() == Status::BufferTooSmall => {
+                // SAFETY: NULL or writable.
+                unsafe { write_optional(probabilities_len, rt.max_labels()) };
+                return Err(e);
+            }
+            other => other?,
+        };
         write_served(&served, out);
         // SAFETY: NULL or writable.
         unsafe { write_optional(probabilities_len, served.label_count) };

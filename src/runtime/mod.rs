@@ -284,6 +284,15 @@ impl Deployment {
         ab::assign(self.scheme, &self.experiment, user_id, &self.weights).unwrap_or(0)
     }
 
+    /// The most labels any of its models has (no allocation).
+    fn max_labels(&self) -> usize {
+        let labels = |s: &Slot| s.model.labels().len();
+        let variants = self.variants.iter().map(|s| labels(s)).max().unwrap_or(0);
+        let candidate = self.rollout.as_ref().map(|r| labels(&r.candidate)).unwrap_or(0);
+        let shadow = self.shadow.as_ref().map(|s| labels(&s.slot)).unwrap_or(0);
+        variants.max(candidate).max(shadow)
+    }
+
     /// Every slot with its role and variant.
     fn slots(&self) -> Vec<(Role, usize, &Arc<Slot>)> {
         let mut all: Vec<(Role, usize, &Arc<Slot>)> =
@@ -344,6 +353,9 @@ struct Shared {
     variants: [VariantCounters; MAX_VARIANTS],
     events: RwLock<Option<Arc<EventCallback>>>,
     last_error: Mutex<Option<String>>,
+    /// Set by whoever asks the supervisor for a pass; cleared by the supervisor before the pass,
+    /// so a request that finds it set knows its work will be seen without taking the lock.
+    wake_pending: AtomicBool,
     wake: Mutex<bool>,
     woken: Condvar,
     stop: AtomicBool,
@@ -402,6 +414,7 @@ impl Runtime {
             variants: Default::default(),
             events: RwLock::new(None),
             last_error: Mutex::new(None),
+            wake_pending: AtomicBool::new(false),
             wake: Mutex::new(false),
             woken: Condvar::new(),
             stop: AtomicBool::new(false),
@@ -436,14 +449,49 @@ impl Runtime {
     /// Errors: the model's errors; `Busy` when every session stayed busy for `busy_wait`;
     /// `ShuttingDown` after [`shutdown`](Self::shutdown) began.
     pub fn classify(&self, user_id: &str, input: Input<'_>, probabilities: Option<&mut [f32]>) -> Result<Served> {
+        self.serve(user_id, input, probabilities, false)
+    }
+
+    /// As [`classify`](Self::classify), but a `probabilities` buffer must hold
+    /// [`max_labels`](Self::max_labels) values (checked against the deployment the request then
+    /// runs on), so that one buffer size fits every answer whatever the variant or a later swap:
+    /// what the C API asks. Too small: `BufferTooSmall`, before anything runs or is counted.
+    pub fn classify_any_model(
+        &self,
+        user_id: &str,
+        input: Input<'_>,
+        probabilities: Option<&mut [f32]>,
+    ) -> Result<Served> {
+        self.serve(user_id, input, probabilities, true)
+    }
+
+    fn serve(
+        &self,
+        user_id: &str,
+        input: Input<'_>,
+        probabilities: Option<&mut [f32]>,
+        fit_every_model: bool,
+    ) -> Result<Served> {
         let s = &*self.shared;
+        let deployment = s.current();
+        if let Some(buffer) = probabilities.as_deref().filter(|_| fit_every_model) {
+            let needed = deployment.max_labels();
+            if buffer.len() < needed {
+                return fail(
+                    Status::BufferTooSmall,
+                    format!(
+                        "probabilities holds {} values; the deployment's models have up to {needed} labels",
+                        buffer.len()
+                    ),
+                );
+            }
+        }
         s.in_flight.fetch_add(1, Ordering::SeqCst);
         let _in_flight = InFlight(&s.in_flight);
         if s.state.load(Ordering::SeqCst) != SERVING {
             s.counters.refused_shutting_down.fetch_add(1, Ordering::Relaxed);
             return fail(Status::ShuttingDown, "the runtime is shutting down and takes no new requests");
         }
-        let deployment = s.current();
         let variant = deployment.assign(user_id, &s.counters.hook_errors);
         let rollout = deployment.rollout.as_ref().filter(|r| r.variant == variant && r.routes(user_id));
         let slot = rollout.map(|r| &r.candidate).unwrap_or(&deployment.variants[variant]);
@@ -516,14 +564,8 @@ impl Runtime {
 
     /// The most labels any model of the deployment has (a `probabilities` buffer this long fits
     /// every answer).
-    /// No allocation: the C classify calls check their buffer with it on every request.
     pub fn max_labels(&self) -> usize {
-        let d = self.shared.current();
-        let labels = |s: &Slot| s.model.labels().len();
-        let variants = d.variants.iter().map(|s| labels(s)).max().unwrap_or(0);
-        let candidate = d.rollout.as_ref().map(|r| labels(&r.candidate)).unwrap_or(0);
-        let shadow = d.shadow.as_ref().map(|s| labels(&s.slot)).unwrap_or(0);
-        variants.max(candidate).max(shadow)
+        self.shared.current().max_labels()
     }
 
     /// The input kind every model of this runtime takes.
@@ -940,7 +982,8 @@ impl Runtime {
 
     fn stop_supervisor(&self) {
         self.shared.stop.store(true, Ordering::SeqCst);
-        self.shared.wake_supervisor();
+        *self.shared.wake.lock().unwrap_or_else(|e| e.into_inner()) = true;
+        self.shared.woken.notify_one();
         if let Some(handle) = self.supervisor.lock().unwrap_or_else(|e| e.into_inner()).take() {
             let _ = handle.join();
         }
@@ -1009,7 +1052,12 @@ impl Shared {
         Ok(())
     }
 
+    /// Asks for a supervisor pass. On the request path: when a pass is already pending, this is
+    /// one atomic swap, no lock.
     fn wake_supervisor(&self) {
+        if self.wake_pending.swap(true, Ordering::AcqRel) {
+            return;
+        }
         *self.wake.lock().unwrap_or_else(|e| e.into_inner()) = true;
         self.woken.notify_one();
     }
@@ -1104,6 +1152,8 @@ impl Shared {
                 }
                 *wake = false;
             }
+            // Cleared before the pass: work queued from now on asks for the next one.
+            self.wake_pending.store(false, Ordering::Release);
             if self.stop.load(Ordering::SeqCst) {
                 break;
             }

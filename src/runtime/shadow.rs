@@ -88,6 +88,9 @@ pub(crate) struct ShadowQueue {
     ring: Mutex<Ring>,
     /// Which production requests are sampled: request k is when floor((k+1)·f) > floor(k·f).
     fraction: f64,
+    /// Buffer sizes of every item (for [`spare`](Self::spare)).
+    item_bytes: usize,
+    item_values: usize,
     sample_counter: AtomicU64,
     pub counters: ShadowCounters,
 }
@@ -98,6 +101,8 @@ impl ShadowQueue {
         ShadowQueue {
             ring: Mutex::new(Ring { items, head: 0, len: 0 }),
             fraction,
+            item_bytes: max_bytes,
+            item_values: max_values,
             sample_counter: AtomicU64::new(0),
             counters: ShadowCounters::default(),
         }
@@ -155,9 +160,7 @@ impl ShadowQueue {
 
     /// A spare item shaped like the queue's (for [`take`](Self::take)).
     pub fn spare(&self) -> ShadowItem {
-        let ring = self.ring.lock().unwrap_or_else(|e| e.into_inner());
-        let first = &ring.items[0];
-        ShadowItem::with_capacity(first.text.capacity().max(first.bytes.capacity()), first.values.capacity())
+        ShadowItem::with_capacity(self.item_bytes, self.item_values)
     }
 
     /// Items waiting.
