@@ -76,6 +76,36 @@
 #define MLE_EXP_MAX_BUCKETS 160
 
 /**
+ * Log level: forwarding off.
+ */
+#define MLE_LOG_OFF 0
+
+/**
+ * Log level: errors.
+ */
+#define MLE_LOG_ERROR 1
+
+/**
+ * Log level: warnings.
+ */
+#define MLE_LOG_WARN 2
+
+/**
+ * Log level: information (runtime events, model loads).
+ */
+#define MLE_LOG_INFO 3
+
+/**
+ * Log level: debugging detail.
+ */
+#define MLE_LOG_DEBUG 4
+
+/**
+ * Log level: tracing (the only level the request path uses).
+ */
+#define MLE_LOG_TRACE 5
+
+/**
  * `trained_at_unix` when the card has no `trained_at`.
  */
 #define MLE_TIME_UNKNOWN INT64_MIN
@@ -282,6 +312,36 @@
 #define MLE_EVENT_SHUTDOWN_STARTED 10
 
 /**
+ * Upload callback answer: delivered; the batch is done.
+ */
+#define MLE_UPLOAD_OK 0
+
+/**
+ * Upload callback answer: not delivered; offer the same batch again after a backoff.
+ */
+#define MLE_UPLOAD_RETRY 1
+
+/**
+ * Upload callback answer: give up on the batch (its records are counted as dropped).
+ */
+#define MLE_UPLOAD_DROP 2
+
+/**
+ * Metrics format: Prometheus text exposition 0.0.4.
+ */
+#define MLE_METRICS_PROMETHEUS 0
+
+/**
+ * Metrics format: OpenMetrics 1.0 text (ends with `# EOF`).
+ */
+#define MLE_METRICS_OPENMETRICS 1
+
+/**
+ * Metrics format: OTLP JSON (`ExportMetricsServiceRequest`).
+ */
+#define MLE_METRICS_OTLP_JSON 2
+
+/**
  * A loaded model (opaque). Reference counted: sessions keep their model alive, so
  * `mle_model_free` may be called while sessions still use it.
  */
@@ -303,6 +363,11 @@ typedef struct mle_runtime mle_runtime;
  * call that finds it busy on another thread fails with `MLE_ERR_INVALID_ARGUMENT`.
  */
 typedef struct mle_session mle_session;
+
+/**
+ * Telemetry (opaque): the record queue, batches, spool and upload hooks. Thread-safe.
+ */
+typedef struct mle_telemetry mle_telemetry;
 
 /**
  * A status code: `MLE_OK` (0) or one of the `MLE_ERR_*` values.
@@ -352,6 +417,18 @@ typedef struct mle_exp_histogram {
      */
     uint64_t counts[MLE_EXP_MAX_BUCKETS];
 } mle_exp_histogram;
+
+/**
+ * Receives one log record: its level (`MLE_LOG_ERROR`..`MLE_LOG_TRACE`), the module it comes
+ * from and the message (NUL-terminated, valid only during the call, at most 1 KiB). Called on
+ * the thread that logged; must not block for long.
+ */
+typedef void (*mle_log_callback)(void *userdata, int32_t level, const char *target, const char *message);
+
+/**
+ * Frees a callback's userdata when the callback is replaced or the monitor freed.
+ */
+typedef void (*mle_free_userdata)(void *userdata);
 
 /**
  * Loading options. All-zero means "the card's values / the defaults": initialise with
@@ -845,11 +922,6 @@ typedef struct mle_monitor_thresholds {
 typedef void (*mle_level_callback)(void *userdata, int32_t previous, int32_t current, const struct mle_snapshot *snapshot);
 
 /**
- * Frees a callback's userdata when the callback is replaced or the monitor freed.
- */
-typedef void (*mle_free_userdata)(void *userdata);
-
-/**
  * Runtime options: fill with `mle_runtime_options_init`, then change fields.
  */
 typedef struct mle_runtime_options {
@@ -901,6 +973,11 @@ typedef struct mle_runtime_options {
      * 1 (default): run a supervisor thread; 0: call `mle_runtime_evaluate` yourself.
      */
     uint32_t supervisor_thread;
+    /**
+     * Telemetry recording every request (sampled) and event, or NULL (default). The runtime
+     * keeps its own reference: the handle may be freed before the runtime.
+     */
+    const struct mle_telemetry *telemetry;
 } mle_runtime_options;
 
 /**
@@ -1425,6 +1502,214 @@ typedef struct mle_prediction {
 } mle_prediction;
 
 /**
+ * A batch handed to the upload callback. Valid only during the call: copy what you keep.
+ */
+typedef struct mle_batch {
+    /**
+     * Unique per device and rising; the same on every offer of this batch.
+     */
+    uint64_t id;
+    /**
+     * JSON Lines text (schema `mlops_edge.telemetry` v1, see the README), not NUL-terminated.
+     */
+    const uint8_t *data;
+    /**
+     * Bytes of `data`.
+     */
+    size_t len;
+    /**
+     * Records in the batch (lines after the header line).
+     */
+    size_t records;
+    /**
+     * Sequence number of the first record.
+     */
+    uint64_t first_seq;
+    /**
+     * Sequence number of the last record.
+     */
+    uint64_t last_seq;
+    /**
+     * 1 on the first offer, one more per RETRY.
+     */
+    uint32_t attempt;
+} mle_batch;
+
+/**
+ * Uploads a batch: return `MLE_UPLOAD_OK`, `MLE_UPLOAD_RETRY` or `MLE_UPLOAD_DROP` (any other
+ * value counts as RETRY: nothing is lost). Called on the thread calling `mle_telemetry_flush`.
+ */
+typedef int32_t (*mle_upload_callback)(void *userdata, const struct mle_batch *batch);
+
+/**
+ * A batch's worth of records is waiting (`waiting` = records since the last flush). Called on
+ * a request thread, once until the next flush: only signal your scheduler from it.
+ */
+typedef void (*mle_ready_callback)(void *userdata, uint64_t waiting);
+
+/**
+ * Telemetry options. Fill with `mle_telemetry_options_init`, then change what you need.
+ */
+typedef struct mle_telemetry_options {
+    /**
+     * Records the lock-free queue holds (16..=1048576; default 4096).
+     */
+    uint32_t queue_capacity;
+    /**
+     * Fraction of successful requests recorded (0..=1; default 1). Errors and events: always.
+     */
+    double request_sample_rate;
+    /**
+     * Most records per batch (1..=100000; default 500).
+     */
+    uint32_t batch_max_records;
+    /**
+     * Most bytes per batch (1024..=67108864; default 262144).
+     */
+    uint32_t batch_max_bytes;
+    /**
+     * Backoff after the first RETRY, ms (default 1000); doubles per RETRY, with jitter.
+     */
+    uint32_t retry_initial_ms;
+    /**
+     * Longest backoff, ms (default 300000).
+     */
+    uint32_t retry_max_ms;
+    /**
+     * Spool file path (UTF-8), or NULL for no spool (default).
+     */
+    const char *spool_path;
+    /**
+     * Largest spool file (4096..=1073741824; default 4 MiB).
+     */
+    uint64_t spool_max_bytes;
+    /**
+     * 1: fsync every spool write (survives power loss); 0 (default): survives an app kill.
+     */
+    uint32_t spool_sync;
+    /**
+     * Device id written into each batch header (UTF-8, at most 64 bytes), or NULL.
+     */
+    const char *device_id;
+    /**
+     * The upload callback (required).
+     */
+    mle_upload_callback upload;
+    /**
+     * The "upload ready" signal, or NULL.
+     */
+    mle_ready_callback ready;
+    /**
+     * Passed to both callbacks.
+     */
+    void *userdata;
+    /**
+     * Called once with `userdata` when the telemetry is freed (or creation fails), or NULL.
+     */
+    mle_free_userdata free_userdata;
+} mle_telemetry_options;
+
+/**
+ * What one `mle_telemetry_flush` did.
+ */
+typedef struct mle_flush_report {
+    /**
+     * Batches answered OK.
+     */
+    uint64_t batches_sent;
+    /**
+     * Batches answered DROP.
+     */
+    uint64_t batches_dropped;
+    /**
+     * 1 when the last batch was answered RETRY.
+     */
+    uint32_t retried;
+    /**
+     * 1 when a batch waits for its backoff (then see `retry_after_ms`).
+     */
+    uint32_t backing_off;
+    /**
+     * Milliseconds until the waiting batch may be offered again: flush again after that.
+     */
+    uint64_t retry_after_ms;
+    /**
+     * Records still waiting.
+     */
+    uint64_t pending;
+} mle_flush_report;
+
+/**
+ * Telemetry counters. Exact: `recorded = sent + dropped_queue_full + dropped_by_host + pending`.
+ */
+typedef struct mle_telemetry_stats {
+    /**
+     * Records accepted (sampled requests, errors, events, records recovered from the spool).
+     */
+    uint64_t recorded;
+    /**
+     * Successful requests not recorded because of sampling.
+     */
+    uint64_t sampled_out;
+    /**
+     * Records in batches answered OK.
+     */
+    uint64_t sent;
+    /**
+     * Records in batches answered RETRY (once per answer).
+     */
+    uint64_t retried;
+    /**
+     * Oldest records pushed out of a full queue or buffer.
+     */
+    uint64_t dropped_queue_full;
+    /**
+     * Records in batches answered DROP.
+     */
+    uint64_t dropped_by_host;
+    /**
+     * Records waiting.
+     */
+    uint64_t pending;
+    /**
+     * Batches answered OK.
+     */
+    uint64_t batches_sent;
+    /**
+     * RETRY answers.
+     */
+    uint64_t batches_retried;
+    /**
+     * Batches answered DROP.
+     */
+    uint64_t batches_dropped;
+    /**
+     * Records recovered from the spool at creation.
+     */
+    uint64_t recovered;
+    /**
+     * Bytes cut off the spool's end at creation (torn or corrupt tail).
+     */
+    uint64_t spool_torn_bytes;
+    /**
+     * Spool file size now.
+     */
+    uint64_t spool_bytes;
+    /**
+     * Records that did not fit in the spool (kept in memory only).
+     */
+    uint64_t spool_skipped;
+    /**
+     * Spool writes that failed.
+     */
+    uint64_t spool_errors;
+    /**
+     * The last spool error (empty if none).
+     */
+    char last_spool_error[MLE_ERROR_BUFFER];
+} mle_telemetry_stats;
+
+/**
  * Success.
  */
 #define MLE_OK 0
@@ -1590,6 +1875,19 @@ mle_status mle_exp_histogram_record(struct mle_exp_histogram *histogram, double 
  * Thread safety: safe from any thread (no shared state).
  */
 mle_status mle_exp_histogram_merge(const struct mle_exp_histogram *a, const struct mle_exp_histogram *b, struct mle_exp_histogram *out);
+
+/**
+ * Forwards the library's log records at `max_level` (`MLE_LOG_*`) and more severe to
+ * `callback`; `MLE_LOG_OFF` or a NULL callback turns forwarding off. Off by default. The
+ * previous callback's userdata is freed with its `free_userdata`; on error this call's
+ * `free_userdata` is called.
+ *
+ * Errors: `MLE_ERR_INVALID_ARGUMENT` (level out of range), `MLE_ERR_INVALID_STATE` (the process
+ * has another Rust `log` logger).
+ *
+ * Thread safety: safe from any thread; records logged concurrently reach the old or the new callback.
+ */
+mle_status mle_set_log_callback(int32_t max_level, mle_log_callback callback, void *userdata, mle_free_userdata free_userdata);
 
 /**
  * Fill `options` with the defaults (all zero).
@@ -2152,6 +2450,93 @@ mle_status mle_classify_bytes_batch(struct mle_session *session, const uint8_t *
  * Thread safety: affects only the calling thread.
  */
 void mle_debug_panic_next_request(void);
+
+/**
+ * Fills `*options` with the defaults (no callbacks, no spool). NULL is ignored.
+ *
+ * Thread safety: safe from any thread.
+ */
+void mle_telemetry_options_init(struct mle_telemetry_options *options);
+
+/**
+ * Creates telemetry. With a spool path, recovers what the spool holds (see `recovered` and
+ * `spool_torn_bytes` in `mle_telemetry_stats`). `free_userdata` is called when the telemetry is
+ * freed, and also when creation fails.
+ *
+ * Errors: `MLE_ERR_INVALID_ARGUMENT` (NULL options/out, no upload callback, values out of
+ * range, spool_sync not 0/1), `MLE_ERR_INVALID_UTF8`, `MLE_ERR_IO` (spool cannot be opened or
+ * is not a spool file).
+ *
+ * Thread safety: safe from any thread.
+ */
+mle_status mle_telemetry_new(const struct mle_telemetry_options *options, struct mle_telemetry **out);
+
+/**
+ * Frees the handle (a runtime using this telemetry keeps its own reference; the userdata is
+ * freed when the last user lets go). Records not yet sent stay in the spool, if there is one;
+ * without a spool they are lost: flush first. NULL is ignored.
+ *
+ * Thread safety: not concurrently with other calls on the same handle.
+ */
+void mle_telemetry_free(struct mle_telemetry *telemetry);
+
+/**
+ * Offers batches to the upload callback until it answers RETRY, a batch waits for its
+ * backoff, or nothing is left. `report` may be NULL.
+ *
+ * Errors: `MLE_ERR_INVALID_ARGUMENT`, `MLE_ERR_BUSY` (another flush runs, or called from the
+ * upload callback).
+ *
+ * Thread safety: safe from any thread (one flush at a time; others get `MLE_ERR_BUSY`).
+ */
+mle_status mle_telemetry_flush(const struct mle_telemetry *telemetry, struct mle_flush_report *report);
+
+/**
+ * Moves queued records to the spool without uploading (e.g. when the app goes to the
+ * background). Errors: `MLE_ERR_INVALID_ARGUMENT`, `MLE_ERR_BUSY` while a flush runs.
+ *
+ * Thread safety: safe from any thread.
+ */
+mle_status mle_telemetry_persist(const struct mle_telemetry *telemetry);
+
+/**
+ * Writes the counters. Errors: `MLE_ERR_INVALID_ARGUMENT` (NULL).
+ *
+ * Thread safety: safe from any thread.
+ */
+mle_status mle_telemetry_stats(const struct mle_telemetry *telemetry, struct mle_telemetry_stats *out);
+
+/**
+ * Exports the runtime's metrics (every loaded model's monitor analysed now, A/B, rollout,
+ * shadow, and its telemetry's counters) as `format` (`MLE_METRICS_*`) into `buffer`
+ * (NUL-terminated). Call with a NULL buffer to learn the size (`MLE_ERR_BUFFER_TOO_SMALL`,
+ * `*length` = bytes needed, NUL included); the size can grow between calls: add headroom.
+ *
+ * Errors: `MLE_ERR_INVALID_ARGUMENT` (NULL runtime or length, unknown format),
+ * `MLE_ERR_BUFFER_TOO_SMALL`.
+ *
+ * Thread safety: safe from any thread.
+ */
+mle_status mle_runtime_export_metrics(const struct mle_runtime *runtime, uint32_t format, char *buffer, size_t capacity, size_t *length);
+
+/**
+ * Exports one monitor's metrics (analysed now) labelled with `model_version` (UTF-8, required),
+ * plus the counters of `telemetry` when not NULL. Buffer, format and errors as
+ * `mle_runtime_export_metrics`; also `MLE_ERR_INVALID_UTF8`.
+ *
+ * Thread safety: safe from any thread.
+ */
+mle_status mle_monitor_export_metrics(const struct mle_monitor *monitor, const char *model_version, const struct mle_telemetry *telemetry, uint32_t format, char *buffer, size_t capacity, size_t *length);
+
+/**
+ * Writes the monitor's latency histogram since creation (seconds, every request) as an
+ * OpenTelemetry exponential histogram, e.g. to merge devices' histograms on a gateway with
+ * `mle_exp_histogram_merge`. Errors: `MLE_ERR_INVALID_ARGUMENT` (NULL), `MLE_ERR_INVALID_STATE`
+ * (called from the monitor's level callback).
+ *
+ * Thread safety: safe from any thread.
+ */
+mle_status mle_monitor_latency_histogram(const struct mle_monitor *monitor, struct mle_exp_histogram *out);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -102,6 +102,34 @@ impl Status {
         Status::ALL.iter().copied().find(|s| s.code() == code)
     }
 
+    /// A stable snake_case name (telemetry records and metric labels use it).
+    pub const fn name(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::InvalidArgument => "invalid_argument",
+            Status::InvalidUtf8 => "invalid_utf8",
+            Status::BufferTooSmall => "buffer_too_small",
+            Status::Io => "io",
+            Status::ModelInvalid => "model_invalid",
+            Status::ModelUnsupported => "model_unsupported",
+            Status::ModelCard => "model_card",
+            Status::Tokenizer => "tokenizer",
+            Status::WrongInputKind => "wrong_input_kind",
+            Status::InputShape => "input_shape",
+            Status::InputNotFinite => "input_not_finite",
+            Status::Inference => "inference",
+            Status::PoolExhausted => "pool_exhausted",
+            Status::Panic => "panic",
+            Status::OutputNotFinite => "output_not_finite",
+            Status::InsufficientData => "insufficient_data",
+            Status::InvalidState => "invalid_state",
+            Status::LimitReached => "limit_reached",
+            Status::Busy => "busy",
+            Status::ShuttingDown => "shutting_down",
+            Status::SelfTestFailed => "self_test_failed",
+        }
+    }
+
     /// A short, static description (what `mle_status_str` returns).
     pub const fn description(self) -> &'static str {
         match self {

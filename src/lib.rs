@@ -31,10 +31,14 @@ pub mod alloc;
 pub mod card;
 pub mod deploy;
 mod error;
+pub mod export;
 pub mod ffi;
+pub mod logging;
 pub mod model;
 pub mod runtime;
+mod sampling;
 pub mod session;
+pub mod telemetry;
 
 /// The on-device monitor (its own crate, re-exported): see [`Session::attach_monitor`].
 pub use mlops_edge_monitor as monitor;
@@ -47,6 +51,7 @@ pub use runtime::{Runtime, RuntimeOptions, Served, Target, Variant};
 pub use session::{
     Input, PoolMode, Prediction, Session, SessionOptions, SessionStats, FLAG_EMPTY_INPUT, FLAG_TRUNCATED, FLAG_UNPOOLED,
 };
+pub use telemetry::{Telemetry, TelemetryOptions, TelemetryStats, Verdict};
 
 /// The library version (from Cargo.toml).
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

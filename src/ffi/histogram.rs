@@ -36,7 +36,7 @@ pub struct mle_exp_histogram {
     pub counts: [u64; MLE_EXP_MAX_BUCKETS],
 }
 
-fn to_c(h: &ExpHistogram) -> mle_exp_histogram {
+pub(super) fn exp_histogram_to_c(h: &ExpHistogram) -> mle_exp_histogram {
     mle_exp_histogram {
         scale: h.scale,
         bucket_count: h.len as u32,
@@ -81,7 +81,7 @@ fn from_c(c: &mle_exp_histogram, name: &str) -> Result<ExpHistogram> {
 pub unsafe extern "C" fn mle_exp_histogram_init(histogram: *mut mle_exp_histogram) {
     // SAFETY: C contract: NULL or writable.
     if let Some(h) = unsafe { histogram.as_mut() } {
-        *h = to_c(&ExpHistogram::new());
+        *h = exp_histogram_to_c(&ExpHistogram::new());
     }
 }
 
@@ -99,7 +99,7 @@ pub unsafe extern "C" fn mle_exp_histogram_record(histogram: *mut mle_exp_histog
         if h.record(value) == Err(ExpHistogramError::BadValue) {
             return fail(Status::InvalidArgument, format!("value {value} is not finite and >= 0"));
         }
-        *c = to_c(&h);
+        *c = exp_histogram_to_c(&h);
         Ok(())
     })
 }
@@ -121,7 +121,7 @@ pub unsafe extern "C" fn mle_exp_histogram_merge(
         let (a, b) = unsafe { (from_c(required(a, "a")?, "a")?, from_c(required(b, "b")?, "b")?) };
         let merged = a.merge(&b).or_else(|_| fail(Status::InvalidArgument, "histograms cannot be merged"))?;
         // SAFETY: C contract: NULL or writable.
-        *unsafe { output(out, "out")? } = to_c(&merged);
+        *unsafe { output(out, "out")? } = exp_histogram_to_c(&merged);
         Ok(())
     })
 }

@@ -15,18 +15,22 @@
 mod args;
 mod boundary;
 mod histogram;
+mod log;
 mod model;
 mod monitor;
 mod runtime;
 mod session;
+mod telemetry;
 mod userdata;
 
 pub use boundary::{mle_last_error, mle_status_str, mle_version};
 pub use histogram::*;
+pub use log::*;
 pub use model::*;
 pub use monitor::*;
 pub use runtime::*;
 pub use session::*;
+pub use telemetry::*;
 
 use crate::error::Status;
 

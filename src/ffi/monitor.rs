@@ -309,7 +309,7 @@ pub type mle_free_userdata = Option<unsafe extern "C" fn(userdata: *mut c_void)>
 /// # Safety
 /// `ptr` is NULL or a handle returned by this library and not yet freed (a freed or foreign
 /// handle is detected by its magic on a best-effort basis).
-unsafe fn monitor_ref<'a>(ptr: *const mle_monitor) -> Result<&'a Monitor> {
+pub(super) unsafe fn monitor_ref<'a>(ptr: *const mle_monitor) -> Result<&'a Monitor> {
     // SAFETY: every handle type starts with a u64 magic; caller contract for validity.
     let magic = unsafe { required(ptr as *const u64, "monitor")? };
     if *magic != MONITOR_MAGIC {

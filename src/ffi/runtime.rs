@@ -11,6 +11,7 @@ use super::monitor::{
     config_from_c, mle_free_userdata, mle_monitor_options, mle_monitor_options_init, mle_monitor_thresholds,
     mle_snapshot, snapshot_to_c, thresholds_from_c, thresholds_to_c, write_snapshot,
 };
+use super::telemetry::{mle_telemetry, telemetry_option};
 use super::userdata::Userdata;
 use super::{mle_status, MLE_POOL_AUTO, MLE_POOL_FIXED, MLE_POOL_OFF};
 use crate::deploy::ab::{self, Assignment};
@@ -117,6 +118,9 @@ pub struct mle_runtime_options {
     pub staleness_critical_days: i32,
     /// 1 (default): run a supervisor thread; 0: call `mle_runtime_evaluate` yourself.
     pub supervisor_thread: u32,
+    /// Telemetry recording every request (sampled) and event, or NULL (default). The runtime
+    /// keeps its own reference: the handle may be freed before the runtime.
+    pub telemetry: *const mle_telemetry,
 }
 
 /// One answered request.
@@ -380,7 +384,7 @@ pub struct mle_health {
 }
 
 /// Copies `text` into a fixed C buffer, NUL-terminated, cut at a UTF-8 boundary; true if cut.
-fn copy_text<const N: usize>(text: &str, out: &mut [c_char; N]) -> bool {
+pub(super) fn copy_text<const N: usize>(text: &str, out: &mut [c_char; N]) -> bool {
     let mut len = text.len().min(N - 1);
     while !text.is_char_boundary(len) {
         len -= 1;
@@ -396,7 +400,7 @@ fn copy_text<const N: usize>(text: &str, out: &mut [c_char; N]) -> bool {
 ///
 /// # Safety
 /// `ptr` is NULL or a handle returned by this library and not yet freed.
-unsafe fn runtime_ref<'a>(ptr: *const mle_runtime) -> Result<&'a Runtime> {
+pub(super) unsafe fn runtime_ref<'a>(ptr: *const mle_runtime) -> Result<&'a Runtime> {
     // SAFETY: every handle type starts with a u64 magic.
     let magic = unsafe { required(ptr as *const u64, "runtime")? };
     if *magic != RUNTIME_MAGIC {
@@ -427,6 +431,7 @@ pub unsafe extern "C" fn mle_runtime_options_init(options: *mut mle_runtime_opti
     o.staleness_warning_days = d.staleness.warning_days as i32;
     o.staleness_critical_days = d.staleness.critical_days as i32;
     o.supervisor_thread = 1;
+    o.telemetry = std::ptr::null();
 }
 
 fn options_from_c(o: &mle_runtime_options) -> Result<RuntimeOptions> {
@@ -455,6 +460,8 @@ fn options_from_c(o: &mle_runtime_options) -> Result<RuntimeOptions> {
             critical_days: o.staleness_critical_days.into(),
         },
         supervisor_thread: o.supervisor_thread == 1,
+        // SAFETY: C contract: NULL or a live telemetry handle.
+        telemetry: unsafe { telemetry_option(o.telemetry)? },
     })
 }
 

@@ -30,6 +30,41 @@ pub enum EventKind {
     ShutdownStarted = 10,
 }
 
+impl EventKind {
+    /// A stable snake_case name (telemetry records use it).
+    pub const fn name(self) -> &'static str {
+        match self {
+            EventKind::Swapped => "swapped",
+            EventKind::SwapRefused => "swap_refused",
+            EventKind::RolloutStarted => "rollout_started",
+            EventKind::RolloutAdvanced => "rollout_advanced",
+            EventKind::RolloutCompleted => "rollout_completed",
+            EventKind::RolledBack => "rolled_back",
+            EventKind::AlertLevelChanged => "alert_level_changed",
+            EventKind::ExperimentChanged => "experiment_changed",
+            EventKind::ShadowChanged => "shadow_changed",
+            EventKind::ShutdownStarted => "shutdown_started",
+        }
+    }
+
+    /// The kind with this code.
+    pub fn from_code(code: i32) -> Option<EventKind> {
+        match code {
+            1 => Some(EventKind::Swapped),
+            2 => Some(EventKind::SwapRefused),
+            3 => Some(EventKind::RolloutStarted),
+            4 => Some(EventKind::RolloutAdvanced),
+            5 => Some(EventKind::RolloutCompleted),
+            6 => Some(EventKind::RolledBack),
+            7 => Some(EventKind::AlertLevelChanged),
+            8 => Some(EventKind::ExperimentChanged),
+            9 => Some(EventKind::ShadowChanged),
+            10 => Some(EventKind::ShutdownStarted),
+            _ => None,
+        }
+    }
+}
+
 /// One event.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Event {

@@ -31,7 +31,9 @@ use crate::deploy::selftest::{self, SelfTestCase};
 use crate::deploy::significance::{calculate_significance, Significance};
 use crate::deploy::staleness::{self, StalenessThresholds};
 use crate::error::{fail, Error, Result, Status};
+use crate::export::{Metrics, ModelMetrics, RuntimeMetrics};
 use crate::session::{Input, Prediction, Session, SessionOptions};
+use crate::telemetry::{Telemetry, TelemetryStats};
 use crate::{InputKind, Level, Model, ModelOptions, Monitor, MonitorConfig, Snapshot};
 use pool::SessionPool;
 use shadow::{ShadowItem, ShadowQueue};
@@ -66,6 +68,9 @@ pub struct RuntimeOptions {
     /// Run a supervisor thread (default true). Without it, call [`Runtime::evaluate`] regularly:
     /// the shadow runs and the rollout moves only then.
     pub supervisor_thread: bool,
+    /// Where requests and events are recorded for upload (default none). Each evaluation moves
+    /// queued records into the spool; shutdown does it a last time.
+    pub telemetry: Option<Telemetry>,
 }
 
 impl Default for RuntimeOptions {
@@ -81,6 +86,7 @@ impl Default for RuntimeOptions {
             evaluation_interval: Duration::from_secs(1),
             staleness: StalenessThresholds::default(),
             supervisor_thread: true,
+            telemetry: None,
         }
     }
 }
@@ -181,6 +187,9 @@ pub struct FinalReport {
     pub shadow: Option<ShadowReport>,
     /// Health at the end.
     pub health: Health,
+    /// Telemetry counters after the queue was moved to the spool (when telemetry is on): what is
+    /// still `pending` goes out with the host's next flush, or after the next start from the spool.
+    pub telemetry: Option<TelemetryStats>,
 }
 
 /// A model loaded into the runtime: its sessions and its monitor.
@@ -497,6 +506,9 @@ impl Runtime {
         let slot = rollout.map(|r| &r.candidate).unwrap_or(&deployment.variants[variant]);
         let Some(mut session) = slot.pool.checkout(s.options.busy_wait) else {
             s.counters.busy.fetch_add(1, Ordering::Relaxed);
+            if let Some(telemetry) = &s.options.telemetry {
+                telemetry.record_request(&slot.version, variant, rollout.is_some(), Err(Status::Busy));
+            }
             return fail(
                 Status::Busy,
                 format!("all {} sessions of model {} stayed busy", slot.pool.size(), slot.version),
@@ -504,6 +516,9 @@ impl Runtime {
         };
         let result = session.classify(input, probabilities);
         drop(session);
+        if let Some(telemetry) = &s.options.telemetry {
+            telemetry.record_request(&slot.version, variant, rollout.is_some(), result.as_ref().map_err(Error::status));
+        }
 
         let counters = &s.variants[variant];
         s.counters.requests.fetch_add(1, Ordering::Relaxed);
@@ -933,6 +948,37 @@ impl Runtime {
         self.shared.evaluate()
     }
 
+    /// Everything exported (see [`crate::export`]): each loaded model's snapshot (analysed
+    /// now), health, per-variant A/B counts, the shadow's results and the telemetry counters.
+    pub fn metrics(&self) -> Result<Metrics> {
+        let d = self.shared.current();
+        let mut models = Vec::new();
+        for (role, variant, slot) in d.slots() {
+            let (role, variant_name) = match role {
+                Role::Variant => ("variant", d.names[variant].to_string()),
+                Role::Candidate => ("candidate", d.names[variant].to_string()),
+                Role::Shadow => ("shadow", String::new()),
+            };
+            models.push(ModelMetrics {
+                role,
+                variant: variant_name,
+                model_version: slot.version.to_string(),
+                snapshot: slot.monitor.snapshot()?,
+            });
+        }
+        let variants = (0..d.variants.len()).map(|i| self.variant_stats(i)).collect::<Result<Vec<_>>>()?;
+        let shadow = d.shadow.as_ref().map(|sh| shadow_report(sh)).transpose()?;
+        let time_unix_nanos = crate::export::unix_nanos_now();
+        let uptime = self.shared.created.elapsed().as_nanos().min(u64::MAX as u128) as u64;
+        Ok(Metrics {
+            models,
+            runtime: Some(RuntimeMetrics { health: self.health(), variants, shadow }),
+            telemetry: self.shared.options.telemetry.as_ref().map(Telemetry::stats),
+            start_unix_nanos: time_unix_nanos.saturating_sub(uptime),
+            time_unix_nanos,
+        })
+    }
+
     /// The runtime's health.
     pub fn health(&self) -> Health {
         self.shared.health()
@@ -977,7 +1023,12 @@ impl Runtime {
         }
         let shadow = d.shadow.as_ref().map(|sh| shadow_report(sh)).transpose()?;
         s.state.store(STOPPED, Ordering::SeqCst);
-        Ok(FinalReport { snapshots, shadow, health: s.health() })
+        let telemetry = s.options.telemetry.as_ref().map(|t| {
+            // Busy means a flush runs, which moves the records itself.
+            let _ = t.persist();
+            t.stats()
+        });
+        Ok(FinalReport { snapshots, shadow, health: s.health(), telemetry })
     }
 
     fn stop_supervisor(&self) {
@@ -1064,6 +1115,9 @@ impl Shared {
 
     fn emit(&self, event: Event) {
         log::info!("runtime event {:?}: {} -> {}: {}", event.kind, event.from_version, event.to_version, event.message);
+        if let Some(telemetry) = &self.options.telemetry {
+            telemetry.record_event(&event);
+        }
         let callback = self.events.read().unwrap_or_else(|e| e.into_inner()).clone();
         if let Some(callback) = callback {
             callback(&event);
@@ -1167,6 +1221,10 @@ impl Shared {
             if due || stage_full {
                 if let Err(e) = self.evaluate() {
                     self.set_last_error(e.message());
+                }
+                if let Some(telemetry) = &self.options.telemetry {
+                    // Busy means a flush runs, which moves the records itself.
+                    let _ = telemetry.persist();
                 }
                 last = Instant::now();
             }

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::card::InputKind;
 use crate::error::Status;
+use crate::sampling::EvenSampler;
 use crate::session::Input;
 
 /// One queued comparison: the production input (copied into preallocated buffers) and
@@ -87,11 +88,10 @@ pub(crate) struct ShadowCounters {
 pub(crate) struct ShadowQueue {
     ring: Mutex<Ring>,
     /// Which production requests are sampled: request k is when floor((k+1)·f) > floor(k·f).
-    fraction: f64,
+    sampler: EvenSampler,
     /// Buffer sizes of every item (for [`spare`](Self::spare)).
     item_bytes: usize,
     item_values: usize,
-    sample_counter: AtomicU64,
     pub counters: ShadowCounters,
 }
 
@@ -100,29 +100,21 @@ impl ShadowQueue {
         let items = (0..capacity).map(|_| ShadowItem::with_capacity(max_bytes, max_values)).collect();
         ShadowQueue {
             ring: Mutex::new(Ring { items, head: 0, len: 0 }),
-            fraction,
+            sampler: EvenSampler::new(fraction),
             item_bytes: max_bytes,
             item_values: max_values,
-            sample_counter: AtomicU64::new(0),
             counters: ShadowCounters::default(),
         }
     }
 
     /// The sampling fraction.
     pub fn fraction(&self) -> f64 {
-        self.fraction
+        self.sampler.fraction()
     }
 
     /// Whether this production request is sampled (exactly `fraction` of requests, spread evenly).
     pub fn sample(&self) -> bool {
-        if self.fraction >= 1.0 {
-            return true;
-        }
-        if self.fraction <= 0.0 {
-            return false;
-        }
-        let k = self.sample_counter.fetch_add(1, Ordering::Relaxed) as f64;
-        ((k + 1.0) * self.fraction).floor() > (k * self.fraction).floor()
+        self.sampler.sample()
     }
 
     /// Queues a copy of `input` and production's answer; true when queued (the caller then

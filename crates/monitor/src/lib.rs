@@ -25,6 +25,7 @@ mod ring;
 mod snapshot;
 pub mod stats;
 mod sync;
+mod totals;
 
 pub use alerts::{Alert, AlertMetric, Level, Thresholds};
 pub use baseline::{Baseline, BaselineSamples, MIN_BASELINE_SAMPLES};
@@ -38,3 +39,4 @@ pub use snapshot::{
     BaselineSummary, Drift, DriftReport, LabelDrift, Snapshot, VersionCounts, WindowSummary, MAX_ALERTS, MAX_VERSIONS,
     MAX_VERSION_LEN, STATUS_SLOTS,
 };
+pub use totals::{FixedHistogram, Totals};

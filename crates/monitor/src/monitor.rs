@@ -17,6 +17,7 @@ use crate::stats::{
     chi2_contingency_2xk, f32_from_key, f32_key, histogram_upper_inclusive, ks_2samp_sorted, mean, percentile_seed,
     psi, sort_by_keys, SortScratch, CONFIDENCE_BUCKETS, INPUT_LENGTH_BUCKETS, LATENCY_BUCKETS_SECONDS,
 };
+use crate::totals::Totals;
 
 /// Largest window.
 pub const MAX_WINDOW: usize = 1 << 16;
@@ -309,6 +310,7 @@ struct Analysis {
     processed: u64,
     status_counts: [u64; STATUS_SLOTS],
     version_counts: [[u64; 2]; MAX_VERSIONS],
+    totals: Totals,
     label_count: usize,
     feature_count: usize,
     baseline: Option<Baseline>,
@@ -340,6 +342,7 @@ impl Analysis {
             processed: 0,
             status_counts: [0; STATUS_SLOTS],
             version_counts: [[0; 2]; MAX_VERSIONS],
+            totals: Totals::default(),
             label_count: config.label_count,
             feature_count: features,
             baseline: None,
@@ -365,6 +368,7 @@ impl Analysis {
             ingest.drain(|record| {
                 self.processed += 1;
                 self.status_counts[(record.status as usize).min(STATUS_SLOTS - 1)] += 1;
+                self.totals.add(&record);
                 if let Some(counts) = self.version_counts.get_mut(record.version as usize) {
                     counts[usize::from(!record.is_ok())] += 1;
                 }
@@ -472,6 +476,7 @@ impl Analysis {
             dropped: ingest.dropped(),
             pending: ingest.pending(),
             status_counts: self.status_counts,
+            totals: self.totals,
             versions: versions
                 .iter()
                 .zip(&self.version_counts)

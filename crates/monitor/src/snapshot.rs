@@ -2,6 +2,7 @@
 
 use crate::alerts::{Alert, Level};
 use crate::record::MAX_FEATURES;
+use crate::totals::Totals;
 
 /// Request counts are kept per status code below this; larger codes share the last slot.
 pub const STATUS_SLOTS: usize = 32;
@@ -137,6 +138,9 @@ pub struct Snapshot {
     pub pending: u64,
     /// Processed requests per status code (index = code; the last slot holds larger codes).
     pub status_counts: [u64; STATUS_SLOTS],
+    /// Cumulative distributions of every processed request (for counters and histograms that a
+    /// metrics backend scrapes).
+    pub totals: Totals,
     /// Processed requests per model version.
     pub versions: heapless::Vec<VersionCounts, MAX_VERSIONS>,
     /// The window's statistics.

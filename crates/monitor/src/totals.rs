@@ -1,0 +1,81 @@
+//! Cumulative distributions since the monitor was created: what a metrics backend scrapes
+//! (Prometheus histograms and counters must never go down, unlike the window's statistics).
+
+use crate::exphist::ExpHistogram;
+use crate::record::Record;
+use crate::stats::{histogram_upper_inclusive, CONFIDENCE_BUCKETS, INPUT_LENGTH_BUCKETS, LATENCY_BUCKETS_SECONDS};
+
+/// A histogram with fixed upper-inclusive bounds (Prometheus `le` semantics); `N` = bounds + 1.
+#[derive(Copy, Clone, Debug, PartialEq)]
+pub struct FixedHistogram<const N: usize> {
+    /// Counts per bucket, not cumulative; the last one is `+Inf`.
+    pub counts: [u64; N],
+    /// Sum of the values observed.
+    pub sum: f64,
+    /// Values observed.
+    pub count: u64,
+}
+
+impl<const N: usize> Default for FixedHistogram<N> {
+    fn default() -> Self {
+        FixedHistogram { counts: [0; N], sum: 0.0, count: 0 }
+    }
+}
+
+impl<const N: usize> FixedHistogram<N> {
+    fn observe(&mut self, bounds: &[f64], value: f64) {
+        histogram_upper_inclusive(bounds, value, &mut self.counts);
+        self.sum += value;
+        self.count += 1;
+    }
+}
+
+/// Every processed request since the monitor was created (not only the window).
+#[derive(Copy, Clone, Debug, PartialEq, Default)]
+pub struct Totals {
+    /// Latency in seconds of every request (errors too), seed buckets
+    /// ([`LATENCY_BUCKETS_SECONDS`]).
+    pub latency_seconds: FixedHistogram<7>,
+    /// The same latencies, in seconds, as an OpenTelemetry exponential histogram that a fleet
+    /// backend can merge across devices.
+    pub latency_exponential: ExpHistogram,
+    /// Confidence of successful requests, seed buckets ([`CONFIDENCE_BUCKETS`]).
+    pub confidence: FixedHistogram<11>,
+    /// Input length of successful requests, seed buckets ([`INPUT_LENGTH_BUCKETS`]).
+    pub input_length: FixedHistogram<7>,
+}
+
+impl Totals {
+    pub(crate) fn add(&mut self, record: &Record) {
+        let seconds = record.latency_ns as f64 / 1e9;
+        self.latency_seconds.observe(&LATENCY_BUCKETS_SECONDS, seconds);
+        // Latencies are finite and non-negative, and the histogram rescales to fit any such
+        // value: recording cannot fail.
+        let _ = self.latency_exponential.record(seconds);
+        if record.is_ok() {
+            self.confidence.observe(&CONFIDENCE_BUCKETS, f64::from(record.confidence));
+            self.input_length.observe(&INPUT_LENGTH_BUCKETS, f64::from(record.input_length));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn totals_count_every_record_and_successes_for_confidence() {
+        let mut totals = Totals::default();
+        totals.add(&Record::success(2_000_000, 1, 0.95, 12));
+        totals.add(&Record::success(70_000_000, 0, 0.15, 600));
+        totals.add(&Record::error(20_000_000, 12));
+        assert_eq!(totals.latency_seconds.counts, [1, 1, 1, 0, 0, 0, 0]);
+        assert_eq!(totals.latency_seconds.count, 3);
+        assert!((totals.latency_seconds.sum - 0.092).abs() < 1e-12);
+        assert_eq!(totals.latency_exponential.count, 3);
+        assert_eq!(totals.confidence.count, 2);
+        assert_eq!(totals.confidence.counts[1], 1);
+        assert_eq!(totals.confidence.counts[9], 1);
+        assert_eq!(totals.input_length.counts, [0, 1, 0, 0, 1, 0, 0]);
+    }
+}
