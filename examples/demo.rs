@@ -210,6 +210,9 @@ fn tabular(models: &Path) -> Result<(), Failure> {
 fn deployment(models: &Path) -> Result<(), Failure> {
     use mlops_edge::deploy::ab::Assignment;
     use mlops_edge::deploy::rollout::RolloutConfig;
+    use mlops_edge::export::otlp;
+    use mlops_edge::export::prometheus::{self, TextFormat};
+    use mlops_edge::telemetry::{Batch, Telemetry, TelemetryOptions, Verdict};
     use mlops_edge::{Runtime, RuntimeOptions, Variant};
 
     let dir = models.join("breast-cancer-logreg");
@@ -218,7 +221,28 @@ fn deployment(models: &Path) -> Result<(), Failure> {
     let version =
         |v: &str| Model::from_bytes(&onnx, None, Some(&format!(r#"{{"version": "{v}"}}"#)), &ModelOptions::default());
     let production = version("1.0.0")?;
-    let options = RuntimeOptions { supervisor_thread: false, max_concurrency: 2, ..RuntimeOptions::default() };
+    // Telemetry: 10% of successful requests, every error and event; the "upload" writes the
+    // batch to a file (a real host hands it to its HTTP client and answers OK / RETRY / DROP).
+    let out_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target").join("demo");
+    std::fs::create_dir_all(&out_dir)?;
+    let batch_dir = out_dir.clone();
+    let telemetry = Telemetry::new(
+        TelemetryOptions { request_sample_rate: 0.1, device_id: "demo-device".into(), ..TelemetryOptions::default() },
+        Box::new(move |batch: &Batch<'_>| {
+            let path = batch_dir.join(format!("telemetry-batch-{}.jsonl", batch.id));
+            match std::fs::write(&path, batch.data) {
+                Ok(()) => Verdict::Ok,
+                Err(_) => Verdict::Retry,
+            }
+        }),
+        None,
+    )?;
+    let options = RuntimeOptions {
+        supervisor_thread: false,
+        max_concurrency: 2,
+        telemetry: Some(telemetry.clone()),
+        ..RuntimeOptions::default()
+    };
     let runtime = Runtime::new(&production, options)?;
     runtime.set_event_callback(Some(Box::new(|e| {
         println!("   event {:?}: {} -> {} {}% ({})", e.kind, e.from_version, e.to_version, e.stage_percent, e.message)
@@ -314,6 +338,7 @@ fn deployment(models: &Path) -> Result<(), Failure> {
         health.counters.rollbacks,
         health.last_error.as_deref().unwrap_or("none")
     );
+    let metrics = runtime.metrics()?;
     let report = runtime.shutdown(Duration::from_secs(2))?;
     for (role, variant, version, snapshot) in &report.snapshots {
         println!(
@@ -323,6 +348,21 @@ fn deployment(models: &Path) -> Result<(), Failure> {
             snapshot.level.as_str()
         );
     }
+
+    // Telemetry out: one upload batch, and the metrics as a scrape / an OTLP push would see them.
+    let flushed = telemetry.flush()?;
+    let stats = telemetry.stats();
+    let prometheus_path = out_dir.join("metrics.prom");
+    std::fs::write(&prometheus_path, prometheus::render(&metrics, TextFormat::Prometheus))?;
+    let otlp_path = out_dir.join("metrics.otlp.json");
+    std::fs::write(&otlp_path, otlp::render(&metrics, &[("device.id", "demo-device")]))?;
+    println!(
+        "   telemetry: {} records ({} successes sampled out), {} sent in {} batch(es), {} pending",
+        stats.recorded, stats.sampled_out, stats.sent, flushed.batches_sent, stats.pending
+    );
+    println!("   upload batch (JSON Lines):  {}", out_dir.join("telemetry-batch-1.jsonl").display());
+    println!("   Prometheus export (0.0.4):  {}", prometheus_path.display());
+    println!("   OTLP metrics (JSON):        {}", otlp_path.display());
     println!();
     Ok(())
 }

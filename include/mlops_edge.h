@@ -2460,7 +2460,7 @@ void mle_telemetry_options_init(struct mle_telemetry_options *options);
 
 /**
  * Creates telemetry. With a spool path, recovers what the spool holds (see `recovered` and
- * `spool_torn_bytes` in `mle_telemetry_stats`). `free_userdata` is called when the telemetry is
+ * `spool_torn_bytes` from `mle_telemetry_get_stats`). `free_userdata` is called when the telemetry is
  * freed, and also when creation fails.
  *
  * Errors: `MLE_ERR_INVALID_ARGUMENT` (NULL options/out, no upload callback, values out of
@@ -2504,7 +2504,7 @@ mle_status mle_telemetry_persist(const struct mle_telemetry *telemetry);
  *
  * Thread safety: safe from any thread.
  */
-mle_status mle_telemetry_stats(const struct mle_telemetry *telemetry, struct mle_telemetry_stats *out);
+mle_status mle_telemetry_get_stats(const struct mle_telemetry *telemetry, struct mle_telemetry_stats *out);
 
 /**
  * Exports the runtime's metrics (every loaded model's monitor analysed now, A/B, rollout,

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs what the demo and the tests need, idempotently: a C/C++ toolchain, valgrind, python3
-# (model checks use only its standard library), the Rust toolchain's rustfmt, and a nightly
-# toolchain with miri and rust-src (Miri and ThreadSanitizer runs of the monitor crate).
+# (model checks use only its standard library), promtool (Debian package prometheus) and a venv
+# (.venv) with prometheus_client and opentelemetry-proto for the metric export checks, the Rust
+# toolchain's rustfmt, and a nightly toolchain with miri and rust-src (Miri and ThreadSanitizer).
 set -euo pipefail
 
 need=()
-for pkg in gcc g++ valgrind python3 binutils; do
+for pkg in gcc g++ valgrind python3 python3-venv binutils prometheus; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then
@@ -13,8 +14,13 @@ if [ ${#need[@]} -gt 0 ]; then
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
   echo "installing: ${need[*]}"
   $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}"
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}"
 fi
+# The Python checkers of the metric exports (pinned: the versions the checks were written against).
+cd "$(dirname "$0")/.."
+[ -x .venv/bin/python ] || python3 -m venv .venv
+.venv/bin/python -c 'import prometheus_client, opentelemetry.proto' 2>/dev/null ||
+  .venv/bin/pip install -q prometheus_client==0.26.0 opentelemetry-proto==1.45.2
 command -v cargo >/dev/null || { echo "Rust (cargo) is required: https://rustup.rs" >&2; exit 1; }
 rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt
 rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal

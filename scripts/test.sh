@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Every test: Rust (unit, header freshness, golden outputs vs onnxruntime, accuracy, allocation
-# counts, bad input, the monitor with loom/Miri/ThreadSanitizer, the deployment runtime with
-# ThreadSanitizer), the C ABI (C99/C++17 header, dynamic + static, valgrind, ASan), the CLI,
-# and the model files. One dev build (dependencies optimized) serves all of it.
+# counts, bad input, the monitor with loom/Miri/ThreadSanitizer, the deployment runtime and
+# telemetry with ThreadSanitizer), the metric exports (promtool, prometheus_client, opentelemetry-proto),
+# the C ABI (C99/C++17 header, dynamic + static, valgrind, ASan), the CLI, and the model files.
+# One dev build (dependencies optimized) serves all of it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 step() { printf '\n==== %s\n' "$*"; }
@@ -30,9 +31,13 @@ step "monitor crate under ThreadSanitizer"
 RUSTFLAGS="-Zsanitizer=thread" CARGO_TARGET_DIR=target/tsan \
   cargo +nightly test -Zbuild-std --target x86_64-unknown-linux-gnu -p mlops_edge_monitor --lib --test monitor
 
-step "deployment runtime under ThreadSanitizer (8 threads classifying through swaps and rollouts)"
+step "deployment runtime and telemetry under ThreadSanitizer (8 threads through swaps and rollouts; 4 producers and 2 flushers)"
 RUSTFLAGS="-Zsanitizer=thread" CARGO_TARGET_DIR=target/tsan \
-  cargo +nightly test -Zbuild-std --target x86_64-unknown-linux-gnu --test deployment -- eight_threads
+  cargo +nightly test -Zbuild-std --target x86_64-unknown-linux-gnu --test deployment --test telemetry -- \
+  eight_threads random_failures
+
+step "metric exports and the telemetry batch (written by --test telemetry_runtime): promtool, prometheus_client, opentelemetry-proto"
+.venv/bin/python tests/check_exports.py target/tmp/exports
 
 step "benchmarks compile and run once (criterion test mode)"
 cargo test --bench inference

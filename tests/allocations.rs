@@ -309,7 +309,27 @@ fn zero_system_calls_per_request_through_the_runtime() {
     use mlops_edge::deploy::rollout::RolloutConfig;
     use mlops_edge::{Runtime, RuntimeOptions, Variant};
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let options = RuntimeOptions { max_concurrency: 1, supervisor_thread: false, ..RuntimeOptions::default() };
+    use mlops_edge::telemetry::{Batch, Telemetry, TelemetryOptions, Verdict};
+    use std::sync::atomic::AtomicU64;
+    use std::sync::Arc;
+    // Telemetry on: half the successes sampled, a queue small enough to overflow (the oldest
+    // record pushed out on the request path), a ready signal.
+    let signals = Arc::new(AtomicU64::new(0));
+    let signalled = Arc::clone(&signals);
+    let telemetry = Telemetry::new(
+        TelemetryOptions { queue_capacity: 64, request_sample_rate: 0.5, batch_max_records: 50, ..Default::default() },
+        Box::new(|_: &Batch<'_>| Verdict::Ok),
+        Some(Box::new(move |_| {
+            signalled.fetch_add(1, Ordering::Relaxed);
+        })),
+    )
+    .unwrap();
+    let options = RuntimeOptions {
+        max_concurrency: 1,
+        supervisor_thread: false,
+        telemetry: Some(telemetry.clone()),
+        ..RuntimeOptions::default()
+    };
     let production = load("minilm-l3-promptinj");
     let runtime = Runtime::new(&production, options).unwrap();
     let variants: Vec<Variant> = ["control", "treatment"]
@@ -336,8 +356,11 @@ fn zero_system_calls_per_request_through_the_runtime() {
             candidates += served.candidate as u32;
         }
     });
-    assert_eq!(n, 0, "runtime with experiment, hook, rollout and shadow: {n} system calls");
+    assert_eq!(n, 0, "runtime with experiment, hook, rollout, shadow and telemetry: {n} system calls");
     assert!(candidates > 0);
+    let stats = telemetry.stats();
+    assert!(stats.sampled_out >= 100 && stats.dropped_queue_full > 0, "{stats:?}");
+    assert_eq!(signals.load(Ordering::Relaxed), 1, "one ready signal (no flush in between)");
     runtime.evaluate().unwrap();
     let shadow = runtime.shadow_report().unwrap().unwrap();
     assert!(shadow.compared > 0 && shadow.skipped_queue_full > 0, "{shadow:?}");
@@ -358,7 +381,19 @@ fn zero_system_calls_per_request_through_the_c_runtime_calls() {
         mle_runtime_options_init(&mut options);
         options.max_concurrency = 1;
         options.supervisor_thread = 0;
+        let mut telemetry_options = std::mem::zeroed::<mle_telemetry_options>();
+        mle_telemetry_options_init(&mut telemetry_options);
+        unsafe extern "C" fn accept(_: *mut std::ffi::c_void, _: *const mle_batch) -> i32 {
+            MLE_UPLOAD_OK
+        }
+        telemetry_options.upload = Some(accept);
+        telemetry_options.queue_capacity = 32;
+        let mut telemetry = std::ptr::null_mut();
+        assert_eq!(mle_telemetry_new(&telemetry_options, &mut telemetry), MLE_OK);
+        options.telemetry = telemetry;
         assert_eq!(mle_runtime_new(model, &options, &mut rt), MLE_OK);
+        // The runtime holds its own reference.
+        mle_telemetry_free(telemetry);
         assert_eq!(mle_runtime_set_shadow(rt, model, 0.5), MLE_OK);
     }
     let texts: Vec<String> = slabs_test().into_iter().take(150).map(|(t, _)| t).collect();

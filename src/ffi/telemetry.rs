@@ -200,7 +200,7 @@ pub unsafe extern "C" fn mle_telemetry_options_init(options: *mut mle_telemetry_
 }
 
 /// Creates telemetry. With a spool path, recovers what the spool holds (see `recovered` and
-/// `spool_torn_bytes` in `mle_telemetry_stats`). `free_userdata` is called when the telemetry is
+/// `spool_torn_bytes` from `mle_telemetry_get_stats`). `free_userdata` is called when the telemetry is
 /// freed, and also when creation fails.
 ///
 /// Errors: `MLE_ERR_INVALID_ARGUMENT` (NULL options/out, no upload callback, values out of
@@ -353,7 +353,7 @@ pub unsafe extern "C" fn mle_telemetry_persist(telemetry: *const mle_telemetry) 
 ///
 /// Thread safety: safe from any thread.
 #[no_mangle]
-pub unsafe extern "C" fn mle_telemetry_stats(
+pub unsafe extern "C" fn mle_telemetry_get_stats(
     telemetry: *const mle_telemetry,
     out: *mut mle_telemetry_stats,
 ) -> mle_status {

@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "mlops_edge.h"
 
@@ -1090,6 +1092,266 @@ static void test_exp_histogram(void) {
     EXPECT_STATUS(mle_exp_histogram_record(&b, 1.0), MLE_ERR_INVALID_ARGUMENT);
 }
 
+/* ---- telemetry, metric exports, log forwarding ---- */
+
+struct upload_log {
+    int calls;
+    int answer; /* what the callback returns */
+    unsigned long long records_ok;
+    unsigned long long last_id;
+    int header_ok;
+    int freed;
+    unsigned long long ready_signals;
+};
+
+static int32_t upload_cb(void *userdata, const mle_batch *batch) {
+    struct upload_log *log = userdata;
+    const char *prefix = "{\"schema\":\"mlops_edge.telemetry\",\"schema_version\":1,";
+    log->calls++;
+    log->last_id = batch->id;
+    log->header_ok = batch->len > strlen(prefix) && memcmp(batch->data, prefix, strlen(prefix)) == 0 &&
+                     batch->data[batch->len - 1] == '\n';
+    if (log->answer == MLE_UPLOAD_OK) log->records_ok += batch->records;
+    return log->answer;
+}
+
+static void ready_cb(void *userdata, uint64_t waiting) {
+    struct upload_log *log = userdata;
+    (void)waiting;
+    log->ready_signals++;
+}
+
+static void free_log_cb(void *userdata) {
+    ((struct upload_log *)userdata)->freed++;
+}
+
+struct log_records {
+    int calls;
+    int info;
+    int above_trace_on_requests;
+    int freed;
+    char last[256];
+};
+
+static void log_cb(void *userdata, int32_t level, const char *target, const char *message) {
+    struct log_records *log = userdata;
+    log->calls++;
+    if (level == MLE_LOG_INFO) log->info++;
+    snprintf(log->last, sizeof log->last, "%s: %s", target, message);
+}
+
+static void free_records_cb(void *userdata) {
+    ((struct log_records *)userdata)->freed++;
+}
+
+static void sleep_ms(long ms) {
+    struct timespec t;
+    t.tv_sec = ms / 1000;
+    t.tv_nsec = (ms % 1000) * 1000000L;
+    nanosleep(&t, NULL);
+}
+
+static void test_telemetry(void) {
+    mle_telemetry_options topts;
+    mle_telemetry *tel = NULL, *bad = NULL;
+    mle_telemetry_stats stats;
+    mle_flush_report report;
+    mle_runtime_options opts;
+    mle_runtime *rt = NULL;
+    mle_model *digits = NULL, *digits_b = NULL;
+    mle_monitor *monitor = NULL;
+    mle_monitor_options mopts;
+    mle_exp_histogram latency;
+    mle_served served;
+    struct upload_log up;
+    struct log_records logs;
+    float values[64], probs[10];
+    size_t n = 0, len = 0, i;
+    char *text = NULL, small[16];
+    char spool[64], foreign[] = "/tmp/mle_abi_notspool_XXXXXX";
+    int fd;
+    char user[32];
+
+    memset(&up, 0, sizeof up);
+    memset(&logs, 0, sizeof logs);
+    snprintf(spool, sizeof spool, "/tmp/mle_abi_%d.spool", (int)getpid());
+    remove(spool);
+
+    /* Options and bad input. */
+    mle_telemetry_options_init(NULL);
+    mle_telemetry_options_init(&topts);
+    EXPECT(topts.queue_capacity == 4096 && topts.batch_max_records == 500 && topts.request_sample_rate == 1.0 &&
+               topts.upload == NULL && topts.spool_path == NULL,
+           "defaults");
+    EXPECT_STATUS(mle_telemetry_new(NULL, &tel), MLE_ERR_INVALID_ARGUMENT);
+    topts.userdata = &up;
+    topts.free_userdata = free_log_cb;
+    EXPECT_STATUS(mle_telemetry_new(&topts, &tel), MLE_ERR_INVALID_ARGUMENT); /* no upload callback */
+    EXPECT(strstr(mle_last_error(), "upload") != NULL, "names the callback: %s", mle_last_error());
+    EXPECT(up.freed == 1, "userdata freed when creation fails (%d)", up.freed);
+    topts.upload = upload_cb;
+    EXPECT_STATUS(mle_telemetry_new(&topts, NULL), MLE_ERR_INVALID_ARGUMENT);
+    topts.queue_capacity = 1;
+    EXPECT_STATUS(mle_telemetry_new(&topts, &bad), MLE_ERR_INVALID_ARGUMENT);
+    topts.queue_capacity = 64;
+    topts.request_sample_rate = 2.0;
+    EXPECT_STATUS(mle_telemetry_new(&topts, &bad), MLE_ERR_INVALID_ARGUMENT);
+    topts.request_sample_rate = NAN;
+    EXPECT_STATUS(mle_telemetry_new(&topts, &bad), MLE_ERR_INVALID_ARGUMENT);
+    topts.request_sample_rate = 1.0;
+    topts.spool_sync = 2;
+    EXPECT_STATUS(mle_telemetry_new(&topts, &bad), MLE_ERR_INVALID_ARGUMENT);
+    topts.spool_sync = 0;
+    topts.retry_initial_ms = 0;
+    EXPECT_STATUS(mle_telemetry_new(&topts, &bad), MLE_ERR_INVALID_ARGUMENT);
+    topts.retry_initial_ms = 1;
+    topts.retry_max_ms = 1;
+    topts.device_id = "\xff\xfe";
+    EXPECT_STATUS(mle_telemetry_new(&topts, &bad), MLE_ERR_INVALID_UTF8);
+    topts.device_id = "abi-test";
+    fd = mkstemp(foreign);
+    if (fd >= 0) {
+        EXPECT(write(fd, "not a spool file", 16) == 16, "wrote the foreign file");
+        close(fd);
+        topts.spool_path = foreign;
+        EXPECT_STATUS(mle_telemetry_new(&topts, &bad), MLE_ERR_IO);
+        remove(foreign);
+    }
+    EXPECT(bad == NULL, "no handle on failure");
+    EXPECT(up.freed == 9, "every failed creation freed the userdata (%d)", up.freed);
+    up.freed = 0;
+    topts.spool_path = spool;
+    topts.ready = ready_cb;
+    topts.batch_max_records = 20;
+    EXPECT_STATUS(mle_telemetry_new(&topts, &tel), MLE_OK);
+    if (!tel) return;
+
+    /* A runtime recording into it. */
+    EXPECT_STATUS(mle_model_load(path_of("models/digits-mlp"), NULL, &digits), MLE_OK);
+    EXPECT_STATUS(mle_model_load(path_of("models/digits-mlp"), NULL, &digits_b), MLE_OK);
+    if (!digits || !digits_b) return;
+    mle_runtime_options_init(&opts);
+    EXPECT(opts.telemetry == NULL, "no telemetry by default");
+    opts.supervisor_thread = 0;
+    opts.telemetry = (const mle_telemetry *)digits;
+    EXPECT_STATUS(mle_runtime_new(digits, &opts, &rt), MLE_ERR_INVALID_ARGUMENT);
+    opts.telemetry = tel;
+    EXPECT_STATUS(mle_runtime_new(digits, &opts, &rt), MLE_OK);
+    if (!rt) return;
+    EXPECT_STATUS(mle_set_log_callback(9, log_cb, &logs, free_records_cb), MLE_ERR_INVALID_ARGUMENT);
+    EXPECT(logs.freed == 1, "userdata of a refused log callback freed");
+    logs.freed = 0;
+    EXPECT_STATUS(mle_set_log_callback(MLE_LOG_TRACE, log_cb, &logs, free_records_cb), MLE_OK);
+    for (i = 0; i < 64; i++) values[i] = (float)(i % 16);
+    logs.calls = 0;
+    for (i = 0; i < 50; i++) {
+        snprintf(user, sizeof user, "user-%d", (int)i);
+        EXPECT_STATUS(mle_runtime_classify_f32(rt, user, values, 64, probs, 10, &n, &served), MLE_OK);
+    }
+    EXPECT(logs.info == 0, "no info record from 50 requests (%d)", logs.info);
+    EXPECT_STATUS(mle_runtime_classify_f32(rt, "user-x", values, 3, probs, 10, &n, &served), MLE_ERR_INPUT_SHAPE);
+    EXPECT_STATUS(mle_runtime_swap(rt, 0, digits_b, NULL, 0), MLE_OK);
+    EXPECT(logs.info >= 1 && strstr(logs.last, "mlops_edge") != NULL, "the swap was logged at info: %s", logs.last);
+    EXPECT(up.ready_signals == 1, "one ready signal for 52 records at batch size 20 (%llu)", up.ready_signals);
+
+    /* Flush: RETRY keeps the batch and backs off; an unknown answer counts as RETRY; then OK. */
+    EXPECT_STATUS(mle_telemetry_flush(NULL, &report), MLE_ERR_INVALID_ARGUMENT);
+    EXPECT_STATUS(mle_telemetry_flush((const mle_telemetry *)rt, &report), MLE_ERR_INVALID_ARGUMENT);
+    up.answer = MLE_UPLOAD_RETRY;
+    EXPECT_STATUS(mle_telemetry_flush(tel, &report), MLE_OK);
+    EXPECT(up.calls == 1 && up.header_ok && report.retried == 1 && report.backing_off == 1 && report.pending == 52,
+           "retry: calls %d pending %llu", up.calls, (unsigned long long)report.pending);
+    EXPECT_STATUS(mle_telemetry_flush(tel, NULL), MLE_OK);
+    EXPECT(up.calls == 1, "nothing offered during the backoff");
+    sleep_ms(5);
+    up.answer = 7;
+    EXPECT_STATUS(mle_telemetry_flush(tel, &report), MLE_OK);
+    EXPECT(up.calls == 2 && up.last_id == 1 && report.retried == 1, "same batch again, unknown answer = retry");
+    sleep_ms(5);
+    up.answer = MLE_UPLOAD_OK;
+    EXPECT_STATUS(mle_telemetry_flush(tel, &report), MLE_OK);
+    EXPECT(report.batches_sent == 3 && report.pending == 0 && report.backing_off == 0, "sent %llu pending %llu",
+           (unsigned long long)report.batches_sent, (unsigned long long)report.pending);
+    EXPECT_STATUS(mle_telemetry_persist(NULL), MLE_ERR_INVALID_ARGUMENT);
+    EXPECT_STATUS(mle_telemetry_persist(tel), MLE_OK);
+    EXPECT_STATUS(mle_telemetry_get_stats(tel, NULL), MLE_ERR_INVALID_ARGUMENT);
+    EXPECT_STATUS(mle_telemetry_get_stats(NULL, &stats), MLE_ERR_INVALID_ARGUMENT);
+    EXPECT_STATUS(mle_telemetry_get_stats(tel, &stats), MLE_OK);
+    EXPECT(stats.recorded == 52 && stats.sent == 52 && up.records_ok == 52 && stats.retried == 40 &&
+               stats.batches_retried == 2 && stats.pending == 0 && stats.spool_bytes > 0 && stats.spool_errors == 0,
+           "recorded %llu sent %llu retried %llu", (unsigned long long)stats.recorded,
+           (unsigned long long)stats.sent, (unsigned long long)stats.retried);
+
+    /* Metric exports. */
+    EXPECT_STATUS(mle_runtime_export_metrics(rt, MLE_METRICS_PROMETHEUS, NULL, 0, &len), MLE_ERR_BUFFER_TOO_SMALL);
+    EXPECT(len > 1000, "needed %zu", len);
+    memset(small, 'x', sizeof small);
+    EXPECT_STATUS(mle_runtime_export_metrics(rt, MLE_METRICS_PROMETHEUS, small, sizeof small, &len),
+                  MLE_ERR_BUFFER_TOO_SMALL);
+    EXPECT(small[0] == 'x', "nothing written to a small buffer");
+    EXPECT_STATUS(mle_runtime_export_metrics(rt, MLE_METRICS_PROMETHEUS, small, sizeof small, NULL),
+                  MLE_ERR_INVALID_ARGUMENT);
+    EXPECT_STATUS(mle_runtime_export_metrics(rt, 9, small, sizeof small, &len), MLE_ERR_INVALID_ARGUMENT);
+    EXPECT_STATUS(mle_runtime_export_metrics(NULL, MLE_METRICS_PROMETHEUS, small, sizeof small, &len),
+                  MLE_ERR_INVALID_ARGUMENT);
+    text = malloc(256 * 1024);
+    if (!text) return;
+    EXPECT_STATUS(mle_runtime_export_metrics(rt, MLE_METRICS_PROMETHEUS, text, 256 * 1024, &len), MLE_OK);
+    EXPECT(strlen(text) == len && strstr(text, "# TYPE model_predictions_total counter\n") != NULL &&
+               strstr(text, "mlops_edge_telemetry_sent_total 52\n") != NULL,
+           "prometheus text");
+    EXPECT_STATUS(mle_runtime_export_metrics(rt, MLE_METRICS_OPENMETRICS, text, 256 * 1024, &len), MLE_OK);
+    EXPECT(len > 6 && strcmp(text + len - 6, "# EOF\n") == 0, "openmetrics ends with # EOF");
+    EXPECT_STATUS(mle_runtime_export_metrics(rt, MLE_METRICS_OTLP_JSON, text, 256 * 1024, &len), MLE_OK);
+    EXPECT(strncmp(text, "{\"resourceMetrics\":", 19) == 0 && strstr(text, "\"device.id\"") != NULL, "otlp json");
+
+    /* A monitor on its own. */
+    mle_monitor_options_init(&mopts);
+    mopts.label_count = 10;
+    EXPECT_STATUS(mle_monitor_new(&mopts, &monitor), MLE_OK);
+    if (monitor) {
+        EXPECT_STATUS(mle_monitor_export_metrics(monitor, "1.0", NULL, MLE_METRICS_PROMETHEUS, text, 256 * 1024, &len),
+                      MLE_OK);
+        EXPECT(strstr(text, "model_prediction_latency_seconds_count{model_version=\"1.0\",variant=\"\",role=\"monitor\"} 0") != NULL,
+               "an empty monitor exports zero counts");
+        EXPECT_STATUS(mle_monitor_export_metrics(monitor, "1.0", tel, MLE_METRICS_OTLP_JSON, text, 256 * 1024, &len),
+                      MLE_OK);
+        EXPECT(strstr(text, "mlops_edge_telemetry_sent") != NULL, "with the telemetry counters");
+        EXPECT_STATUS(mle_monitor_export_metrics(monitor, NULL, NULL, 0, text, 256 * 1024, &len),
+                      MLE_ERR_INVALID_ARGUMENT);
+        EXPECT_STATUS(mle_monitor_export_metrics(monitor, "\xc3", NULL, 0, text, 256 * 1024, &len),
+                      MLE_ERR_INVALID_UTF8);
+        EXPECT_STATUS(mle_monitor_export_metrics(monitor, "1.0", (const mle_telemetry *)monitor, 0, text,
+                                                 256 * 1024, &len),
+                      MLE_ERR_INVALID_ARGUMENT);
+        EXPECT_STATUS(mle_monitor_export_metrics((const mle_monitor *)tel, "1.0", NULL, 0, text, 256 * 1024, &len),
+                      MLE_ERR_INVALID_ARGUMENT);
+        EXPECT_STATUS(mle_monitor_latency_histogram(monitor, &latency), MLE_OK);
+        EXPECT(latency.count == 0 && latency.bucket_count == 0, "empty latency histogram");
+        EXPECT_STATUS(mle_monitor_latency_histogram(monitor, NULL), MLE_ERR_INVALID_ARGUMENT);
+        EXPECT_STATUS(mle_monitor_latency_histogram(NULL, &latency), MLE_ERR_INVALID_ARGUMENT);
+        mle_monitor_free(monitor);
+    }
+    free(text);
+
+    /* Log forwarding off: the previous userdata is freed. */
+    EXPECT_STATUS(mle_set_log_callback(MLE_LOG_OFF, NULL, NULL, NULL), MLE_OK);
+    EXPECT(logs.freed == 1, "the log callback's userdata was freed when it was replaced");
+    logs.calls = 0;
+    EXPECT_STATUS(mle_runtime_swap(rt, 0, digits, NULL, 0), MLE_OK);
+    EXPECT(logs.calls == 0, "nothing forwarded after turning it off");
+
+    /* The runtime keeps its own reference: freeing the handle first is fine. */
+    mle_telemetry_free(tel);
+    mle_telemetry_free(NULL);
+    EXPECT(up.freed == 0, "userdata alive while the runtime uses the telemetry");
+    mle_runtime_free(rt);
+    EXPECT(up.freed == 1, "userdata freed with the last user (%d)", up.freed);
+    mle_model_free(digits);
+    mle_model_free(digits_b);
+    remove(spool);
+}
+
 int main(int argc, char **argv) {
     snprintf(root, sizeof root, "%s", argc > 1 ? argv[1] : ".");
     if (argc > 2 && strcmp(argv[2], "--quick") == 0) {
@@ -1109,6 +1371,7 @@ int main(int argc, char **argv) {
     test_runtime();
     test_ab_helpers();
     test_exp_histogram();
+    test_telemetry();
     printf("%d checks, %d failures\n", checks, failures);
     return failures == 0 ? 0 : 1;
 }
