@@ -1373,6 +1373,26 @@ typedef struct mle_health {
      * The last error of a control call or the supervisor (empty if none).
      */
     char last_error[MLE_ERROR_BUFFER];
+    /**
+     * 1 when the runtime records telemetry (then the four counts below are filled).
+     */
+    uint32_t telemetry_enabled;
+    /**
+     * Telemetry records in batches the host answered OK.
+     */
+    uint64_t telemetry_sent;
+    /**
+     * Telemetry records in batches answered RETRY (once per answer).
+     */
+    uint64_t telemetry_retried;
+    /**
+     * Telemetry records dropped (full queue, or batches answered DROP).
+     */
+    uint64_t telemetry_dropped;
+    /**
+     * Telemetry records waiting for upload.
+     */
+    uint64_t telemetry_pending;
 } mle_health;
 
 /**

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::model_dir;
+use common::{breast, breast_rows, model_dir};
 use mlops_edge::deploy::ab::{self, Assignment};
 use mlops_edge::deploy::rollout::RolloutConfig;
 use mlops_edge::deploy::selftest::{OwnedInput, SelfTestCase};
@@ -19,18 +19,6 @@ use mlops_edge::{Level, Model, ModelOptions, Runtime, RuntimeOptions, Status, Ta
 
 /// Some tests inject latency or measure it: one at a time.
 static SERIAL: Mutex<()> = Mutex::new(());
-
-/// breast-cancer-logreg, with the card's version replaced (a distinct model version per load).
-fn breast(version: &str) -> Model {
-    let onnx = std::fs::read(model_dir("breast-cancer-logreg").join("model.onnx")).unwrap();
-    let card = format!(r#"{{"version": "{version}"}}"#);
-    Model::from_bytes(&onnx, None, Some(&card), &ModelOptions::default()).unwrap()
-}
-
-fn rows() -> Vec<Vec<f32>> {
-    let mut reader = csv::Reader::from_path(model_dir("breast-cancer-logreg").join("heldout.csv")).unwrap();
-    reader.records().map(|r| r.unwrap().iter().take(30).map(|v| v.parse::<f32>().unwrap()).collect()).collect()
-}
 
 /// Golden cases of breast-cancer-logreg with the labels onnxruntime gave.
 fn golden_cases(model: &Model) -> Vec<SelfTestCase> {
@@ -86,7 +74,7 @@ fn variants_are_served_as_the_seed_assigns_them() {
         .map(|((name, m), weight)| Variant { name: name.to_string(), model: (*m).clone(), weight })
         .collect();
     rt.set_experiment("exp-42", &variants, Assignment::SeedMd5).unwrap();
-    let row = &rows()[0];
+    let row = &breast_rows()[0];
     let mut counts = [0u64; 3];
     for u in 0..600 {
         let user = format!("user-{u}");
@@ -163,7 +151,7 @@ fn the_host_hook_overrides_hashing_and_bad_answers_fall_back() {
         }
     })))
     .unwrap();
-    let row = &rows()[0];
+    let row = &breast_rows()[0];
     for u in 0..50 {
         assert_eq!(rt.classify_f32(&format!("vip{u}"), row, None).unwrap().variant, 1);
     }
@@ -202,7 +190,7 @@ fn hot_swap_checks_the_self_test_and_keeps_the_old_model_on_failure() {
     let old = breast("1.0.0");
     let rt = Runtime::new(&old, manual()).unwrap();
     let events = record_events(&rt);
-    let row = &rows()[0];
+    let row = &breast_rows()[0];
     let new = breast("1.1.0");
     let cases = golden_cases(&new);
     rt.swap(0, &new, Some(&cases)).unwrap();
@@ -254,7 +242,7 @@ fn hot_swap_checks_the_self_test_and_keeps_the_old_model_on_failure() {
 fn a_healthy_rollout_advances_through_every_stage_and_completes() {
     let rt = Runtime::new(&breast("1.0.0"), tolerant(manual())).unwrap();
     let events = record_events(&rt);
-    let rows = rows();
+    let rows = breast_rows();
     for (i, row) in rows.iter().cycle().take(200).enumerate() {
         rt.classify_f32(&format!("warm{i}"), row, None).unwrap();
     }
@@ -311,7 +299,7 @@ fn a_slow_candidate_is_rolled_back_automatically() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let rt = Runtime::new(&breast("1.0.0"), manual()).unwrap();
     let events = record_events(&rt);
-    let rows = rows();
+    let rows = breast_rows();
     for (i, row) in rows.iter().cycle().take(300).enumerate() {
         rt.classify_f32(&format!("warm{i}"), row, None).unwrap();
     }
@@ -349,7 +337,7 @@ fn the_shadow_sees_its_fraction_and_never_answers() {
     let prod = breast("1.0.0");
     let rt = Runtime::new(&prod, RuntimeOptions { shadow_queue_capacity: 512, ..manual() }).unwrap();
     rt.set_shadow(&breast("shadow-1"), 0.5).unwrap();
-    let rows = rows();
+    let rows = breast_rows();
     for i in 0..400 {
         let s = rt.classify_f32(&format!("u{i}"), &rows[i % rows.len()], None).unwrap();
         assert_eq!(&*s.version, "1.0.0");
@@ -378,7 +366,7 @@ fn the_shadow_sees_its_fraction_and_never_answers() {
 fn health_reports_versions_staleness_and_state_and_shutdown_hands_over_the_snapshots() {
     let rt =
         Runtime::new(&breast("1.0.0"), RuntimeOptions { max_concurrency: 2, ..RuntimeOptions::default() }).unwrap();
-    let rows = rows();
+    let rows = breast_rows();
     for i in 0..120 {
         rt.classify_f32(&format!("u{i}"), &rows[i % rows.len()], None).unwrap();
     }
@@ -423,7 +411,7 @@ fn busy_is_returned_when_every_session_stays_busy() {
         Runtime::new(&model, RuntimeOptions { max_concurrency: 1, busy_wait: Duration::ZERO, ..manual() }).unwrap(),
     );
     testing::set_model_extra_latency(&model, Duration::from_millis(200));
-    let row = rows()[0].clone();
+    let row = breast_rows()[0].clone();
     // Two threads each want the one session (200 ms per request, no waiting): whichever comes
     // second gets `Busy` and tries again until it is served.
     let until_served = |rt: &Runtime, user: &str, row: &[f32]| -> u64 {
@@ -464,7 +452,7 @@ fn eight_threads_classify_through_swaps_and_rollouts() {
         ..RuntimeOptions::default()
     });
     let rt = Arc::new(Runtime::new(&breast("v0"), options).unwrap());
-    let rows = Arc::new(rows());
+    let rows = Arc::new(breast_rows());
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let served_total = Arc::new(AtomicU64::new(0));
     let threads: Vec<_> = (0..8)

@@ -6,20 +6,15 @@ mod common;
 
 use std::sync::{Arc, Mutex};
 
-use common::model_dir;
+use common::breast;
 use mlops_edge::logging::{set_log_callback, MAX_LOG_MESSAGE};
-use mlops_edge::{Model, ModelOptions, Runtime, RuntimeOptions};
+use mlops_edge::{Runtime, RuntimeOptions};
 
 type Seen = Arc<Mutex<Vec<(log::Level, String, String)>>>;
 
 fn collector(seen: &Seen) -> mlops_edge::logging::LogCallback {
     let seen = Arc::clone(seen);
     Box::new(move |level, target, message| seen.lock().unwrap().push((level, target.to_string(), message.to_string())))
-}
-
-fn breast(version: &str) -> Model {
-    let onnx = std::fs::read(model_dir("breast-cancer-logreg").join("model.onnx")).unwrap();
-    Model::from_bytes(&onnx, None, Some(&format!(r#"{{"version": "{version}"}}"#)), &ModelOptions::default()).unwrap()
 }
 
 #[test]

@@ -8,26 +8,15 @@ mod common;
 
 use std::sync::{Arc, Mutex};
 
-use common::model_dir;
+use common::{breast, breast_rows};
 use mlops_edge::deploy::ab::Assignment;
 use mlops_edge::export::prometheus::TextFormat;
 use mlops_edge::export::{otlp, prometheus};
 use mlops_edge::monitor::exphist::ExpHistogram;
 use mlops_edge::runtime::Target;
 use mlops_edge::telemetry::{Batch, Telemetry, TelemetryOptions, Verdict};
-use mlops_edge::{Model, ModelOptions, Runtime, RuntimeOptions, Variant};
+use mlops_edge::{Runtime, RuntimeOptions, Variant};
 use serde_json::Value;
-
-fn breast(version: &str) -> Model {
-    let onnx = std::fs::read(model_dir("breast-cancer-logreg").join("model.onnx")).unwrap();
-    let card = format!(r#"{{"version": "{version}"}}"#);
-    Model::from_bytes(&onnx, None, Some(&card), &ModelOptions::default()).unwrap()
-}
-
-fn rows() -> Vec<Vec<f32>> {
-    let mut reader = csv::Reader::from_path(model_dir("breast-cancer-logreg").join("heldout.csv")).unwrap();
-    reader.records().map(|r| r.unwrap().iter().take(30).map(|v| v.parse::<f32>().unwrap()).collect()).collect()
-}
 
 /// Where the exports go for the Python checks (`target/tmp/exports`).
 fn export_dir() -> std::path::PathBuf {
@@ -71,7 +60,7 @@ fn requests_and_events_reach_the_host_and_the_exports_agree_with_the_runtime() {
             Assignment::SeedMd5,
         )
         .unwrap();
-    let rows = rows();
+    let rows = breast_rows();
     let mut served = [0u64; 2];
     for (i, row) in rows.iter().cycle().take(300).enumerate() {
         let s = runtime.classify_f32(&format!("user-{i}"), row, None).unwrap();

@@ -14,6 +14,7 @@ pub mod prometheus;
 
 use crate::monitor::exphist::ExpHistogram;
 use crate::monitor::stats::{CONFIDENCE_BUCKETS, INPUT_LENGTH_BUCKETS, LATENCY_BUCKETS_SECONDS};
+use crate::monitor::{FixedHistogram, Totals};
 use crate::runtime::{Health, ShadowReport, VariantStats};
 use crate::telemetry::TelemetryStats;
 use crate::{Level, Monitor, Result, Snapshot};
@@ -161,21 +162,9 @@ pub fn families(m: &Metrics) -> Vec<Family> {
         "model_prediction_latency_seconds",
         "Time spent processing prediction",
         "s",
-        Points::Histogram(
-            models
-                .iter()
-                .map(|x| {
-                    let t = &x.snapshot.totals.latency_seconds;
-                    let point = HistogramPoint {
-                        bounds: &LATENCY_BUCKETS_SECONDS,
-                        counts: t.counts.to_vec(),
-                        sum: t.sum,
-                        count: t.count,
-                    };
-                    (model_labels(x), point, Some(x.snapshot.totals.latency_exponential))
-                })
-                .collect(),
-        ),
+        per_model_histogram(models, |t| {
+            (fixed_point(&LATENCY_BUCKETS_SECONDS, &t.latency_seconds), Some(t.latency_exponential))
+        }),
     );
     push(
         "model_predictions_total",
@@ -201,41 +190,13 @@ pub fn families(m: &Metrics) -> Vec<Family> {
         "model_confidence_score",
         "Distribution of prediction confidence",
         "1",
-        Points::Histogram(
-            models
-                .iter()
-                .map(|x| {
-                    let t = &x.snapshot.totals.confidence;
-                    let point = HistogramPoint {
-                        bounds: &CONFIDENCE_BUCKETS,
-                        counts: t.counts.to_vec(),
-                        sum: t.sum,
-                        count: t.count,
-                    };
-                    (model_labels(x), point, None)
-                })
-                .collect(),
-        ),
+        per_model_histogram(models, |t| (fixed_point(&CONFIDENCE_BUCKETS, &t.confidence), None)),
     );
     push(
         "model_input_length",
         "Distribution of input lengths",
         "{token}",
-        Points::Histogram(
-            models
-                .iter()
-                .map(|x| {
-                    let t = &x.snapshot.totals.input_length;
-                    let point = HistogramPoint {
-                        bounds: &INPUT_LENGTH_BUCKETS,
-                        counts: t.counts.to_vec(),
-                        sum: t.sum,
-                        count: t.count,
-                    };
-                    (model_labels(x), point, None)
-                })
-                .collect(),
-        ),
+        per_model_histogram(models, |t| (fixed_point(&INPUT_LENGTH_BUCKETS, &t.input_length), None)),
     );
     push(
         "mlops_edge_window_latency_seconds",
@@ -271,62 +232,35 @@ pub fn families(m: &Metrics) -> Vec<Family> {
                 .collect(),
         ),
     );
-    let drift_tests = |x: &ModelMetrics| {
-        let d = &x.snapshot.drift;
-        let mut tests: Vec<(String, f64, f64, bool)> =
-            [("latency", &d.latency), ("confidence", &d.confidence), ("input_length", &d.input_length)]
-                .into_iter()
-                .filter(|(_, t)| t.tested)
-                .map(|(name, t)| (name.to_string(), t.p_value, t.statistic, t.drifted))
-                .collect();
-        for (i, t) in d.features[..d.feature_count].iter().enumerate().filter(|(_, t)| t.tested) {
-            tests.push((format!("feature_{i}"), t.p_value, t.statistic, t.drifted));
-        }
-        if d.labels.tested {
-            tests.push(("labels".to_string(), d.labels.p_value, d.labels.statistic, d.labels.drifted));
-        }
-        tests
-    };
-    push(
-        "mlops_edge_drift_p_value",
-        "p-value of the drift test of the window against the baseline (KS two-sample; chi-square for labels)",
-        "1",
-        Points::Gauge(
-            models
-                .iter()
-                .flat_map(|x| {
-                    drift_tests(x).into_iter().map(move |(q, p, _, _)| (with(model_labels(x), "quantity", q), p))
-                })
-                .collect(),
-        ),
-    );
-    push(
-        "mlops_edge_drift_statistic",
-        "Statistic of the drift test (KS D; chi-square for labels)",
-        "1",
-        Points::Gauge(
-            models
-                .iter()
-                .flat_map(|x| {
-                    drift_tests(x).into_iter().map(move |(q, _, s, _)| (with(model_labels(x), "quantity", q), s))
-                })
-                .collect(),
-        ),
-    );
-    push(
-        "mlops_edge_drift_detected",
-        "1 when the drift test rejects (p below its threshold)",
-        "1",
+    let drift = |value: fn(&DriftTest) -> f64| {
         Points::Gauge(
             models
                 .iter()
                 .flat_map(|x| {
                     drift_tests(x)
                         .into_iter()
-                        .map(move |(q, _, _, d)| (with(model_labels(x), "quantity", q), f64::from(u8::from(d))))
+                        .map(move |t| (with(model_labels(x), "quantity", t.quantity.clone()), value(&t)))
                 })
                 .collect(),
-        ),
+        )
+    };
+    push(
+        "mlops_edge_drift_p_value",
+        "p-value of the drift test of the window against the baseline (KS two-sample; chi-square for labels)",
+        "1",
+        drift(|t| t.p_value),
+    );
+    push(
+        "mlops_edge_drift_statistic",
+        "Statistic of the drift test (KS D; chi-square for labels)",
+        "1",
+        drift(|t| t.statistic),
+    );
+    push(
+        "mlops_edge_drift_detected",
+        "1 when the drift test rejects (p below its threshold)",
+        "1",
+        drift(|t| f64::from(u8::from(t.drifted))),
     );
     push(
         "mlops_edge_alert_level",
@@ -368,6 +302,65 @@ pub fn families(m: &Metrics) -> Vec<Family> {
         telemetry_families(t, &mut push);
     }
     out
+}
+
+fn fixed_point<const N: usize>(bounds: &'static [f64], h: &FixedHistogram<N>) -> HistogramPoint {
+    HistogramPoint { bounds, counts: h.counts.to_vec(), sum: h.sum, count: h.count }
+}
+
+/// One histogram point per model, from its cumulative totals.
+fn per_model_histogram(
+    models: &[ModelMetrics],
+    point: impl Fn(&Totals) -> (HistogramPoint, Option<ExpHistogram>),
+) -> Points {
+    Points::Histogram(
+        models
+            .iter()
+            .map(|x| {
+                let (p, e) = point(&x.snapshot.totals);
+                (model_labels(x), p, e)
+            })
+            .collect(),
+    )
+}
+
+/// One drift test that ran.
+struct DriftTest {
+    quantity: String,
+    p_value: f64,
+    statistic: f64,
+    drifted: bool,
+}
+
+/// The drift tests of a model's snapshot that ran (latency, confidence, input length, each
+/// feature, labels).
+fn drift_tests(x: &ModelMetrics) -> Vec<DriftTest> {
+    let d = &x.snapshot.drift;
+    let ks = |quantity: String, t: &crate::monitor::Drift| DriftTest {
+        quantity,
+        p_value: t.p_value,
+        statistic: t.statistic,
+        drifted: t.drifted,
+    };
+    let mut tests: Vec<DriftTest> =
+        [("latency", &d.latency), ("confidence", &d.confidence), ("input_length", &d.input_length)]
+            .into_iter()
+            .filter(|(_, t)| t.tested)
+            .map(|(name, t)| ks(name.to_string(), t))
+            .collect();
+    for (i, t) in d.features[..d.feature_count].iter().enumerate().filter(|(_, t)| t.tested) {
+        tests.push(ks(format!("feature_{i}"), t));
+    }
+    if d.labels.tested {
+        let l = &d.labels;
+        tests.push(DriftTest {
+            quantity: "labels".into(),
+            p_value: l.p_value,
+            statistic: l.statistic,
+            drifted: l.drifted,
+        });
+    }
+    tests
 }
 
 fn runtime_families(r: &RuntimeMetrics, push: &mut impl FnMut(&'static str, &'static str, &'static str, Points)) {

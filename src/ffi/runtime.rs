@@ -381,6 +381,16 @@ pub struct mle_health {
     pub model_count: usize,
     /// The last error of a control call or the supervisor (empty if none).
     pub last_error: [c_char; MLE_ERROR_BUFFER],
+    /// 1 when the runtime records telemetry (then the four counts below are filled).
+    pub telemetry_enabled: u32,
+    /// Telemetry records in batches the host answered OK.
+    pub telemetry_sent: u64,
+    /// Telemetry records in batches answered RETRY (once per answer).
+    pub telemetry_retried: u64,
+    /// Telemetry records dropped (full queue, or batches answered DROP).
+    pub telemetry_dropped: u64,
+    /// Telemetry records waiting for upload.
+    pub telemetry_pending: u64,
 }
 
 /// Copies `text` into a fixed C buffer, NUL-terminated, cut at a UTF-8 boundary; true if cut.
@@ -1273,6 +1283,12 @@ pub unsafe extern "C" fn mle_runtime_health(
         out.rollout_requests_per_stage = r.requests_per_stage;
         copy_text(&r.candidate_version, &mut out.rollout_candidate_version);
         copy_text(h.last_error.as_deref().unwrap_or(""), &mut out.last_error);
+        let t = h.telemetry.clone().unwrap_or_default();
+        out.telemetry_enabled = u32::from(h.telemetry.is_some());
+        out.telemetry_sent = t.sent;
+        out.telemetry_retried = t.retried;
+        out.telemetry_dropped = t.dropped_queue_full + t.dropped_by_host;
+        out.telemetry_pending = t.pending;
         out.model_count = h.models.len();
         let Some(buffer) = buffer else { return Ok(()) };
         if buffer.len() < h.models.len() {

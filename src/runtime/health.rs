@@ -108,4 +108,6 @@ pub struct Health {
     pub in_flight: u64,
     /// Counters.
     pub counters: RuntimeCounters,
+    /// The telemetry's counters (sent, retried, dropped, pending…), when telemetry is on.
+    pub telemetry: Option<crate::telemetry::TelemetryStats>,
 }

@@ -1390,6 +1390,7 @@ impl Shared {
                 rollbacks: load(&c.rollbacks),
                 rollouts_completed: load(&c.rollouts_completed),
             },
+            telemetry: self.options.telemetry.as_ref().map(Telemetry::stats),
         }
     }
 }

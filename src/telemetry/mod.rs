@@ -383,27 +383,6 @@ impl Telemetry {
         }));
     }
 
-    /// Records a failed request whose latency is known (the runtime's model errors).
-    pub fn record_failure(
-        &self,
-        model_version: &str,
-        variant: usize,
-        candidate: bool,
-        status: Status,
-        latency: Duration,
-    ) {
-        self.push(RecordBody::Request(RequestRecord {
-            model_version: inline(model_version),
-            variant: variant.min(u16::MAX as usize) as u16,
-            candidate,
-            status,
-            label: None,
-            confidence: 0.0,
-            latency_ns: latency.as_nanos().min(u64::MAX as u128) as u64,
-            input_length: 0,
-        }));
-    }
-
     /// Records a deployment event (always recorded).
     pub fn record_event(&self, event: &Event) {
         self.push(RecordBody::Event(EventRecord::from_event(event)));
@@ -574,7 +553,8 @@ impl Inner {
         let first_new = state.next_seq;
         let mut dropped: Option<(u64, u64)> = None;
         while let Some(queued) = self.queue.pop() {
-            if state.pending.len() == self.options.queue_capacity {
+            // `>=`: records recovered from a spool may fill the buffer past its capacity.
+            while state.pending.len() >= self.options.queue_capacity {
                 let oldest = state.pending.pop_front().expect("buffer is full");
                 self.counters.dropped_queue_full.fetch_add(1, Ordering::Relaxed);
                 dropped = Some((dropped.map_or(oldest.seq, |d| d.0), oldest.seq));

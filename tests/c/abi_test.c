@@ -1277,6 +1277,13 @@ static void test_telemetry(void) {
     EXPECT_STATUS(mle_telemetry_get_stats(tel, NULL), MLE_ERR_INVALID_ARGUMENT);
     EXPECT_STATUS(mle_telemetry_get_stats(NULL, &stats), MLE_ERR_INVALID_ARGUMENT);
     EXPECT_STATUS(mle_telemetry_get_stats(tel, &stats), MLE_OK);
+    {
+        mle_health health;
+        EXPECT_STATUS(mle_runtime_health(rt, &health, NULL, 0), MLE_OK);
+        EXPECT(health.telemetry_enabled == 1 && health.telemetry_sent == 52 && health.telemetry_retried == 40 &&
+                   health.telemetry_pending == 0 && health.telemetry_dropped == 0,
+               "health carries the telemetry counts");
+    }
     EXPECT(stats.recorded == 52 && stats.sent == 52 && up.records_ok == 52 && stats.retried == 40 &&
                stats.batches_retried == 2 && stats.pending == 0 && stats.spool_bytes > 0 && stats.spool_errors == 0,
            "recorded %llu sent %llu retried %llu", (unsigned long long)stats.recorded,

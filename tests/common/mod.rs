@@ -60,3 +60,16 @@ pub fn argmax(v: &[f32]) -> usize {
     }
     best
 }
+
+/// breast-cancer-logreg, with the card's version replaced (a distinct model version per load).
+pub fn breast(version: &str) -> mlops_edge::Model {
+    let onnx = std::fs::read(model_dir("breast-cancer-logreg").join("model.onnx")).unwrap();
+    let card = format!(r#"{{"version": "{version}"}}"#);
+    mlops_edge::Model::from_bytes(&onnx, None, Some(&card), &mlops_edge::ModelOptions::default()).unwrap()
+}
+
+/// breast-cancer-logreg's held-out rows (30 features each).
+pub fn breast_rows() -> Vec<Vec<f32>> {
+    let mut reader = csv::Reader::from_path(model_dir("breast-cancer-logreg").join("heldout.csv")).unwrap();
+    reader.records().map(|r| r.unwrap().iter().take(30).map(|v| v.parse::<f32>().unwrap()).collect()).collect()
+}
