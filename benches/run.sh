@@ -4,8 +4,9 @@
 #   - the onnxruntime anchor on the same inputs (benches/onnxruntime_anchor.py),
 #   alternated over ROUNDS rounds (default 3); the report keeps each bench's best round, since
 #   on a shared machine noise only ever adds time;
-#   - the monitor benches (benches/monitor.rs) and the runtime benches (benches/runtime.rs:
-#     runtime vs bare session, production p95 with and without a shadow), ROUNDS runs;
+#   - the monitor benches (benches/monitor.rs), the runtime benches (benches/runtime.rs:
+#     runtime vs bare session, production p95 with and without a shadow) and the telemetry
+#     benches (benches/telemetry.rs: a request with telemetry off / 100% / 10%, a flush), ROUNDS runs;
 #   - peak RSS per model and the stripped library size per profile.
 # Needs python3 with venv support (creates target/bench-venv with onnxruntime and tokenizers).
 set -euo pipefail
@@ -21,7 +22,7 @@ if [ ! -x "$venv/bin/python" ]; then
 fi
 
 # `cargo bench --no-run` builds the bench binaries exactly as `cargo bench` runs them.
-cargo bench --profile release --bench inference --bench monitor --bench runtime --no-run
+cargo bench --profile release --bench inference --bench monitor --bench runtime --bench telemetry --no-run
 cargo bench --profile dist --bench inference --no-run
 cargo build --release --example classify
 for profile in release dist; do
@@ -42,6 +43,7 @@ for round in $(seq 1 "$rounds"); do
   python3 benches/report.py collect-monitor "$out/monitor.$round.json"
   cargo bench --profile release --bench runtime -- --noplot > "$out/criterion.runtime.$round.log" 2>&1
   cp target/criterion/runtime_latency.json "$out/runtime_latency.$round.json"
+  cargo bench --profile release --bench telemetry -- --noplot > "$out/criterion.telemetry.$round.log" 2>&1
 done
 
 "$venv/bin/python" benches/peak_rss.py target/release/examples/classify > "$out/rss.json"

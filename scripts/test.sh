@@ -43,6 +43,7 @@ step "benchmarks compile and run once (criterion test mode)"
 cargo test --bench inference
 cargo test --bench monitor
 cargo test --bench runtime
+cargo test --bench telemetry
 
 step "C library (cdylib + staticlib with the pool allocator)"
 cargo build --lib --features pool-allocator

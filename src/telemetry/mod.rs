@@ -417,11 +417,19 @@ impl Telemetry {
     /// for its backoff, or nothing is left (records recorded during the flush wait for the next
     /// one). `Busy` if another flush runs (or this is called from the upload callback).
     pub fn flush(&self) -> Result<FlushReport> {
-        self.flush_at(Instant::now())
+        self.flush_with_clock(None)
     }
 
-    /// [`flush`](Self::flush) with the host's idea of now (backoff deadlines are compared with it).
+    /// [`flush`](Self::flush) with the host's idea of now: backoff deadlines are compared with
+    /// it, and a RETRY's backoff counts from it.
     pub fn flush_at(&self, now: Instant) -> Result<FlushReport> {
+        self.flush_with_clock(Some(now))
+    }
+
+    /// `clock`: the host's now, or `None` for the real clock (read again when the host answers,
+    /// so that a slow upload does not eat into its own backoff).
+    fn flush_with_clock(&self, clock: Option<Instant>) -> Result<FlushReport> {
+        let now = clock.unwrap_or_else(Instant::now);
         let inner = &*self.inner;
         let mut state = self.try_lock_state()?;
         inner.since_flush.store(0, Ordering::Relaxed);
@@ -453,7 +461,7 @@ impl Telemetry {
                     inner.counters.retried.fetch_add(n, Ordering::Relaxed);
                     inner.counters.batches_retried.fetch_add(1, Ordering::Relaxed);
                     let wait = inner.backoff(batch.id, batch.attempts);
-                    batch.not_before = Some(now + wait);
+                    batch.not_before = Some(clock.unwrap_or_else(Instant::now) + wait);
                     report.retried = true;
                     report.retry_after = Some(wait);
                     break;
