@@ -53,6 +53,9 @@ cp target/debug/libmlops_edge.so target/debug/libmlops_edge.a target/capi/
 step "C ABI tests"
 tests/c/run.sh target/capi
 
+step "C++ wrapper (bindings/cpp): test (also under AddressSanitizer) and example"
+bindings/cpp/run.sh target/capi
+
 step "classify CLI"
 python3 tests/check_cli.py target/debug/examples/classify
 
