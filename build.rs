@@ -8,6 +8,7 @@ use std::path::PathBuf;
 
 fn main() {
     let crate_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    set_soname();
     let out_dir = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
     println!("cargo:rerun-if-changed=src/ffi");
     println!("cargo:rerun-if-changed=cbindgen.toml");
@@ -36,4 +37,19 @@ fn main() {
         std::fs::create_dir_all(crate_dir.join("include")).expect("create include/");
         std::fs::copy(&generated, crate_dir.join("include/mlops_edge.h")).expect("write include/mlops_edge.h");
     }
+}
+
+/// ELF targets: the shared library's SONAME carries the ABI version (`libmlops_edge.so.0.<minor>`
+/// before 1.0, since a 0.x minor release may change the ABI; `libmlops_edge.so.<major>` after),
+/// so that programs linked against one ABI never load another. `scripts/install.sh` installs the
+/// matching file names and symlinks.
+fn set_soname() {
+    let os = std::env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
+    if os != "linux" && os != "android" {
+        return;
+    }
+    let major = std::env::var("CARGO_PKG_VERSION_MAJOR").expect("cargo sets the version");
+    let minor = std::env::var("CARGO_PKG_VERSION_MINOR").expect("cargo sets the version");
+    let soname = if major == "0" { format!("libmlops_edge.so.0.{minor}") } else { format!("libmlops_edge.so.{major}") };
+    println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,{soname}");
 }

@@ -6,7 +6,7 @@
 set -euo pipefail
 
 need=()
-for pkg in gcc g++ valgrind python3 python3-venv binutils prometheus; do
+for pkg in gcc g++ make cmake pkg-config valgrind python3 python3-venv binutils prometheus; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

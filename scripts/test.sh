@@ -45,16 +45,18 @@ cargo test --bench monitor
 cargo test --bench runtime
 cargo test --bench telemetry
 
-step "C library (cdylib + staticlib with the pool allocator)"
+step "C library (cdylib + staticlib with the pool allocator), installed into target/capi"
 cargo build --lib --features pool-allocator
-mkdir -p target/capi
-cp target/debug/libmlops_edge.so target/debug/libmlops_edge.a target/capi/
+scripts/install.sh --prefix target/capi --profile debug --no-build
 
 step "C ABI tests"
-tests/c/run.sh target/capi
+tests/c/run.sh target/capi/lib
 
 step "C++ wrapper (bindings/cpp): test (also under AddressSanitizer) and example"
-bindings/cpp/run.sh target/capi
+bindings/cpp/run.sh target/capi/lib
+
+step "packaging: SONAME, pkg-config and CMake consumers (shared and static)"
+tests/packaging.sh debug
 
 step "classify CLI"
 python3 tests/check_cli.py target/debug/examples/classify
