@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Installs what the demo and the tests need, idempotently: a C/C++ toolchain, valgrind, python3
 # (model checks use only its standard library), promtool (Debian package prometheus) and a venv
-# (.venv) with prometheus_client and opentelemetry-proto for the metric export checks, the Rust
+# (.venv) with prometheus_client and opentelemetry-proto for the metric export checks, cmake and
+# pkg-config (packaging consumers), kotlin and JNA (the Kotlin binding), clang (the Swift module
+# map check), the Rust
 # toolchain's rustfmt, and a nightly toolchain with miri and rust-src (Miri and ThreadSanitizer).
 set -euo pipefail
 
 need=()
-for pkg in gcc g++ make cmake pkg-config valgrind python3 python3-venv binutils prometheus; do
+for pkg in gcc g++ make cmake pkg-config clang valgrind python3 python3-venv binutils prometheus kotlin libjna-java; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

@@ -55,6 +55,9 @@ tests/c/run.sh target/capi/lib
 step "C++ wrapper (bindings/cpp): test (also under AddressSanitizer) and example"
 bindings/cpp/run.sh target/capi/lib
 
+step "Kotlin binding (bindings/kotlin, JNA): struct layouts and the API on the JVM"
+bindings/kotlin/run.sh target/capi/lib
+
 step "packaging: SONAME, pkg-config and CMake consumers (shared and static)"
 tests/packaging.sh debug
 
