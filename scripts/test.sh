@@ -2,7 +2,8 @@
 # Every test: Rust (unit, header freshness, golden outputs vs onnxruntime, accuracy, allocation
 # counts, bad input, the monitor with loom/Miri/ThreadSanitizer, the deployment runtime and
 # telemetry with ThreadSanitizer), the metric exports (promtool, prometheus_client, opentelemetry-proto),
-# the C ABI (C99/C++17 header, dynamic + static, valgrind, ASan), the CLI, and the model files.
+# the C ABI (C99/C++17 header, dynamic + static, valgrind, ASan), the C++/Kotlin/Swift bindings,
+# packaging (SONAME, pkg-config, CMake), the CLI, and the model files.
 # One dev build (dependencies optimized) serves all of it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -57,6 +58,9 @@ bindings/cpp/run.sh target/capi/lib
 
 step "Kotlin binding (bindings/kotlin, JNA): struct layouts and the API on the JVM"
 bindings/kotlin/run.sh target/capi/lib
+
+step "Swift package: the module map builds with clang, the Swift layer uses only declared C API"
+bindings/swift/check/run.sh target/capi
 
 step "packaging: SONAME, pkg-config and CMake consumers (shared and static)"
 tests/packaging.sh debug
