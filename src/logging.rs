@@ -58,7 +58,8 @@ impl log::Log for HostLogger {
     }
 
     fn log(&self, record: &log::Record<'_>) {
-        if !self.enabled(record.metadata()) || FORWARDING.with(Cell::get) {
+        // `try_with`: a record logged while the thread's locals are being destroyed is dropped.
+        if !self.enabled(record.metadata()) || FORWARDING.try_with(Cell::get).unwrap_or(true) {
             return;
         }
         let Some(sink) = self.sink.read().unwrap_or_else(|e| e.into_inner()).clone() else { return };
@@ -71,9 +72,9 @@ impl log::Log for HostLogger {
         }
         // The buffer only ever receives whole UTF-8 sequences.
         let message = std::str::from_utf8(&text.buf[..text.len]).unwrap_or("(unprintable)");
-        FORWARDING.with(|f| f.set(true));
+        let _ = FORWARDING.try_with(|f| f.set(true));
         sink(record.level(), record.target(), message);
-        FORWARDING.with(|f| f.set(false));
+        let _ = FORWARDING.try_with(|f| f.set(false));
     }
 
     fn flush(&self) {}
