@@ -85,12 +85,9 @@ impl log::Log for HostLogger {
 /// logger: `InvalidState` if the application installed another one (a Rust application then
 /// keeps its own).
 pub fn set_log_callback(max_level: Option<log::LevelFilter>, callback: Option<LogCallback>) -> Result<()> {
-    static INSTALLED: std::sync::Once = std::sync::Once::new();
-    let mut ours = true;
-    INSTALLED.call_once(|| ours = log::set_logger(&LOGGER).is_ok());
-    if !ours
-        || !std::ptr::eq(log::logger() as *const dyn log::Log as *const u8, &LOGGER as *const HostLogger as *const u8)
-    {
+    // Fails harmlessly when a logger is already installed: ours (a later call) or the application's.
+    let _ = log::set_logger(&LOGGER);
+    if !std::ptr::eq(log::logger() as *const dyn log::Log as *const u8, &LOGGER as *const HostLogger as *const u8) {
         return fail(Status::InvalidState, "another `log` logger is installed in this process");
     }
     let level = match (&callback, max_level) {

@@ -51,17 +51,15 @@ fn parse(batch: &Batch<'_>) -> (Value, Vec<Value>) {
 }
 
 fn event(id: u64) -> Event {
-    let mut event = Event {
+    Event {
         kind: EventKind::RolloutAdvanced,
         variant: 0,
         from_version: "1.0".into(),
         to_version: "2.0".into(),
         stage_percent: 25,
-        level: Level::Ok,
+        level: Level::Warning,
         message: format!("record {id}"),
-    };
-    event.level = Level::Warning;
-    event
+    }
 }
 
 /// A callback answering with `decide`, checking every batch and recording what it delivered.

@@ -438,31 +438,18 @@ fn runtime_families(r: &RuntimeMetrics, push: &mut impl FnMut(&'static str, &'st
         }),
     );
     if let Some(s) = &r.shadow {
-        let labels = || vec![("model_version", s.version.clone())];
-        push(
-            "mlops_edge_shadow_compared_total",
-            "Shadow comparisons made",
-            "{request}",
-            Points::Counter(vec![(labels(), s.compared)]),
-        );
-        push(
-            "mlops_edge_shadow_agreed_total",
-            "Shadow comparisons where the shadow gave production's label",
-            "{request}",
-            Points::Counter(vec![(labels(), s.agreed)]),
-        );
-        push(
-            "mlops_edge_shadow_errors_total",
-            "Shadow requests that failed",
-            "{request}",
-            Points::Counter(vec![(labels(), s.shadow_errors)]),
-        );
-        push(
-            "mlops_edge_shadow_skipped_total",
-            "Sampled requests not shadowed (queue full or input too large)",
-            "{request}",
-            Points::Counter(vec![(labels(), s.skipped_queue_full + s.skipped_too_large)]),
-        );
+        for (name, help, value) in [
+            ("mlops_edge_shadow_compared_total", "Shadow comparisons made", s.compared),
+            ("mlops_edge_shadow_agreed_total", "Shadow comparisons where the shadow gave production's label", s.agreed),
+            ("mlops_edge_shadow_errors_total", "Shadow requests that failed", s.shadow_errors),
+            (
+                "mlops_edge_shadow_skipped_total",
+                "Sampled requests not shadowed (queue full or input too large)",
+                s.skipped_queue_full + s.skipped_too_large,
+            ),
+        ] {
+            push(name, help, "{request}", Points::Counter(vec![(vec![("model_version", s.version.clone())], value)]));
+        }
     }
 }
 

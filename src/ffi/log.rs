@@ -5,6 +5,7 @@ use std::ffi::{c_char, c_void};
 use super::boundary::guard;
 use super::mle_status;
 use super::monitor::mle_free_userdata;
+use super::runtime::copy_text;
 use super::userdata::Userdata;
 use crate::error::{fail, Status};
 use crate::logging::{set_log_callback, LogCallback};
@@ -31,18 +32,6 @@ pub type mle_log_callback =
 /// Bytes of the target and message copies, NUL included.
 const TARGET_BUFFER: usize = 128;
 const MESSAGE_BUFFER: usize = crate::logging::MAX_LOG_MESSAGE + 1;
-
-fn nul_terminated<const N: usize>(text: &str) -> [c_char; N] {
-    let mut out = [0 as c_char; N];
-    let mut len = text.len().min(N - 1);
-    while !text.is_char_boundary(len) {
-        len -= 1;
-    }
-    for (dst, src) in out.iter_mut().zip(&text.as_bytes()[..len]) {
-        *dst = if *src == 0 { b' ' as c_char } else { *src as c_char };
-    }
-    out
-}
 
 /// Forwards the library's log records at `max_level` (`MLE_LOG_*`) and more severe to
 /// `callback`; `MLE_LOG_OFF` or a NULL callback turns forwarding off. Off by default. The
@@ -80,11 +69,12 @@ pub unsafe extern "C" fn mle_set_log_callback(
                     log::Level::Debug => MLE_LOG_DEBUG,
                     log::Level::Trace => MLE_LOG_TRACE,
                 };
-                let target = nul_terminated::<TARGET_BUFFER>(target);
-                let message = nul_terminated::<MESSAGE_BUFFER>(message);
+                let (mut target_c, mut message_c) = ([0 as c_char; TARGET_BUFFER], [0 as c_char; MESSAGE_BUFFER]);
+                copy_text(target, &mut target_c);
+                copy_text(message, &mut message_c);
                 // SAFETY: the host's function with its userdata; both strings are NUL-terminated
                 // and live through the call.
-                unsafe { callback(userdata.get(), code, target.as_ptr(), message.as_ptr()) }
+                unsafe { callback(userdata.get(), code, target_c.as_ptr(), message_c.as_ptr()) }
             }) as LogCallback
         });
         set_log_callback(level, sink)

@@ -386,10 +386,11 @@ pub unsafe extern "C" fn mle_telemetry_get_stats(
 
 /// Renders `metrics` in `format` into `(buffer, capacity)`, NUL-terminated; `*length` gets the
 /// text's length (without the NUL) on success and the needed capacity (with it) when too small.
+/// OTLP's resource gets the telemetry's device id, if any.
 fn render_into(
     metrics: &Metrics,
     format: u32,
-    device_id: &str,
+    telemetry: Option<&Telemetry>,
     buffer: *mut c_char,
     capacity: usize,
     length: *mut usize,
@@ -398,6 +399,7 @@ fn render_into(
         MLE_METRICS_PROMETHEUS => prometheus::render(metrics, TextFormat::Prometheus),
         MLE_METRICS_OPENMETRICS => prometheus::render(metrics, TextFormat::OpenMetrics),
         MLE_METRICS_OTLP_JSON => {
+            let device_id = telemetry.map_or("", |t| t.options().device_id.as_str());
             let resource: Vec<(&str, &str)> =
                 if device_id.is_empty() { Vec::new() } else { vec![("device.id", device_id)] };
             otlp::render(metrics, &resource)
@@ -444,8 +446,7 @@ pub unsafe extern "C" fn mle_runtime_export_metrics(
         // SAFETY: C contract.
         let runtime = unsafe { runtime_ref(runtime)? };
         let metrics = runtime.metrics()?;
-        let device_id = runtime.options().telemetry.as_ref().map(|t| t.options().device_id.clone()).unwrap_or_default();
-        render_into(&metrics, format, &device_id, buffer, capacity, length)
+        render_into(&metrics, format, runtime.options().telemetry.as_ref(), buffer, capacity, length)
     })
 }
 
@@ -471,8 +472,7 @@ pub unsafe extern "C" fn mle_monitor_export_metrics(
         let version = utf8(unsafe { c_string(model_version, "model_version")? }, "model_version")?;
         let telemetry = if telemetry.is_null() { None } else { Some(unsafe { telemetry_ref(telemetry)? }) };
         let metrics = Metrics::from_monitor(monitor, version, telemetry.map(Telemetry::stats), unix_nanos_now())?;
-        let device_id = telemetry.map(|t| t.options().device_id.clone()).unwrap_or_default();
-        render_into(&metrics, format, &device_id, buffer, capacity, length)
+        render_into(&metrics, format, telemetry, buffer, capacity, length)
     })
 }
 

@@ -970,10 +970,11 @@ impl Runtime {
         let shadow = d.shadow.as_ref().map(|sh| shadow_report(sh)).transpose()?;
         let time_unix_nanos = crate::export::unix_nanos_now();
         let uptime = self.shared.created.elapsed().as_nanos().min(u64::MAX as u128) as u64;
+        let health = self.health();
         Ok(Metrics {
             models,
-            runtime: Some(RuntimeMetrics { health: self.health(), variants, shadow }),
-            telemetry: self.shared.options.telemetry.as_ref().map(Telemetry::stats),
+            telemetry: health.telemetry.clone(),
+            runtime: Some(RuntimeMetrics { health, variants, shadow }),
             start_unix_nanos: time_unix_nanos.saturating_sub(uptime),
             time_unix_nanos,
         })

@@ -237,6 +237,41 @@ struct InFlight {
     not_before: Option<Instant>,
 }
 
+/// Room left in a batch for its header line (at most ~300 bytes).
+const HEADER_ROOM: usize = 320;
+
+impl InFlight {
+    /// A batch of `records` (non-empty) whose record lines are `body`: the header goes first.
+    fn new(device_id: &str, id: u64, records: Vec<TelemetryRecord>, body: &[u8]) -> InFlight {
+        let mut data = Vec::with_capacity(HEADER_ROOM + body.len());
+        jsonl::write_header(
+            &mut data,
+            &BatchHeader {
+                batch_id: id,
+                device_id,
+                created_unix_ms: unix_ms_now(),
+                records: records.len(),
+                first_seq: records[0].seq,
+                last_seq: records[records.len() - 1].seq,
+            },
+        );
+        data.extend_from_slice(body);
+        InFlight { id, records, data, attempts: 0, not_before: None }
+    }
+
+    /// A batch of `records` (non-empty), serialized whole (a batch recovered from the spool).
+    fn serialize(device_id: &str, id: u64, records: Vec<TelemetryRecord>) -> InFlight {
+        let mut body = Vec::new();
+        records.iter().for_each(|r| jsonl::write_record(&mut body, r));
+        InFlight::new(device_id, id, records, &body)
+    }
+
+    /// Its id and sequence range, as the spool notes it.
+    fn open_batch(&self) -> OpenBatch {
+        OpenBatch { id: self.id, first_seq: self.records[0].seq, last_seq: self.records[self.records.len() - 1].seq }
+    }
+}
+
 struct State {
     upload: UploadCallback,
     /// Numbered records waiting for a batch (a contiguous run of sequence numbers after the
@@ -287,39 +322,37 @@ impl Telemetry {
     pub fn new(options: TelemetryOptions, upload: UploadCallback, ready: Option<ReadyCallback>) -> Result<Telemetry> {
         options.validate()?;
         let counters = Counters::default();
-        let mut pending = VecDeque::with_capacity(options.queue_capacity);
-        let (mut next_seq, mut next_batch_id) = (1, 1);
-        let mut in_flight = None;
-        let spool = match &options.spool_path {
-            None => None,
-            Some(path) => {
-                let (spool, recovered) = Spool::open(path, options.spool_max_bytes, options.spool_sync)?;
-                next_seq = next_seq.max(recovered.next_seq);
-                next_batch_id = next_batch_id.max(recovered.next_batch_id);
-                let count = recovered.records.len() as u64;
-                counters.recorded.store(count, Ordering::Relaxed);
-                counters.recovered.store(count, Ordering::Relaxed);
-                counters.spool_torn_bytes.store(recovered.torn_bytes, Ordering::Relaxed);
-                let mut records = recovered.records.into_iter().peekable();
-                if let Some(batch) = recovered.open_batch {
-                    let mut again = Vec::new();
-                    while let Some(r) = records.next_if(|r| r.seq <= batch.last_seq) {
-                        if r.seq >= batch.first_seq {
-                            again.push(r);
-                        } else {
-                            pending.push_back(r);
-                        }
-                    }
-                    if !again.is_empty() {
-                        in_flight = Some((batch.id, again));
-                    }
-                }
-                pending.extend(records);
-                Some(spool)
-            }
+        let mut state = State {
+            upload,
+            pending: VecDeque::with_capacity(options.queue_capacity),
+            in_flight: None,
+            next_seq: 1,
+            next_batch_id: 1,
+            spool: None,
+            last_spool_error: None,
         };
-        let state = State { upload, pending, in_flight: None, next_seq, next_batch_id, spool, last_spool_error: None };
-        let telemetry = Telemetry {
+        if let Some(path) = &options.spool_path {
+            let (spool, recovered) = Spool::open(path, options.spool_max_bytes, options.spool_sync)?;
+            let count = recovered.records.len() as u64;
+            counters.recorded.store(count, Ordering::Relaxed);
+            counters.recovered.store(count, Ordering::Relaxed);
+            counters.spool_torn_bytes.store(recovered.torn_bytes, Ordering::Relaxed);
+            counters.spool_bytes.store(spool.len(), Ordering::Relaxed);
+            state.next_seq = recovered.next_seq.max(1);
+            state.next_batch_id = recovered.next_batch_id.max(1);
+            // A batch interrupted by the kill is offered first, with its id and records; the
+            // others wait in the buffer, in sequence order.
+            let (again, rest): (Vec<_>, Vec<_>) = recovered
+                .records
+                .into_iter()
+                .partition(|r| recovered.open_batch.is_some_and(|b| (b.first_seq..=b.last_seq).contains(&r.seq)));
+            if let (Some(batch), false) = (recovered.open_batch, again.is_empty()) {
+                state.in_flight = Some(InFlight::serialize(&options.device_id, batch.id, again));
+            }
+            state.pending.extend(rest);
+            state.spool = Some(spool);
+        }
+        Ok(Telemetry {
             inner: Arc::new(Inner {
                 queue: ArrayQueue::new(options.queue_capacity),
                 sampler: EvenSampler::new(options.request_sample_rate),
@@ -330,17 +363,7 @@ impl Telemetry {
                 state: Mutex::new(state),
                 options,
             }),
-        };
-        {
-            let mut state = telemetry.lock_state();
-            // Records older than an interrupted batch go first; they get a batch of their own.
-            // A batch interrupted by the kill is offered first, with its id and records.
-            if let Some((id, records)) = in_flight {
-                state.in_flight = Some(telemetry.inner.serialize(id, records));
-            }
-            telemetry.inner.update_spool_bytes(&state);
-        }
-        Ok(telemetry)
+        })
     }
 
     /// The options it was created with.
@@ -467,8 +490,7 @@ impl Telemetry {
                     break;
                 }
                 Verdict::Ok | Verdict::Drop => {
-                    let batch = state.in_flight.take().expect("in flight");
-                    let (first, last) = (batch.records[0].seq, batch.records[batch.records.len() - 1].seq);
+                    let batch = state.in_flight.take().expect("in flight").open_batch();
                     let outcome = if verdict == Verdict::Ok {
                         inner.counters.sent.fetch_add(n, Ordering::Relaxed);
                         inner.counters.batches_sent.fetch_add(1, Ordering::Relaxed);
@@ -480,7 +502,7 @@ impl Telemetry {
                         report.batches_dropped += 1;
                         Outcome::DroppedByHost
                     };
-                    inner.spool_ack(&mut state, batch.id, first, last, outcome);
+                    inner.spool_ack(&mut state, batch.id, batch.first_seq, batch.last_seq, outcome);
                 }
             }
         }
@@ -519,10 +541,6 @@ impl Telemetry {
             spool_errors: get(&c.spool_errors),
             last_spool_error,
         }
-    }
-
-    fn lock_state(&self) -> MutexGuard<'_, State> {
-        self.inner.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn try_lock_state(&self) -> Result<MutexGuard<'_, State>> {
@@ -587,10 +605,7 @@ impl Inner {
         match spool.append_records(pending.range(start..)) {
             Ok(written) if written == new_count => {}
             Ok(_) => self.rewrite_spool(state),
-            Err(e) => {
-                self.counters.spool_errors.fetch_add(1, Ordering::Relaxed);
-                *last_spool_error = Some(e.message().to_string());
-            }
+            Err(e) => self.spool_failed(last_spool_error, e),
         }
         self.update_spool_bytes(state);
     }
@@ -599,21 +614,14 @@ impl Inner {
     fn rewrite_spool(&self, state: &mut State) {
         let State { spool, pending, in_flight, next_seq, next_batch_id, last_spool_error, .. } = state;
         let Some(spool) = spool.as_mut() else { return };
-        let open = in_flight.as_ref().map(|b| OpenBatch {
-            id: b.id,
-            first_seq: b.records[0].seq,
-            last_seq: b.records[b.records.len() - 1].seq,
-        });
+        let open = in_flight.as_ref().map(InFlight::open_batch);
         let live: Vec<&TelemetryRecord> =
             in_flight.iter().flat_map(|b| b.records.iter()).chain(pending.iter()).collect();
         match spool.rewrite(*next_seq, *next_batch_id, &live, open) {
             Ok(written) => {
                 self.counters.spool_skipped.fetch_add((live.len() - written) as u64, Ordering::Relaxed);
             }
-            Err(e) => {
-                self.counters.spool_errors.fetch_add(1, Ordering::Relaxed);
-                *last_spool_error = Some(e.message().to_string());
-            }
+            Err(e) => self.spool_failed(last_spool_error, e),
         }
     }
 
@@ -621,8 +629,7 @@ impl Inner {
         let State { spool, last_spool_error, .. } = state;
         if let Some(spool) = spool.as_mut() {
             if let Err(e) = spool.append_ack(id, first, last, outcome) {
-                self.counters.spool_errors.fetch_add(1, Ordering::Relaxed);
-                *last_spool_error = Some(e.message().to_string());
+                self.spool_failed(last_spool_error, e);
             }
         }
         self.update_spool_bytes(state);
@@ -637,12 +644,19 @@ impl Inner {
         }
     }
 
+    /// A failed spool write: counted, and kept as the last spool error (the records stay in memory).
+    fn spool_failed(&self, last_spool_error: &mut Option<String>, error: crate::Error) {
+        self.counters.spool_errors.fetch_add(1, Ordering::Relaxed);
+        *last_spool_error = Some(error.message().to_string());
+    }
+
     fn update_spool_bytes(&self, state: &State) {
         let bytes = state.spool.as_ref().map_or(0, Spool::len);
         self.counters.spool_bytes.store(bytes, Ordering::Relaxed);
     }
 
-    /// Cuts the next batch from the buffer; false when it is empty.
+    /// Cuts the next batch from the buffer (each record serialized once, straight into the
+    /// batch); false when the buffer is empty.
     fn form_batch(&self, state: &mut State) -> bool {
         if state.pending.is_empty() {
             return false;
@@ -650,52 +664,29 @@ impl Inner {
         let id = state.next_batch_id;
         state.next_batch_id += 1;
         let mut records = Vec::new();
-        let mut bytes = 0usize;
-        let mut line = Vec::new();
+        let mut body = Vec::new();
         while let Some(record) = state.pending.front() {
             if records.len() == self.options.batch_max_records {
                 break;
             }
-            line.clear();
-            jsonl::write_record(&mut line, record);
-            // The header line takes at most ~300 bytes.
-            if !records.is_empty() && bytes + line.len() + 320 > self.options.batch_max_bytes {
+            let before = body.len();
+            jsonl::write_record(&mut body, record);
+            if !records.is_empty() && body.len() + HEADER_ROOM > self.options.batch_max_bytes {
+                body.truncate(before);
                 break;
             }
-            bytes += line.len();
             records.push(state.pending.pop_front().expect("front exists"));
         }
-        let batch = self.serialize(id, records);
-        let open =
-            OpenBatch { id, first_seq: batch.records[0].seq, last_seq: batch.records[batch.records.len() - 1].seq };
+        let batch = InFlight::new(&self.options.device_id, id, records, &body);
+        let open = batch.open_batch();
         state.in_flight = Some(batch);
         let State { spool, last_spool_error, .. } = state;
         if let Some(spool) = spool.as_mut() {
             if let Err(e) = spool.append_batch(open) {
-                self.counters.spool_errors.fetch_add(1, Ordering::Relaxed);
-                *last_spool_error = Some(e.message().to_string());
+                self.spool_failed(last_spool_error, e);
             }
         }
         self.update_spool_bytes(state);
         true
-    }
-
-    fn serialize(&self, id: u64, records: Vec<TelemetryRecord>) -> InFlight {
-        let mut data = Vec::new();
-        jsonl::write_header(
-            &mut data,
-            &BatchHeader {
-                batch_id: id,
-                device_id: &self.options.device_id,
-                created_unix_ms: unix_ms_now(),
-                records: records.len(),
-                first_seq: records[0].seq,
-                last_seq: records[records.len() - 1].seq,
-            },
-        );
-        for record in &records {
-            jsonl::write_record(&mut data, record);
-        }
-        InFlight { id, records, data, attempts: 0, not_before: None }
     }
 }

@@ -158,21 +158,14 @@ impl Spool {
 
     /// Notes that batch `batch` was formed.
     pub(crate) fn append_batch(&mut self, batch: OpenBatch) -> Result<()> {
-        let mut payload = vec![ENTRY_BATCH];
-        for v in [batch.id, batch.first_seq, batch.last_seq] {
-            payload.extend_from_slice(&v.to_le_bytes());
-        }
         let mut out = Vec::new();
-        frame(&payload, &mut out);
+        frame(&entry(ENTRY_BATCH, &[batch.id, batch.first_seq, batch.last_seq]), &mut out);
         self.write(&out)
     }
 
     /// Notes that records `first_seq..=last_seq` (of batch `batch_id`, 0 for overflow drops) are done.
     pub(crate) fn append_ack(&mut self, batch_id: u64, first_seq: u64, last_seq: u64, outcome: Outcome) -> Result<()> {
-        let mut payload = vec![ENTRY_ACK];
-        for v in [batch_id, first_seq, last_seq] {
-            payload.extend_from_slice(&v.to_le_bytes());
-        }
+        let mut payload = entry(ENTRY_ACK, &[batch_id, first_seq, last_seq]);
         payload.push(outcome as u8);
         let mut out = Vec::new();
         frame(&payload, &mut out);
@@ -191,16 +184,9 @@ impl Spool {
         let mut out = Vec::with_capacity(HEADER_BYTES as usize);
         out.extend_from_slice(MAGIC);
         out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
-        let mut payload = vec![ENTRY_WATERMARK];
-        payload.extend_from_slice(&next_seq.to_le_bytes());
-        payload.extend_from_slice(&next_batch_id.to_le_bytes());
-        frame(&payload, &mut out);
+        frame(&entry(ENTRY_WATERMARK, &[next_seq, next_batch_id]), &mut out);
         if let Some(batch) = open_batch {
-            let mut payload = vec![ENTRY_BATCH];
-            for v in [batch.id, batch.first_seq, batch.last_seq] {
-                payload.extend_from_slice(&v.to_le_bytes());
-            }
-            frame(&payload, &mut out);
+            frame(&entry(ENTRY_BATCH, &[batch.id, batch.first_seq, batch.last_seq]), &mut out);
         }
         let mut written = 0;
         for record in live {
@@ -247,6 +233,14 @@ impl Spool {
         self.len += bytes.len() as u64;
         Ok(())
     }
+}
+
+/// The payload of an entry of type `kind` carrying `values` (little-endian).
+fn entry(kind: u8, values: &[u64]) -> Vec<u8> {
+    let mut payload = Vec::with_capacity(1 + 8 * values.len() + 1);
+    payload.push(kind);
+    values.iter().for_each(|v| payload.extend_from_slice(&v.to_le_bytes()));
+    payload
 }
 
 fn frame(payload: &[u8], out: &mut Vec<u8>) {
