@@ -24,8 +24,8 @@ version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
 major=${version%%.*}; rest=${version#*.}; minor=${rest%%.*}
 if [ "$major" = 0 ]; then soname="libmlops_edge.so.0.$minor"; else soname="libmlops_edge.so.$major"; fi
 
-target_args=() dir="target"
-[ -n "$target" ] && { target_args=(--target "$target"); dir="target/$target"; }
+target_args=() dir="${CARGO_TARGET_DIR:-target}"
+[ -n "$target" ] && { target_args=(--target "$target"); dir="$dir/$target"; }
 profile_dir=$profile; [ "$profile" = dev ] && profile_dir=debug
 [ "$profile" = debug ] && profile=dev
 if [ "$build" = 1 ]; then

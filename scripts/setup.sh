@@ -3,12 +3,15 @@
 # (model checks use only its standard library), promtool (Debian package prometheus) and a venv
 # (.venv) with prometheus_client and opentelemetry-proto for the metric export checks, cmake and
 # pkg-config (packaging consumers), kotlin and JNA (the Kotlin binding), clang (the Swift module
-# map check), the Rust
-# toolchain's rustfmt, and a nightly toolchain with miri and rust-src (Miri and ThreadSanitizer).
+# map check), Debian's aarch64/armv7 cross gcc and qemu-user, llvm-14 (llvm-nm reads the Android
+# and iOS archives), the Rust toolchain's rustfmt and the four cross targets' standard libraries,
+# and a nightly toolchain with miri and rust-src (Miri and ThreadSanitizer).
 set -euo pipefail
 
 need=()
-for pkg in gcc g++ make cmake pkg-config clang valgrind python3 python3-venv binutils prometheus kotlin libjna-java; do
+for pkg in gcc g++ make cmake pkg-config clang valgrind python3 python3-venv binutils prometheus kotlin libjna-java \
+           gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf libc6-dev-arm64-cross libc6-dev-armhf-cross \
+           qemu-user llvm-14; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then
@@ -25,6 +28,9 @@ cd "$(dirname "$0")/.."
   .venv/bin/pip install -q prometheus_client==0.26.0 opentelemetry-proto==1.45.2
 command -v cargo >/dev/null || { echo "Rust (cargo) is required: https://rustup.rs" >&2; exit 1; }
 rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt
+for target in aarch64-unknown-linux-gnu armv7-unknown-linux-gnueabihf aarch64-linux-android aarch64-apple-ios; do
+  rustup target list --installed | grep -qx "$target" || rustup target add "$target"
+done
 rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
 for component in miri rust-src; do
   rustup +nightly component list --installed 2>/dev/null | grep -q "^$component" || rustup +nightly component add "$component"

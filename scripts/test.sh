@@ -3,8 +3,9 @@
 # counts, bad input, the monitor with loom/Miri/ThreadSanitizer, the deployment runtime and
 # telemetry with ThreadSanitizer), the metric exports (promtool, prometheus_client, opentelemetry-proto),
 # the C ABI (C99/C++17 header, dynamic + static, valgrind, ASan), the C++/Kotlin/Swift bindings,
-# packaging (SONAME, pkg-config, CMake), the CLI, and the model files.
-# One dev build (dependencies optimized) serves all of it.
+# packaging (SONAME, pkg-config, CMake), the CLI, the model files, and the cross targets (aarch64 and
+# armv7 Linux under qemu-user, Android and iOS staticlibs; scripts/cross.sh, run in the background).
+# One dev build (dependencies optimized) serves all the host's steps; one build per cross target.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 step() { printf '\n==== %s\n' "$*"; }
@@ -16,6 +17,21 @@ step "Rust tests (unit, header freshness, golden outputs, accuracy, allocations,
 cargo test --lib --tests --examples
 cargo test --doc
 cargo build --examples
+
+step "C library (cdylib + staticlib with the pool allocator), installed into target/capi"
+cargo build --lib --features pool-allocator
+scripts/install.sh --prefix target/capi --profile debug --no-build
+
+step "cross targets, in the background beside the host's steps (log: target/cross.log, shown at the end)"
+# aarch64 and armv7 Linux: Rust tests, the C example and every golden input under qemu-user;
+# aarch64 Android and iOS: the staticlib. Its own target dir (target/cross), so no cargo lock is
+# shared with the host's steps; niced, so that the host's timing-sensitive tests keep their cores.
+setsid nice -n 10 scripts/cross.sh --host-lib target/debug --host-classify target/debug/examples/classify \
+  aarch64-unknown-linux-gnu armv7-unknown-linux-gnueabihf aarch64-linux-android aarch64-apple-ios \
+  > target/cross.log 2>&1 &
+cross_pid=$!
+trap 'kill -- "-$cross_pid" 2>/dev/null || true' EXIT
+echo "started (pid $cross_pid)"
 
 step "monitor crate: unit tests, scipy/numpy vectors, 8-thread ingest with concurrent snapshots"
 cargo test -p mlops_edge_monitor
@@ -46,10 +62,6 @@ cargo test --bench monitor
 cargo test --bench runtime
 cargo test --bench telemetry
 
-step "C library (cdylib + staticlib with the pool allocator), installed into target/capi"
-cargo build --lib --features pool-allocator
-scripts/install.sh --prefix target/capi --profile debug --no-build
-
 step "C ABI tests"
 tests/c/run.sh target/capi/lib
 
@@ -70,5 +82,12 @@ python3 tests/check_cli.py target/debug/examples/classify
 
 step "model files (provenance hashes, golden files, cards)"
 python3 tests/check_models.py
+
+step "cross targets (waiting for the background run; compile lines left out)"
+cross_status=0
+wait "$cross_pid" || cross_status=$?
+trap - EXIT
+grep -v '^ *Compiling ' target/cross.log
+[ "$cross_status" -eq 0 ] || { echo "cross targets failed (exit $cross_status)" >&2; exit 1; }
 
 printf '\nall tests passed\n'

@@ -445,12 +445,17 @@ fn busy_is_returned_when_every_session_stays_busy() {
 /// roll back and complete, and changes the shadow. No request may fail; every count adds up.
 #[test]
 fn eight_threads_classify_through_swaps_and_rollouts() {
-    let options = tolerant(RuntimeOptions {
+    let mut options = RuntimeOptions {
         max_concurrency: 4,
         busy_wait: Duration::from_secs(10),
         evaluation_interval: Duration::from_millis(5),
         ..RuntimeOptions::default()
-    });
+    };
+    // No latency alert at all: the rollouts here must end as the test drives them, and a
+    // candidate's p95 over its first handful of requests (a cold session, 8 busy threads) can be
+    // hundreds of times its baseline under ThreadSanitizer or qemu-user.
+    options.monitor.thresholds.latency_p95_warning = 1e9;
+    options.monitor.thresholds.latency_p95_critical = 2e9;
     let rt = Arc::new(Runtime::new(&breast("v0"), options).unwrap());
     let rows = Arc::new(breast_rows());
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));

@@ -79,7 +79,6 @@ fn requests_and_events_reach_the_host_and_the_exports_agree_with_the_runtime() {
     let report = telemetry.flush().unwrap();
     assert_eq!(report.pending, 0);
     let stats = telemetry.stats();
-    assert_eq!(stats.recorded, 401 + 2, "400 requests, 1 error, the experiment and shadow events");
     let batches = batches.lock().unwrap();
     let lines: Vec<Value> = batches
         .iter()
@@ -96,7 +95,13 @@ fn requests_and_events_reach_the_host_and_the_exports_agree_with_the_runtime() {
     let events: Vec<&str> =
         lines.iter().filter(|l| l["type"] == "event").map(|l| l["event"].as_str().unwrap()).collect();
     assert_eq!(requests.len(), 401);
-    assert_eq!(events, ["experiment_changed", "shadow_changed"]);
+    // Alert level changes depend on the machine's timing (the latency alert; under qemu-user the
+    // 100 requests after the baseline can be slower than the 300 before): counted, not expected.
+    let alert_changes = events.iter().filter(|e| **e == "alert_level_changed").count();
+    let other_events: Vec<&str> = events.iter().copied().filter(|e| *e != "alert_level_changed").collect();
+    assert_eq!(other_events, ["experiment_changed", "shadow_changed"]);
+    let expected_records = 401 + 2 + alert_changes as u64;
+    assert_eq!(stats.recorded, expected_records, "400 requests, 1 error, the experiment and shadow events, alerts");
     assert_eq!(requests.iter().filter(|r| r["status"] == "input_shape").count(), 1);
     for r in &requests {
         let variant = r["variant"].as_u64().unwrap();
@@ -126,7 +131,7 @@ fn requests_and_events_reach_the_host_and_the_exports_agree_with_the_runtime() {
     assert_eq!(sample(&text, r#"mlops_edge_ab_conversions_total{variant="control"}"#), control.conversions as f64);
     assert_eq!(served[0] + served[1], 300);
     assert_eq!(sample(&text, "mlops_edge_runtime_errors_total"), 1.0);
-    assert_eq!(sample(&text, "mlops_edge_telemetry_sent_total"), 403.0);
+    assert_eq!(sample(&text, "mlops_edge_telemetry_sent_total"), expected_records as f64);
     assert_eq!(
         sample(
             &text,

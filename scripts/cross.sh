@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# Cross-target builds and tests (issue 6).
+# Usage: scripts/cross.sh --host-lib <dir> --host-classify <binary> <target>...
+#   --host-lib: the host's C library (libmlops_edge.a, pool allocator), --host-classify: the host's
+#   classify CLI (examples/classify.rs); the targets' answers are compared with theirs.
+#
+#   aarch64-unknown-linux-gnu, armv7-unknown-linux-gnueabihf (Debian's cross gcc, qemu-user):
+#     the Rust test suite runs under qemu (without the heavy tests listed below); the C library
+#     (cdylib + staticlib, pool allocator) is built, exports every function of the header, and the C
+#     example prints the host's answers under qemu linked against each; the classify CLI answers
+#     every golden input of every model like the host build (tests/check_cross.py).
+#   aarch64-linux-android, aarch64-apple-ios (no NDK, no Xcode here): the staticlib builds (tract's
+#     assembly kernels are assembled by clang for the target) and exports every function of the
+#     header. Dependencies are built without optimization there: it is a build check (a few
+#     minutes instead of ~7 on 2 cores), nothing runs.
+#
+# Builds go to $CARGO_TARGET_DIR (default target/cross, apart from the host's target/ so that this
+# can run beside the host's tests), one build per target.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$root/target/cross}"
+host_lib="" host_classify=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --host-lib) host_lib=$(cd "$2" && pwd); shift 2 ;;
+    --host-classify) host_classify=$(cd "$(dirname "$2")" && pwd)/$(basename "$2"); shift 2 ;;
+    *) break ;;
+  esac
+done
+if [ -z "$host_lib" ] || [ -z "$host_classify" ] || [ $# -eq 0 ]; then
+  echo "usage: scripts/cross.sh --host-lib <dir> --host-classify <binary> <target>..." >&2
+  exit 2
+fi
+. scripts/cross-env.sh
+step() { printf '\n== %s: %s\n' "$target" "$*"; }
+
+# Tests left out under emulation, each of which loads the headline model (MiniLM, 128 tokens) or
+# magika once or more and then runs hundreds of requests: qemu-user runs tract ~100x slower than
+# the host (a MiniLM load takes ~1 min, a request ~1 s), which would put one target's suite at over
+# an hour. They run natively in scripts/test.sh; on the targets, the answers of both models on every
+# golden input are compared with the host's (tests/check_cross.py below).
+HEAVY_TESTS=(
+  # allocation counts and memory bounds (MiniLM, magika, thousands of requests)
+  zero_system_calls_per_request_on_every_input_kind without_a_pool_every_request_allocates
+  a_pool_that_runs_out_is_an_error_not_an_abort memory_stays_flat_when_sessions_change_threads
+  zero_system_calls_per_request_with_the_monitor_attached zero_system_calls_per_request_through_the_runtime
+  zero_system_calls_per_request_through_the_c_runtime_calls
+  # MiniLM accuracy on the 2,101-row test split, bucket plans, batches, threads, bad input, goldens
+  headline_accuracy_on_slabs_test_split per_bucket_plans_agree_with_the_shared_plan
+  buckets_make_short_requests_short_and_agree batch_equals_single_requests
+  magika_matches_onnxruntime_on_real_files headline_matches_onnxruntime bad_inputs_get_clear_errors
+  bad_model_files_get_clear_errors seed_edge_cases_never_fail threads_share_a_model_with_identical_answers
+  # 600 MiniLM requests through the monitor
+  injection_traffic_raises_label_and_confidence_drift_on_the_headline_model
+)
+
+check_exports() {
+  local archive=$1 missing
+  missing=$(comm -23 <(grep -oE '\bmle_[a-z0-9_]+\(' include/mlops_edge.h | tr -d '(' | sort -u) \
+                     <(llvm-nm-14 --defined-only --extern-only "$archive" 2>/dev/null |
+                       awk '{print $NF}' | sed 's/^_//' | grep '^mle_' | sort -u))
+  if [ -n "$missing" ]; then
+    echo "$archive does not define: $missing" >&2
+    exit 1
+  fi
+  echo "$archive defines every function of include/mlops_edge.h"
+}
+
+linux() {
+  local target=$1
+  local out="$CARGO_TARGET_DIR/$target/debug"
+  local skips=()
+  for name in "${HEAVY_TESTS[@]}"; do skips+=(--skip "$name"); done
+
+  step "Rust test suite under ${runner%% *} (${#HEAVY_TESTS[@]} heavy tests left to the host run)"
+  cargo test --target "$target" --lib --tests -- "${skips[@]}"
+
+  step "C library (cdylib + staticlib, pool allocator) and the classify CLI"
+  cargo build --target "$target" --lib --features pool-allocator
+  cargo build --target "$target" --example classify
+  check_exports "$out/libmlops_edge.a"
+  scripts/install.sh --prefix "$out/prefix" --profile debug --target "$target" --no-build
+  local lib="$out/prefix/lib"
+
+  step "C example under ${runner%% *}: the same answers as the host's (shared and static library)"
+  "$gnu-gcc" -std=c99 -Wall -Wextra -Werror -I"$out/prefix/include" examples/c/classify_demo.c \
+    -o "$out/classify_demo" -L"$lib" -lmlops_edge -Wl,-rpath,"$lib" -lm
+  "$gnu-gcc" -std=c99 -Wall -Wextra -Werror -I"$out/prefix/include" examples/c/classify_demo.c \
+    -o "$out/classify_demo_static" "$lib/libmlops_edge.a" -lpthread -ldl -lm -lrt
+  "$gnu-readelf" -d "$out/classify_demo" | grep -c 'NEEDED.*\[libmlops_edge.so.0' >/dev/null ||
+    { echo "the C example does not load libmlops_edge through its SONAME" >&2; exit 1; }
+  $runner "$out/classify_demo" models/minilm-l3-promptinj | tee "$out/demo-minilm.txt"
+  $runner "$out/classify_demo_static" models/profanity-tfidf | tee "$out/demo-profanity.txt"
+  for model in minilm profanity; do
+    python3 tests/check_cross.py --compare-demo "$host_demo_dir/demo-$model.txt" "$out/demo-$model.txt"
+  done
+
+  step "every golden input of every model: same labels, probabilities within 1e-4 of the host's"
+  python3 tests/check_cross.py --host "$host_classify" --target "$out/examples/classify" \
+    --runner "$runner" --summary "$out/cross-summary.json"
+}
+
+staticlib() {
+  local target=$1
+  step "staticlib (cargo rustc --crate-type staticlib, pool allocator)"
+  cargo rustc --target "$target" --lib --crate-type staticlib --features pool-allocator \
+    --config 'profile.dev.package."*".opt-level=0'
+  check_exports "$CARGO_TARGET_DIR/$target/debug/libmlops_edge.a"
+}
+
+# The host's answers to the C example, for comparison.
+host_demo_dir="$CARGO_TARGET_DIR/host-demo"
+mkdir -p "$host_demo_dir"
+gcc -std=c99 -Iinclude examples/c/classify_demo.c -o "$host_demo_dir/classify_demo" \
+  "$host_lib/libmlops_edge.a" -lpthread -ldl -lm -lrt -Wl,-z,noexecstack
+"$host_demo_dir/classify_demo" models/minilm-l3-promptinj > "$host_demo_dir/demo-minilm.txt"
+"$host_demo_dir/classify_demo" models/profanity-tfidf > "$host_demo_dir/demo-profanity.txt"
+
+for target in "$@"; do
+  (
+    cross_env "$target"
+    if [ "$kind" = linux ]; then linux "$target"; else staticlib "$target"; fi
+  )
+done
+echo "cross targets passed: $*"

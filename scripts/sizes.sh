@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Library size per target with the shipping profile (`dist`: fat LTO, opt-level "z" outside the hot
+# kernels), pool allocator on — the numbers in BENCHMARKS.md. Not part of the test command: each
+# target is a fat-LTO build of tract (~8-10 min on 2 cores). Usage: scripts/sizes.sh [<target>...]
+#   Linux targets: libmlops_edge.so, stripped (--strip-all).
+#   Android and iOS: libmlops_edge.a with debug info stripped (no NDK or Xcode here to link an app;
+#   the app's linker keeps only what the exported functions reach, so the aarch64 Linux .so is
+#   the closer estimate of what a phone app grows by).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$(pwd)/target/cross}"
+. scripts/cross-env.sh
+targets=("$@")
+[ ${#targets[@]} -gt 0 ] || targets=(x86_64-unknown-linux-gnu aarch64-unknown-linux-gnu armv7-unknown-linux-gnueabihf
+                                      aarch64-linux-android aarch64-apple-ios)
+printf '| target | file | bytes | MiB |\n|---|---|---|---|\n'
+for target in "${targets[@]}"; do
+  dir="$CARGO_TARGET_DIR/$target/dist"
+  if [ "$target" = x86_64-unknown-linux-gnu ]; then
+    cargo build --quiet --profile dist --lib --features pool-allocator --target "$target" >&2
+    strip=strip file=libmlops_edge.so flags=--strip-all
+  else
+    cross_env "$target"
+    if [ "$kind" = linux ]; then
+      cargo build --quiet --profile dist --lib --features pool-allocator --target "$target" >&2
+      strip="$gnu-strip" file=libmlops_edge.so flags=--strip-all
+    else
+      cargo rustc --quiet --profile dist --lib --crate-type staticlib --features pool-allocator --target "$target" >&2
+      strip=llvm-strip-14 file=libmlops_edge.a flags=--strip-debug
+    fi
+  fi
+  "$strip" "$flags" -o "$dir/stripped-$file" "$dir/$file"
+  bytes=$(stat -c %s "$dir/stripped-$file")
+  awk -v t="$target" -v f="$file" -v b="$bytes" 'BEGIN { printf "| %s | %s | %d | %.2f |\n", t, f, b, b / 1048576 }'
+done

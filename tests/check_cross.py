@@ -1,0 +1,115 @@
+"""A cross-compiled build answers exactly like the host build: every golden input of every shipped
+model goes through the host's classify CLI and through the target's (under qemu-user); the labels
+must be the same and every probability within 1e-4 (issue 6's bar; the reached maximum is printed).
+
+Usage: python3 tests/check_cross.py --host <classify> --target <classify> --runner "<qemu command>"
+                                    [--summary <file.json>]
+       python3 tests/check_cross.py --compare-demo <host output> <target output>
+         (the C example's printout: same lines but for the latency, probabilities printed with four
+         decimals within 1e-4 plus the printing's rounding)
+"""
+import argparse
+import json
+import pathlib
+import re
+import shlex
+import subprocess
+import sys
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+TOLERANCE = 1e-4
+
+
+def inputs(model):
+    """The model's golden inputs as classify CLI lines, with the kind to pass."""
+    cases = json.loads((ROOT / "models" / model / "golden.json").read_text())["cases"]
+    if "text" in cases[0]:
+        lines = [c["text"] for c in cases]
+        assert not any("\n" in line or "\r" in line for line in lines), f"{model}: multi-line text"
+        return lines, None
+    if "file" in cases[0]:
+        return [str(ROOT / "models" / model / c["file"]) for c in cases], None
+    return [",".join(repr(float(v)) for v in c["input"]) for c in cases], "f32"
+
+
+def run(command, model, lines, kind):
+    args = command + ["--model", str(ROOT / "models" / model)] + (["--kind", kind] if kind else [])
+    done = subprocess.run(args, input="\n".join(lines) + "\n", capture_output=True, text=True, timeout=1800)
+    if done.returncode != 0:
+        sys.exit(f"{' '.join(args)} exited {done.returncode}: {done.stderr}")
+    records = [json.loads(line) for line in done.stdout.splitlines()]
+    if len(records) != len(lines):
+        sys.exit(f"{model}: {len(lines)} inputs, {len(records)} answers from {' '.join(command)}")
+    return records
+
+
+def compare(model, host, target):
+    """Returns the largest probability difference; exits on a label or error mismatch."""
+    worst = 0.0
+    for i, (h, t) in enumerate(zip(host, target)):
+        if "error" in h or "error" in t:
+            sys.exit(f"{model} case {i}: an error where a golden input must classify: host {h}, target {t}")
+        if (h["label"], h["label_index"]) != (t["label"], t["label_index"]):
+            sys.exit(f"{model} case {i}: host says {h['label']}, target says {t['label']}")
+        if len(h["probabilities"]) != len(t["probabilities"]):
+            sys.exit(f"{model} case {i}: {len(h['probabilities'])} vs {len(t['probabilities'])} probabilities")
+        diff = max(abs(a - b) for a, b in zip(h["probabilities"], t["probabilities"]))
+        if diff > TOLERANCE:
+            sys.exit(f"{model} case {i}: probabilities differ by {diff:.3g} (> {TOLERANCE}): {h} vs {t}")
+        worst = max(worst, diff, abs(h["score"] - t["score"]))
+    return worst
+
+
+DEMO_ROW = re.compile(r"^(\S+)\s+([0-9.]+)\s+[0-9.]+ ms\s+\[([^\]]*)\]\s+(.*)$")
+
+
+def compare_demo(host_file, target_file):
+    host = pathlib.Path(host_file).read_text().splitlines()
+    target = pathlib.Path(target_file).read_text().splitlines()
+    if len(host) != len(target):
+        sys.exit(f"C example: {len(host)} lines on the host, {len(target)} on the target")
+    rows = 0
+    for h, t in zip(host, target):
+        hm, tm = DEMO_ROW.match(h), DEMO_ROW.match(t)
+        if not hm or not tm:
+            if h != t:
+                sys.exit(f"C example: host printed {h!r}, target {t!r}")
+            continue
+        hp = [float(v) for v in hm[3].split(",")]
+        tp = [float(v) for v in tm[3].split(",")]
+        # Each side rounds to the printed decimals: 4 for probabilities, 3 for the score.
+        if (hm[1], hm[4]) != (tm[1], tm[4]) or len(hp) != len(tp) or \
+                max(abs(a - b) for a, b in zip(hp, tp)) > TOLERANCE + 1e-4 or \
+                abs(float(hm[2]) - float(tm[2])) > TOLERANCE + 1e-3:
+            sys.exit(f"C example: host printed {h!r}, target {t!r}")
+        rows += 1
+    if rows == 0:
+        sys.exit(f"C example: no answer rows in {host_file}")
+    print(f"C example: {rows} answers as on the host")
+
+
+def main():
+    if len(sys.argv) == 4 and sys.argv[1] == "--compare-demo":
+        return compare_demo(sys.argv[2], sys.argv[3])
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--host", required=True)
+    parser.add_argument("--target", required=True)
+    parser.add_argument("--runner", required=True, help="the qemu-user command line that runs a target binary")
+    parser.add_argument("--summary")
+    args = parser.parse_args()
+    models = sorted(p.parent.name for p in (ROOT / "models").glob("*/golden.json"))
+    summary = {}
+    for model in models:
+        lines, kind = inputs(model)
+        host = run([args.host], model, lines, kind)
+        target = run(shlex.split(args.runner) + [args.target], model, lines, kind)
+        worst = compare(model, host, target)
+        summary[model] = {"inputs": len(lines), "same_labels": True, "max_abs_probability_diff": worst}
+        print(f"  {model}: {len(lines)} inputs, same labels, max |Δp| = {worst:.3g}")
+    if args.summary:
+        pathlib.Path(args.summary).write_text(json.dumps(summary, indent=2) + "\n")
+    print(f"target answers match the host on {sum(s['inputs'] for s in summary.values())} inputs")
+
+
+if __name__ == "__main__":
+    main()
