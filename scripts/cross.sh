@@ -33,7 +33,7 @@ if [ -z "$host_lib" ] || [ -z "$host_classify" ] || [ $# -eq 0 ]; then
   exit 2
 fi
 . scripts/cross-env.sh
-step() { printf '\n== %s: %s\n' "$target" "$*"; }
+step() { printf '\n== [%d:%02d] %s: %s\n' $((SECONDS / 60)) $((SECONDS % 60)) "$target" "$*"; }
 
 # Tests left out under emulation, each of which loads the headline model (MiniLM, 128 tokens) or
 # magika once or more and then runs hundreds of requests: qemu-user runs tract ~100x slower than
@@ -123,4 +123,4 @@ for target in "$@"; do
     if [ "$kind" = linux ]; then linux "$target"; else staticlib "$target"; fi
   )
 done
-echo "cross targets passed: $*"
+printf 'cross targets passed in %d:%02d: %s\n' $((SECONDS / 60)) $((SECONDS % 60)) "$*"

@@ -8,7 +8,8 @@
 # One dev build (dependencies optimized) serves all the host's steps; one build per cross target.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-step() { printf '\n==== %s\n' "$*"; }
+# Each step's header shows the minutes:seconds since the start, so a log shows where the time goes.
+step() { printf '\n==== [%d:%02d] %s\n' $((SECONDS / 60)) $((SECONDS % 60)) "$*"; }
 
 step "formatting"
 cargo fmt --all -- --check
@@ -90,4 +91,4 @@ trap - EXIT
 grep -v '^ *Compiling ' target/cross.log
 [ "$cross_status" -eq 0 ] || { echo "cross targets failed (exit $cross_status)" >&2; exit 1; }
 
-printf '\nall tests passed\n'
+printf '\nall tests passed in %d:%02d\n' $((SECONDS / 60)) $((SECONDS % 60))
