@@ -13,11 +13,14 @@ import json
 import pathlib
 import re
 import shlex
-import subprocess
 import sys
+
+from check_cli import run
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 TOLERANCE = 1e-4
+# Seconds one model's golden inputs may take under qemu-user (~100x slower than the host).
+QEMU_TIMEOUT = 1800
 # Inputs on which a target is known to miss TOLERANCE, with the bound it is held to instead. Each
 # is a finding, not a pass: it is printed in every run and reported in BENCHMARKS.md.
 #   magika on samples/tiny.txt (a 3-byte file: its features are almost all padding): on aarch64
@@ -38,17 +41,6 @@ def inputs(model):
     if "file" in cases[0]:
         return [str(ROOT / "models" / model / c["file"]) for c in cases], [c["file"] for c in cases], None
     return [",".join(repr(float(v)) for v in c["input"]) for c in cases], [f"case {i}" for i in range(len(cases))], "f32"
-
-
-def run(command, model, lines, kind):
-    args = command + ["--model", str(ROOT / "models" / model)] + (["--kind", kind] if kind else [])
-    done = subprocess.run(args, input="\n".join(lines) + "\n", capture_output=True, text=True, timeout=1800)
-    if done.returncode != 0:
-        sys.exit(f"{' '.join(args)} exited {done.returncode}: {done.stderr}")
-    records = [json.loads(line) for line in done.stdout.splitlines()]
-    if len(records) != len(lines):
-        sys.exit(f"{model}: {len(lines)} inputs, {len(records)} answers from {' '.join(command)}")
-    return records
 
 
 def compare(model, names, host, target):
@@ -116,7 +108,7 @@ def main():
     for model in models:
         lines, names, kind = inputs(model)
         host = run([args.host], model, lines, kind)
-        target = run(shlex.split(args.runner) + [args.target], model, lines, kind)
+        target = run(shlex.split(args.runner) + [args.target], model, lines, kind, timeout=QEMU_TIMEOUT)
         worst, deviations = compare(model, names, host, target)
         summary[model] = {"inputs": len(lines), "same_labels": True, "max_abs_probability_diff": worst,
                           "known_deviations": deviations}
