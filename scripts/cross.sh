@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Cross-target builds and tests (issue 6).
-# Usage: scripts/cross.sh --host-lib <dir> --host-classify <binary> <target>...
-#   --host-lib: the host's C library (libmlops_edge.a, pool allocator), --host-classify: the host's
+# Usage: scripts/cross.sh --host-prefix <dir> --host-classify <binary> <target>...
+#   --host-prefix: the host's C library installed by scripts/install.sh, --host-classify: the host's
 #   classify CLI (examples/classify.rs); the targets' answers are compared with theirs.
 #
 #   aarch64-unknown-linux-gnu, armv7-unknown-linux-gnueabihf (Debian's cross gcc, qemu-user):
@@ -20,16 +20,16 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$root/target/cross}"
-host_lib="" host_classify=""
+host_prefix="" host_classify=""
 while [ $# -gt 0 ]; do
   case "$1" in
-    --host-lib) host_lib=$(cd "$2" && pwd); shift 2 ;;
+    --host-prefix) host_prefix=$(cd "$2" && pwd); shift 2 ;;
     --host-classify) host_classify=$(cd "$(dirname "$2")" && pwd)/$(basename "$2"); shift 2 ;;
     *) break ;;
   esac
 done
-if [ -z "$host_lib" ] || [ -z "$host_classify" ] || [ $# -eq 0 ]; then
-  echo "usage: scripts/cross.sh --host-lib <dir> --host-classify <binary> <target>..." >&2
+if [ -z "$host_prefix" ] || [ -z "$host_classify" ] || [ $# -eq 0 ]; then
+  echo "usage: scripts/cross.sh --host-prefix <dir> --host-classify <binary> <target>..." >&2
   exit 2
 fi
 . scripts/cross-env.sh
@@ -73,7 +73,7 @@ linux() {
   local skips=()
   for name in "${HEAVY_TESTS[@]}"; do skips+=(--skip "$name"); done
 
-  step "Rust test suite under ${runner%% *} (${#HEAVY_TESTS[@]} heavy tests left to the host run)"
+  step "Rust test suite under $runs_on (${#HEAVY_TESTS[@]} heavy tests left to the host run)"
   cargo test --target "$target" --lib --tests -- "${skips[@]}"
 
   step "C library (cdylib + staticlib, pool allocator) and the classify CLI"
@@ -81,16 +81,13 @@ linux() {
   cargo build --target "$target" --example classify
   check_exports "$out/libmlops_edge.a"
   scripts/install.sh --prefix "$out/prefix" --profile debug --target "$target" --no-build
-  local lib="$out/prefix/lib"
 
-  step "C example under ${runner%% *}: the same answers as the host's (shared and static library)"
-  "$gnu-gcc" -std=c99 -Wall -Wextra -Werror -I"$out/prefix/include" examples/c/classify_demo.c \
-    -o "$out/classify_demo" -L"$lib" -lmlops_edge -Wl,-rpath,"$lib" -lm
-  "$gnu-gcc" -std=c99 -Wall -Wextra -Werror -I"$out/prefix/include" examples/c/classify_demo.c \
-    -o "$out/classify_demo_static" "$lib/libmlops_edge.a" -lpthread -ldl -lm -lrt
-  "$gnu-readelf" -d "$out/classify_demo" | grep -c 'NEEDED.*\[libmlops_edge.so.0' >/dev/null ||
+  step "C example under $runs_on: the same answers as the host's (shared and static library)"
+  # Built as a C user would, through the installed pkg-config file (examples/c/pkgconfig).
+  PKG_CONFIG_PATH="$out/prefix/lib/pkgconfig" make -s -B -C examples/c/pkgconfig OUT="$out" CC="$gnu-gcc"
+  "$gnu-readelf" -d "$out/classify_demo_shared" | grep -c 'NEEDED.*\[libmlops_edge.so.0' >/dev/null ||
     { echo "the C example does not load libmlops_edge through its SONAME" >&2; exit 1; }
-  $runner "$out/classify_demo" models/minilm-l3-promptinj | tee "$out/demo-minilm.txt"
+  $runner "$out/classify_demo_shared" models/minilm-l3-promptinj | tee "$out/demo-minilm.txt"
   $runner "$out/classify_demo_static" models/profanity-tfidf | tee "$out/demo-profanity.txt"
   for model in minilm profanity; do
     python3 tests/check_cross.py --compare-demo "$host_demo_dir/demo-$model.txt" "$out/demo-$model.txt"
@@ -112,10 +109,9 @@ staticlib() {
 # The host's answers to the C example, for comparison.
 host_demo_dir="$CARGO_TARGET_DIR/host-demo"
 mkdir -p "$host_demo_dir"
-gcc -std=c99 -Iinclude examples/c/classify_demo.c -o "$host_demo_dir/classify_demo" \
-  "$host_lib/libmlops_edge.a" -lpthread -ldl -lm -lrt -Wl,-z,noexecstack
-"$host_demo_dir/classify_demo" models/minilm-l3-promptinj > "$host_demo_dir/demo-minilm.txt"
-"$host_demo_dir/classify_demo" models/profanity-tfidf > "$host_demo_dir/demo-profanity.txt"
+PKG_CONFIG_PATH="$host_prefix/lib/pkgconfig" make -s -B -C examples/c/pkgconfig OUT="$host_demo_dir"
+"$host_demo_dir/classify_demo_static" models/minilm-l3-promptinj > "$host_demo_dir/demo-minilm.txt"
+"$host_demo_dir/classify_demo_static" models/profanity-tfidf > "$host_demo_dir/demo-profanity.txt"
 
 for target in "$@"; do
   (

@@ -27,7 +27,7 @@ step "cross targets, in the background beside the host's steps (log: target/cros
 # aarch64 and armv7 Linux: Rust tests, the C example and every golden input under qemu-user;
 # aarch64 Android and iOS: the staticlib. Its own target dir (target/cross), so no cargo lock is
 # shared with the host's steps; niced, so that the host's timing-sensitive tests keep their cores.
-setsid nice -n 10 scripts/cross.sh --host-lib target/debug --host-classify target/debug/examples/classify \
+setsid nice -n 10 scripts/cross.sh --host-prefix target/capi --host-classify target/debug/examples/classify \
   aarch64-unknown-linux-gnu armv7-unknown-linux-gnueabihf aarch64-linux-android aarch64-apple-ios \
   > target/cross.log 2>&1 &
 cross_pid=$!
