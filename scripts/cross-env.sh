@@ -1,8 +1,10 @@
 # Sourced by scripts/cross.sh and scripts/sizes.sh: `cross_env <target>` exports what cargo and
 # cc-rs need to build for one cross target, and sets
-#   kind   — "linux" (links and runs under qemu-user) or "staticlib" (builds only: no NDK/Xcode here)
-#   gnu    — Debian's cross toolchain prefix (linux)
-#   runner — the qemu-user command line that runs the target's binaries (linux)
+#   kind   — "linux" (links and runs, under qemu-user unless it is the host) or "staticlib" (builds
+#            only: no NDK/Xcode here)
+#   gnu    — Debian's (cross) toolchain prefix (linux)
+#   runner — the qemu-user command line that runs the target's binaries (linux; empty on the host)
+#   runs_on — what runs them, for messages ("qemu-aarch64", "the host")
 # Requires CARGO_TARGET_DIR (wrappers for clang are written under it).
 
 cross_env() {
@@ -11,6 +13,7 @@ cross_env() {
   lower=$(echo "$target" | tr '-' '_')
   gnu="" runner=""
   case "$target" in
+    x86_64-unknown-linux-gnu) kind=linux gnu=x86_64-linux-gnu ;;
     # The CPU is a typical phone/board core: qemu's default ("max") turns on SVE on aarch64, which
     # tract then uses and qemu emulates many times slower still.
     aarch64-unknown-linux-gnu) kind=linux gnu=aarch64-linux-gnu runner="qemu-aarch64 -cpu cortex-a72" ;;
@@ -25,8 +28,12 @@ cross_env() {
   esac
   if [ "$kind" = linux ]; then
     cc="$gnu-gcc"
-    runner="$runner -L /usr/$gnu"
-    export "CARGO_TARGET_${upper}_RUNNER=$runner"
+    runs_on="the host"
+    if [ -n "$runner" ]; then
+      runs_on=${runner%% *}
+      runner="$runner -L /usr/$gnu"
+      export "CARGO_TARGET_${upper}_RUNNER=$runner"
+    fi
   else
     # clang assembles tract-linalg's kernels for the target (no sysroot needed for assembly).
     cc="$CARGO_TARGET_DIR/$target/clang"

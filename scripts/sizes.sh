@@ -16,18 +16,13 @@ targets=("$@")
 printf '| target | file | bytes | MiB |\n|---|---|---|---|\n'
 for target in "${targets[@]}"; do
   dir="$CARGO_TARGET_DIR/$target/dist"
-  if [ "$target" = x86_64-unknown-linux-gnu ]; then
+  cross_env "$target"
+  if [ "$kind" = linux ]; then
     cargo build --quiet --profile dist --lib --features pool-allocator --target "$target" >&2
-    strip=strip file=libmlops_edge.so flags=--strip-all
+    strip="$gnu-strip" file=libmlops_edge.so flags=--strip-all
   else
-    cross_env "$target"
-    if [ "$kind" = linux ]; then
-      cargo build --quiet --profile dist --lib --features pool-allocator --target "$target" >&2
-      strip="$gnu-strip" file=libmlops_edge.so flags=--strip-all
-    else
-      cargo rustc --quiet --profile dist --lib --crate-type staticlib --features pool-allocator --target "$target" >&2
-      strip=llvm-strip-14 file=libmlops_edge.a flags=--strip-debug
-    fi
+    cargo rustc --quiet --profile dist --lib --crate-type staticlib --features pool-allocator --target "$target" >&2
+    strip=llvm-strip-14 file=libmlops_edge.a flags=--strip-debug
   fi
   "$strip" "$flags" -o "$dir/stripped-$file" "$dir/$file"
   bytes=$(stat -c %s "$dir/stripped-$file")
