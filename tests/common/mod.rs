@@ -31,6 +31,13 @@ pub fn floats(v: &Value) -> Vec<f32> {
     v.as_array().expect("array").iter().map(|x| x.as_f64().expect("number") as f32).collect()
 }
 
+/// True when the tests run under an emulator (scripts/cross.sh sets `MLE_TEST_EMULATED=1` for
+/// qemu-user, which runs tract ~100x slower): a test that honours it runs fewer requests through
+/// the same assertions.
+pub fn under_emulation() -> bool {
+    std::env::var_os("MLE_TEST_EMULATED").is_some_and(|v| v == "1")
+}
+
 /// The S-Labs test split shipped with the headline model: (text, label).
 pub fn slabs_test() -> Vec<(String, usize)> {
     let mut reader =
