@@ -50,6 +50,18 @@ fn profanity_matches_onnxruntime() {
     check_text_golden("profanity-tfidf");
 }
 
+/// Magika's 3-byte sample (its features are almost all padding) is within 1e-4 of onnxruntime
+/// only with tract's AVX-512 kernels; tract's AVX2/FMA, generic and NEON kernels all answer 0.78014
+/// against onnxruntime's 0.78050 (measured with the host build under `qemu-x86_64 -cpu Haswell`
+/// and `-cpu qemu64`, and on aarch64 and armv7; tests/check_cross.py). Elsewhere it is held to 5e-4.
+fn tiny_txt_tolerance() -> f32 {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx512f") {
+        return TOLERANCE;
+    }
+    5e-4
+}
+
 #[test]
 fn magika_matches_onnxruntime_on_real_files() {
     let model = load("magika");
@@ -64,7 +76,8 @@ fn magika_matches_onnxruntime_on_real_files() {
         let p = session.classify_bytes(&data, Some(&mut probs)).unwrap();
         let want = floats(&case["probabilities"]);
         let diff = max_abs_diff(&probs, &want);
-        assert!(diff <= TOLERANCE, "magika {file}: |diff| {diff}");
+        let bound = if file == "samples/tiny.txt" { tiny_txt_tolerance() } else { TOLERANCE };
+        assert!(diff <= bound, "magika {file}: |diff| {diff} > {bound}");
         assert_eq!(&*p.label, case["label"].as_str().unwrap(), "magika {file}");
         if let Some(reference) = case["magika_package_dl_label"].as_str().filter(|l| *l != "undefined") {
             assert_eq!(&*p.label, reference, "{file}: the magika package says {reference}");
