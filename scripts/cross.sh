@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Cross-target builds and tests (issue 6).
-# Usage: scripts/cross.sh --host-prefix <dir> --host-classify <binary> <target>...
+# Usage: scripts/cross.sh --host-prefix <dir> --host-classify <binary> [--wait-for <file>] <target>...
 #   --host-prefix: the host's C library installed by scripts/install.sh, --host-classify: the host's
 #   classify CLI (examples/classify.rs); the targets' answers are compared with theirs.
+#   --wait-for: a file whose existence says those are built (scripts/test.sh starts this script
+#   before its own build, so that the cross builds fill the cores the host's build leaves idle);
+#   nothing of the host's is used before it exists.
 #
 #   aarch64-unknown-linux-gnu, armv7-unknown-linux-gnueabihf (Debian's cross gcc, qemu-user):
 #     the Rust test suite runs under qemu (without the heavy tests listed below); the C library
@@ -20,11 +23,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$root/target/cross}"
-host_prefix="" host_classify=""
+host_prefix="" host_classify="" host_ready=""
 while [ $# -gt 0 ]; do
   case "$1" in
-    --host-prefix) host_prefix=$(cd "$2" && pwd); shift 2 ;;
-    --host-classify) host_classify=$(cd "$(dirname "$2")" && pwd)/$(basename "$2"); shift 2 ;;
+    --host-prefix) host_prefix=$(realpath -m "$2"); shift 2 ;;
+    --host-classify) host_classify=$(realpath -m "$2"); shift 2 ;;
+    --wait-for) host_ready=$(realpath -m "$2"); shift 2 ;;
     *) break ;;
   esac
 done
@@ -91,6 +95,7 @@ linux() {
     { echo "the C example does not load libmlops_edge through its SONAME" >&2; exit 1; }
   $runner "$out/classify_demo_shared" models/minilm-l3-promptinj | tee "$out/demo-minilm.txt"
   $runner "$out/classify_demo_static" models/profanity-tfidf | tee "$out/demo-profanity.txt"
+  host_answers
   for model in minilm profanity; do
     python3 tests/check_cross.py --compare-demo "$host_demo_dir/demo-$model.txt" "$out/demo-$model.txt"
   done
@@ -108,12 +113,21 @@ staticlib() {
   check_exports "$CARGO_TARGET_DIR/$target/debug/libmlops_edge.a"
 }
 
-# The host's answers to the C example, for comparison.
+# The host's answers to the C example, for comparison: made once, when the host's build is ready.
 host_demo_dir="$CARGO_TARGET_DIR/host-demo"
-mkdir -p "$host_demo_dir"
-PKG_CONFIG_PATH="$host_prefix/lib/pkgconfig" make -s -B -C examples/c/pkgconfig OUT="$host_demo_dir"
-"$host_demo_dir/classify_demo_static" models/minilm-l3-promptinj > "$host_demo_dir/demo-minilm.txt"
-"$host_demo_dir/classify_demo_static" models/profanity-tfidf > "$host_demo_dir/demo-profanity.txt"
+host_answers() {
+  if [ -n "$host_ready" ] && [ ! -e "$host_ready" ]; then
+    echo "waiting for the host's build ($host_ready)"
+    while [ ! -e "$host_ready" ]; do sleep 5; done
+  fi
+  [ -e "$host_demo_dir/done" ] && return
+  mkdir -p "$host_demo_dir"
+  PKG_CONFIG_PATH="$host_prefix/lib/pkgconfig" make -s -B -C examples/c/pkgconfig OUT="$host_demo_dir"
+  "$host_demo_dir/classify_demo_static" models/minilm-l3-promptinj > "$host_demo_dir/demo-minilm.txt"
+  "$host_demo_dir/classify_demo_static" models/profanity-tfidf > "$host_demo_dir/demo-profanity.txt"
+  touch "$host_demo_dir/done"
+}
+rm -f "$host_demo_dir/done"
 
 for target in "$@"; do
   (

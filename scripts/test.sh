@@ -14,6 +14,22 @@ step() { printf '\n==== [%d:%02d] %s\n' $((SECONDS / 60)) $((SECONDS % 60)) "$*"
 step "formatting"
 cargo fmt --all -- --check
 
+step "cross targets, in the background beside the host's steps (log: target/cross.log, shown at the end)"
+# aarch64 and armv7 Linux: Rust tests, the C example and every golden input under qemu-user;
+# aarch64 Android and iOS: the staticlib. Started first, so that its builds fill what the host's
+# build leaves idle; it uses the host's library and classify CLI only once target/host-ready
+# exists (made below, after their build). Its own target dir (target/cross), so no cargo lock is
+# shared with the host's steps; niced, so that the host's timing-sensitive tests keep their cores.
+mkdir -p target
+rm -f target/host-ready
+setsid nice -n 10 scripts/cross.sh --host-prefix target/capi --host-classify target/debug/examples/classify \
+  --wait-for target/host-ready \
+  aarch64-unknown-linux-gnu armv7-unknown-linux-gnueabihf aarch64-linux-android aarch64-apple-ios \
+  > target/cross.log 2>&1 &
+cross_pid=$!
+trap 'kill -- "-$cross_pid" 2>/dev/null || true' EXIT
+echo "started (pid $cross_pid)"
+
 step "Rust tests (unit, header freshness, golden outputs, accuracy, allocations, bad input)"
 cargo test --lib --tests --examples
 cargo test --doc
@@ -22,17 +38,7 @@ cargo build --examples
 step "C library (cdylib + staticlib with the pool allocator), installed into target/capi"
 cargo build --lib --features pool-allocator
 scripts/install.sh --prefix target/capi --profile debug --no-build
-
-step "cross targets, in the background beside the host's steps (log: target/cross.log, shown at the end)"
-# aarch64 and armv7 Linux: Rust tests, the C example and every golden input under qemu-user;
-# aarch64 Android and iOS: the staticlib. Its own target dir (target/cross), so no cargo lock is
-# shared with the host's steps; niced, so that the host's timing-sensitive tests keep their cores.
-setsid nice -n 10 scripts/cross.sh --host-prefix target/capi --host-classify target/debug/examples/classify \
-  aarch64-unknown-linux-gnu armv7-unknown-linux-gnueabihf aarch64-linux-android aarch64-apple-ios \
-  > target/cross.log 2>&1 &
-cross_pid=$!
-trap 'kill -- "-$cross_pid" 2>/dev/null || true' EXIT
-echo "started (pid $cross_pid)"
+touch target/host-ready
 
 step "monitor crate: unit tests, scipy/numpy vectors, 8-thread ingest with concurrent snapshots"
 cargo test -p mlops_edge_monitor
