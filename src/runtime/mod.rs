@@ -1232,11 +1232,18 @@ impl Shared {
         }
     }
 
-    /// Runs every queued shadow comparison.
+    /// Runs the shadow comparisons queued when the pass starts. Items that arrive meanwhile wait
+    /// for the next pass: when the shadow model runs slower than production hands it work (found
+    /// under qemu: 8 request threads, one supervisor), draining until empty never ended, and the
+    /// supervisor never reached the monitors or the rollout. The queue's bound drops and counts
+    /// what the supervisor cannot keep up with.
     fn run_shadow(&self, d: &Deployment) {
         let Some(shadow) = &d.shadow else { return };
         let mut spare = shadow.spare.lock().unwrap_or_else(|e| e.into_inner());
-        while shadow.queue.take(&mut spare) {
+        for _ in 0..shadow.queue.pending() {
+            if !shadow.queue.take(&mut spare) {
+                break;
+            }
             let Some(mut session) = shadow.slot.pool.checkout(Duration::from_secs(1)) else {
                 shadow.queue.counters.shadow_errors.fetch_add(1, Ordering::Relaxed);
                 continue;
