@@ -1137,6 +1137,11 @@ typedef struct mle_rollout_options {
      * 1 (default): promote after the last stage; 0: wait for `mle_runtime_promote`.
      */
     uint32_t auto_promote;
+    /**
+     * Candidate requests in its monitor's window before its alerts can roll it back or hold
+     * it (default 30; capped at `requests_per_stage`; 0 judges from the first request).
+     */
+    uint64_t min_requests_for_alerts;
 } mle_rollout_options;
 
 /**
@@ -2219,7 +2224,8 @@ mle_status mle_runtime_swap(const struct mle_runtime *runtime, size_t variant, c
 mle_status mle_runtime_swap_path(const struct mle_runtime *runtime, size_t variant, const char *path, const struct mle_self_test_case *cases, size_t count);
 
 /**
- * Fills `*options` with the defaults (10/25/50/100%, 100 requests per stage, auto-promote).
+ * Fills `*options` with the defaults (10/25/50/100%, 100 requests per stage, auto-promote,
+ * alerts judged from 30 candidate requests).
  * NULL is ignored.
  *
  * Thread safety: safe from any thread.

@@ -4,7 +4,7 @@
 
 use crate::deploy::ab::seed_bucket;
 use crate::error::{fail, Result, Status};
-use crate::monitor::AlertMetric;
+use crate::monitor::{Alert, AlertMetric};
 use crate::{Level, Snapshot};
 
 /// Most stages a rollout may have.
@@ -21,11 +21,25 @@ pub struct RolloutConfig {
     /// Whether reaching the end of the last stage promotes the candidate by itself (default
     /// true); when false it stays at 100% until `promote` is called.
     pub auto_promote: bool,
+    /// Candidate requests its monitor's window must hold before the candidate's alerts can roll
+    /// it back or hold it (default 30, the seed's smallest sample for a drift test): a mean
+    /// confidence or p95 over the first one or two requests is noise, and one unlucky input
+    /// would otherwise roll back a good candidate. Capped at `requests_per_stage`, so a stage
+    /// never advances unjudged. 0 judges from the first request.
+    pub min_requests_for_alerts: u64,
 }
+
+/// Default of [`RolloutConfig::min_requests_for_alerts`].
+pub const DEFAULT_MIN_REQUESTS_FOR_ALERTS: u64 = 30;
 
 impl Default for RolloutConfig {
     fn default() -> Self {
-        RolloutConfig { stages_percent: vec![10, 25, 50, 100], requests_per_stage: 100, auto_promote: true }
+        RolloutConfig {
+            stages_percent: vec![10, 25, 50, 100],
+            requests_per_stage: 100,
+            auto_promote: true,
+            min_requests_for_alerts: DEFAULT_MIN_REQUESTS_FOR_ALERTS,
+        }
     }
 }
 
@@ -89,12 +103,21 @@ pub fn decide(config: &RolloutConfig, stage: usize, served: u64, level: Level, h
 }
 
 /// The level a rollout acts on: the most severe of the candidate's degradation alerts (p95
-/// latency and mean confidence against the baseline, error rate). Drift alerts are left out:
-/// inputs drift the same for both versions, and latency/confidence changes already have their
-/// own alerts.
-pub fn gate_level(snapshot: &Snapshot) -> Level {
-    snapshot
-        .alerts
+/// latency and mean confidence against the baseline, error rate), or `Ok` while the candidate's
+/// window holds fewer than `min(min_requests_for_alerts, requests_per_stage)` requests. Drift
+/// alerts are left out: inputs drift the same for both versions, and latency/confidence changes
+/// already have their own alerts.
+pub fn gate_level(config: &RolloutConfig, snapshot: &Snapshot) -> Level {
+    level_of(config, snapshot.window.count, &snapshot.alerts)
+}
+
+/// [`gate_level`] of a window holding `window_count` requests with these alerts.
+fn level_of(config: &RolloutConfig, window_count: u64, alerts: &[Alert]) -> Level {
+    let judged_from = config.min_requests_for_alerts.min(config.requests_per_stage);
+    if window_count < judged_from {
+        return Level::Ok;
+    }
+    alerts
         .iter()
         .filter(|a| matches!(a.metric, AlertMetric::LatencyP95 | AlertMetric::ConfidenceMean | AlertMetric::ErrorRate))
         .map(|a| a.level)
@@ -148,6 +171,37 @@ mod tests {
         assert_eq!(decide(&c, 3, 100, Level::Ok, Some(true)), Decision::Complete);
         let manual = RolloutConfig { auto_promote: false, ..Default::default() };
         assert_eq!(decide(&manual, 3, 100, Level::Ok, Some(true)), Decision::Hold);
+    }
+
+    #[test]
+    fn alerts_count_once_the_window_holds_enough_requests() {
+        let critical = |count: u64, metric: AlertMetric| {
+            let alert = Alert {
+                metric,
+                feature: 0,
+                level: Level::Critical,
+                current: 0.5,
+                baseline: 0.96,
+                change_pct: -48.0,
+                p_value: f64::NAN,
+            };
+            (count, [alert])
+        };
+        let gate_level = |c: &RolloutConfig, (count, alerts): (u64, [Alert; 1])| level_of(c, count, &alerts);
+        let c = RolloutConfig::default();
+        for metric in [AlertMetric::ConfidenceMean, AlertMetric::LatencyP95, AlertMetric::ErrorRate] {
+            assert_eq!(gate_level(&c, critical(1, metric)), Level::Ok, "{metric:?} on one request");
+            assert_eq!(gate_level(&c, critical(29, metric)), Level::Ok);
+            assert_eq!(gate_level(&c, critical(30, metric)), Level::Critical);
+        }
+        // Drift alerts never move a rollout.
+        assert_eq!(gate_level(&c, critical(500, AlertMetric::ConfidenceDrift)), Level::Ok);
+        // Capped at the stage's size: a stage of 10 requests is judged at 10.
+        let short = RolloutConfig { requests_per_stage: 10, ..Default::default() };
+        assert_eq!(gate_level(&short, critical(9, AlertMetric::ConfidenceMean)), Level::Ok);
+        assert_eq!(gate_level(&short, critical(10, AlertMetric::ConfidenceMean)), Level::Critical);
+        let eager = RolloutConfig { min_requests_for_alerts: 0, ..Default::default() };
+        assert_eq!(gate_level(&eager, critical(1, AlertMetric::ErrorRate)), Level::Critical);
     }
 
     #[test]

@@ -185,6 +185,9 @@ pub struct mle_rollout_options {
     pub requests_per_stage: u64,
     /// 1 (default): promote after the last stage; 0: wait for `mle_runtime_promote`.
     pub auto_promote: u32,
+    /// Candidate requests in its monitor's window before its alerts can roll it back or hold
+    /// it (default 30; capped at `requests_per_stage`; 0 judges from the first request).
+    pub min_requests_for_alerts: u64,
 }
 
 /// A deployment event (strings valid during the callback only).
@@ -862,7 +865,8 @@ pub unsafe extern "C" fn mle_runtime_swap_path(
     })
 }
 
-/// Fills `*options` with the defaults (10/25/50/100%, 100 requests per stage, auto-promote).
+/// Fills `*options` with the defaults (10/25/50/100%, 100 requests per stage, auto-promote,
+/// alerts judged from 30 candidate requests).
 /// NULL is ignored.
 ///
 /// Thread safety: safe from any thread.
@@ -876,6 +880,7 @@ pub unsafe extern "C" fn mle_rollout_options_init(options: *mut mle_rollout_opti
         o.stage_count = d.stages_percent.len() as u32;
         o.requests_per_stage = d.requests_per_stage;
         o.auto_promote = 1;
+        o.min_requests_for_alerts = d.min_requests_for_alerts;
     }
 }
 
@@ -910,6 +915,7 @@ pub unsafe extern "C" fn mle_runtime_start_rollout(
                     stages_percent: o.stages_percent[..o.stage_count as usize].to_vec(),
                     requests_per_stage: o.requests_per_stage,
                     auto_promote: o.auto_promote == 1,
+                    min_requests_for_alerts: o.min_requests_for_alerts,
                 }
             }
         };

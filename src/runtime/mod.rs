@@ -1301,7 +1301,7 @@ impl Shared {
         let Some(r) = current.rollout.clone() else { return Ok(()) };
         let snapshot = r.candidate.monitor.snapshot()?;
         r.candidate.last_level.store(snapshot.level as i32, Ordering::Relaxed);
-        let level = rollout::gate_level(&snapshot);
+        let level = rollout::gate_level(&r.config, &snapshot);
         let stage = r.stage.load(Ordering::Acquire);
         let served = r.served_at_stage.load(Ordering::Relaxed);
         let healthy = if served >= r.config.requests_per_stage && level == Level::Ok {

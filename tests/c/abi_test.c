@@ -886,7 +886,8 @@ static void test_runtime(void) {
         mle_snapshot snap;
         int rounds = 0;
         mle_rollout_options_init(&ro);
-        EXPECT(ro.stage_count == 4 && ro.stages_percent[0] == 10 && ro.stages_percent[3] == 100, "defaults");
+        EXPECT(ro.stage_count == 4 && ro.stages_percent[0] == 10 && ro.stages_percent[3] == 100 && ro.min_requests_for_alerts == 30,
+               "defaults");
         EXPECT_STATUS(mle_runtime_promote(rt), MLE_ERR_INVALID_STATE);
         ro.stages_percent[0] = 50;
         ro.stages_percent[1] = 40;

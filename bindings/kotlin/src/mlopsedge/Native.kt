@@ -235,12 +235,13 @@ class CEvent(p: Pointer) : Structure(p) {
     init { read() }
 }
 
-@Structure.FieldOrder("stages_percent", "stage_count", "requests_per_stage", "auto_promote")
+@Structure.FieldOrder("stages_percent", "stage_count", "requests_per_stage", "auto_promote", "min_requests_for_alerts")
 class CRolloutOptions : Structure() {
     @JvmField var stages_percent = IntArray(8)
     @JvmField var stage_count: Int = 0
     @JvmField var requests_per_stage: Long = 0
     @JvmField var auto_promote: Int = 0
+    @JvmField var min_requests_for_alerts: Long = 0
 }
 
 @Structure.FieldOrder("control_rate", "treatment_rate", "lift", "lift_percent", "p_value", "z_score", "ci_lower",
