@@ -47,8 +47,9 @@ step "monitor crate under loom (every interleaving of the ring and the lane hand
 RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom cargo test -p mlops_edge_monitor --release --lib loom
 
 step "monitor crate under Miri (unsafe code, data races between producer and consumer)"
-# The modules with unsafe code or shared state (ring, monitor, ingest, totals); the statistics
-# modules are safe arithmetic, tested natively above.
+# The modules with unsafe code or shared state: the unit tests of the ring and the totals, then
+# the monitor and its ingest (lanes, hand-off) through the integration tests that drive them from
+# several threads. The statistics modules are safe arithmetic, tested natively above.
 CARGO_TARGET_DIR=target/miri cargo +nightly miri test -p mlops_edge_monitor --lib -- ring:: totals::
 CARGO_TARGET_DIR=target/miri cargo +nightly miri test -p mlops_edge_monitor --test monitor -- \
   eight_producers full_rings counts_by_status lanes_and_versions
