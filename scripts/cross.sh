@@ -95,9 +95,9 @@ linux() {
     { echo "the C example does not load libmlops_edge through its SONAME" >&2; exit 1; }
   $runner "$out/classify_demo_shared" models/minilm-l3-promptinj | tee "$out/demo-minilm.txt"
   $runner "$out/classify_demo_static" models/profanity-tfidf | tee "$out/demo-profanity.txt"
-  host_answers
+  host_answers "$out/host-demo"
   for model in minilm profanity; do
-    python3 tests/check_cross.py --compare-demo "$host_demo_dir/demo-$model.txt" "$out/demo-$model.txt"
+    python3 tests/check_cross.py --compare-demo "$out/host-demo/demo-$model.txt" "$out/demo-$model.txt"
   done
 
   step "every golden input of every model: same labels, probabilities within 1e-4 of the host's"
@@ -113,21 +113,19 @@ staticlib() {
   check_exports "$CARGO_TARGET_DIR/$target/debug/libmlops_edge.a"
 }
 
-# The host's answers to the C example, for comparison: made once, when the host's build is ready.
-host_demo_dir="$CARGO_TARGET_DIR/host-demo"
+# The host's answers to the C example, for comparison, written to directory $1: made natively (a
+# few seconds) for each target once the host's build is ready.
 host_answers() {
+  local dir=$1
   if [ -n "$host_ready" ] && [ ! -e "$host_ready" ]; then
     echo "waiting for the host's build ($host_ready)"
     while [ ! -e "$host_ready" ]; do sleep 5; done
   fi
-  [ -e "$host_demo_dir/done" ] && return
-  mkdir -p "$host_demo_dir"
-  PKG_CONFIG_PATH="$host_prefix/lib/pkgconfig" make -s -B -C examples/c/pkgconfig OUT="$host_demo_dir"
-  "$host_demo_dir/classify_demo_static" models/minilm-l3-promptinj > "$host_demo_dir/demo-minilm.txt"
-  "$host_demo_dir/classify_demo_static" models/profanity-tfidf > "$host_demo_dir/demo-profanity.txt"
-  touch "$host_demo_dir/done"
+  mkdir -p "$dir"
+  PKG_CONFIG_PATH="$host_prefix/lib/pkgconfig" make -s -B -C examples/c/pkgconfig OUT="$dir"
+  "$dir/classify_demo_static" models/minilm-l3-promptinj > "$dir/demo-minilm.txt"
+  "$dir/classify_demo_static" models/profanity-tfidf > "$dir/demo-profanity.txt"
 }
-rm -f "$host_demo_dir/done"
 
 for target in "$@"; do
   (

@@ -9,6 +9,7 @@ Usage: python3 tests/check_cross.py --host <classify> --target <classify> --runn
          decimals within 1e-4 plus the printing's rounding)
 """
 import argparse
+import concurrent.futures
 import json
 import pathlib
 import re
@@ -105,11 +106,19 @@ def main():
     parser.add_argument("--summary")
     args = parser.parse_args()
     models = sorted(p.parent.name for p in (ROOT / "models").glob("*/golden.json"))
-    summary = {}
-    for model in models:
+
+    def answers(model):
         lines, names, kind = inputs(model)
         host = run([args.host], model, lines, kind)
         target = run(shlex.split(args.runner) + [args.target], model, lines, kind, timeout=QEMU_TIMEOUT)
+        return lines, names, host, target
+
+    summary = {}
+    # Two models at a time: a qemu-user process runs on one core, and this machine has two.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+        pending = [pool.submit(answers, model) for model in models]
+        results = [(model, future.result()) for model, future in zip(models, pending)]
+    for model, (lines, names, host, target) in results:
         worst, deviations = compare(model, names, host, target)
         summary[model] = {"inputs": len(lines), "same_labels": True, "max_abs_probability_diff": worst,
                           "known_deviations": deviations}
