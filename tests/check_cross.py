@@ -22,15 +22,16 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 TOLERANCE = 1e-4
 # Seconds one model's golden inputs may take under qemu-user (~100x slower than the host).
 QEMU_TIMEOUT = 1800
-# Inputs on which a target is known to miss TOLERANCE, with the bound it is held to instead. Each
-# is a finding, not a pass: it is printed in every run and reported in BENCHMARKS.md.
-#   magika on samples/tiny.txt (a 3-byte file: its features are almost all padding): the targets
-#   answer 0.78014 against 0.78050 on this host (|dp| 3.6e-4, same label). The difference is the
-#   host's, not ARM's: x86_64 itself answers 0.78014 on a CPU without AVX-512 (the host build run
-#   under `qemu-x86_64 -cpu Haswell`, tract's AVX2/FMA kernels, and `-cpu qemu64`, its generic
-#   ones); only tract's AVX-512 kernels, which this host has, give 0.78050 (onnxruntime's answer).
-#   The other 51 files are within 1e-4 of the AVX-512 host.
-KNOWN_DEVIATIONS = {("magika", "samples/tiny.txt"): 5e-4}
+
+
+def known_deviations(model):
+    """Inputs of `model` on which tract is known to miss TOLERANCE, with the bound each is held to
+    instead (models/<model>/tolerances.json, shared with tests/runtime.rs). Each is a finding, not
+    a pass: it is printed in every run and reported in BENCHMARKS.md."""
+    path = ROOT / "models" / model / "tolerances.json"
+    if not path.exists():
+        return {}
+    return {name: case["max_abs_diff"] for name, case in json.loads(path.read_text())["cases"].items()}
 
 
 def inputs(model):
@@ -49,6 +50,7 @@ def compare(model, names, host, target):
     """Returns the largest probability difference and the known deviations seen; exits on a
     label or error mismatch or a difference over the bound."""
     worst, deviations = 0.0, []
+    known = known_deviations(model)
     for i, (name, h, t) in enumerate(zip(names, host, target)):
         if "error" in h or "error" in t:
             sys.exit(f"{model} case {i}: an error where a golden input must classify: host {h}, target {t}")
@@ -57,7 +59,7 @@ def compare(model, names, host, target):
         if len(h["probabilities"]) != len(t["probabilities"]):
             sys.exit(f"{model} case {i}: {len(h['probabilities'])} vs {len(t['probabilities'])} probabilities")
         diff = max(abs(a - b) for a, b in zip(h["probabilities"], t["probabilities"]))
-        bound = KNOWN_DEVIATIONS.get((model, name), TOLERANCE)
+        bound = known.get(name, TOLERANCE)
         if diff > bound:
             sys.exit(f"{model} case {i} ({name}): probabilities differ by {diff:.3g} (> {bound}): "
                      f"host {h['label']} {h['score']}, target {t['label']} {t['score']}")
