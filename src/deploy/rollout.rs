@@ -187,21 +187,21 @@ mod tests {
             };
             (count, [alert])
         };
-        let gate_level = |c: &RolloutConfig, (count, alerts): (u64, [Alert; 1])| level_of(c, count, &alerts);
+        let judge = |c: &RolloutConfig, (count, alerts): (u64, [Alert; 1])| level_of(c, count, &alerts);
         let c = RolloutConfig::default();
         for metric in [AlertMetric::ConfidenceMean, AlertMetric::LatencyP95, AlertMetric::ErrorRate] {
-            assert_eq!(gate_level(&c, critical(1, metric)), Level::Ok, "{metric:?} on one request");
-            assert_eq!(gate_level(&c, critical(29, metric)), Level::Ok);
-            assert_eq!(gate_level(&c, critical(30, metric)), Level::Critical);
+            assert_eq!(judge(&c, critical(1, metric)), Level::Ok, "{metric:?} on one request");
+            assert_eq!(judge(&c, critical(29, metric)), Level::Ok);
+            assert_eq!(judge(&c, critical(30, metric)), Level::Critical);
         }
         // Drift alerts never move a rollout.
-        assert_eq!(gate_level(&c, critical(500, AlertMetric::ConfidenceDrift)), Level::Ok);
+        assert_eq!(judge(&c, critical(500, AlertMetric::ConfidenceDrift)), Level::Ok);
         // Capped at the stage's size: a stage of 10 requests is judged at 10.
         let short = RolloutConfig { requests_per_stage: 10, ..Default::default() };
-        assert_eq!(gate_level(&short, critical(9, AlertMetric::ConfidenceMean)), Level::Ok);
-        assert_eq!(gate_level(&short, critical(10, AlertMetric::ConfidenceMean)), Level::Critical);
+        assert_eq!(judge(&short, critical(9, AlertMetric::ConfidenceMean)), Level::Ok);
+        assert_eq!(judge(&short, critical(10, AlertMetric::ConfidenceMean)), Level::Critical);
         let eager = RolloutConfig { min_requests_for_alerts: 0, ..Default::default() };
-        assert_eq!(gate_level(&eager, critical(1, AlertMetric::ErrorRate)), Level::Critical);
+        assert_eq!(judge(&eager, critical(1, AlertMetric::ErrorRate)), Level::Critical);
     }
 
     #[test]
