@@ -59,7 +59,10 @@ fn magika_matches_onnxruntime_on_real_files() {
     assert!(cases.len() >= 50);
     let mut probs = vec![0f32; model.labels().len()];
     let known = known_deviations("magika");
-    assert!(!known.is_empty() && known.keys().all(|k| cases.iter().any(|c| c["file"] == k.as_str())));
+    assert!(
+        !known.is_empty() && known.keys().all(|k| cases.iter().any(|c| c["file"] == k.as_str())),
+        "models/magika/tolerances.json must name golden files: {known:?}"
+    );
     for case in cases {
         let file = case["file"].as_str().unwrap();
         let data = std::fs::read(model_dir("magika").join(file)).unwrap();
