@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -424,9 +425,10 @@ class Runtime {
     void swap(size_t variant, const Model &model) const {
         check(mle_runtime_swap(handle_.get(), variant, model.get(), nullptr, 0));
     }
-    /// Empty stages, 0 requests per stage and a negative alert sample size keep the defaults.
+    /// Empty stages, 0 requests per stage and no alert sample size keep the defaults.
     void start_rollout(size_t variant, const Model &candidate, const std::vector<uint32_t> &stages = {},
-                       uint64_t requests_per_stage = 0, int64_t min_requests_for_alerts = -1) const {
+                       uint64_t requests_per_stage = 0,
+                       std::optional<uint64_t> min_requests_for_alerts = std::nullopt) const {
         mle_rollout_options o;
         mle_rollout_options_init(&o);
         if (!stages.empty()) {
@@ -435,7 +437,7 @@ class Runtime {
             o.stage_count = static_cast<uint32_t>(stages.size());
         }
         if (requests_per_stage) o.requests_per_stage = requests_per_stage;
-        if (min_requests_for_alerts >= 0) o.min_requests_for_alerts = static_cast<uint64_t>(min_requests_for_alerts);
+        if (min_requests_for_alerts) o.min_requests_for_alerts = *min_requests_for_alerts;
         check(mle_runtime_start_rollout(handle_.get(), variant, candidate.get(), &o, nullptr, 0));
     }
     void promote() const { check(mle_runtime_promote(handle_.get())); }
