@@ -912,6 +912,12 @@ typedef struct mle_monitor_thresholds {
      * Fewest window samples for a drift test (30).
      */
     uint32_t min_drift_samples;
+    /**
+     * Fewest window samples before the p95 latency, mean confidence and error-rate alerts are
+     * raised (30; latency and confidence count successes, the error rate every request). 1
+     * judges from the first request.
+     */
+    uint32_t min_alert_samples;
 } mle_monitor_thresholds;
 
 /**
@@ -1130,18 +1136,15 @@ typedef struct mle_rollout_options {
      */
     uint32_t stage_count;
     /**
-     * Candidate requests per stage before it may advance (default 100).
+     * Candidate requests per stage before it may advance (default 100). A stage also waits
+     * until the candidate's monitor has judged it: its window holds the thresholds'
+     * `min_alert_samples` successes (default 30).
      */
     uint64_t requests_per_stage;
     /**
      * 1 (default): promote after the last stage; 0: wait for `mle_runtime_promote`.
      */
     uint32_t auto_promote;
-    /**
-     * Candidate requests in its monitor's window before its alerts can roll it back or hold
-     * it (default 30; capped at `requests_per_stage`; 0 judges from the first request).
-     */
-    uint64_t min_requests_for_alerts;
 } mle_rollout_options;
 
 /**
@@ -2095,7 +2098,8 @@ mle_status mle_monitor_get_thresholds(const struct mle_monitor *monitor, struct 
 
 /**
  * Replaces the thresholds. Errors: `MLE_ERR_INVALID_ARGUMENT` (non-finite or negative values,
- * warning above critical, p-values outside (0, 1), unknown drift level, min_drift_samples < 2).
+ * warning above critical, p-values outside (0, 1), unknown drift level, min_drift_samples < 2,
+ * min_alert_samples < 1).
  *
  * Thread safety: safe from any thread.
  */

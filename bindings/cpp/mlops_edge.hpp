@@ -15,7 +15,6 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -425,10 +424,8 @@ class Runtime {
     void swap(size_t variant, const Model &model) const {
         check(mle_runtime_swap(handle_.get(), variant, model.get(), nullptr, 0));
     }
-    /// Empty stages, 0 requests per stage and no alert sample size keep the defaults.
     void start_rollout(size_t variant, const Model &candidate, const std::vector<uint32_t> &stages = {},
-                       uint64_t requests_per_stage = 0,
-                       std::optional<uint64_t> min_requests_for_alerts = std::nullopt) const {
+                       uint64_t requests_per_stage = 0) const {
         mle_rollout_options o;
         mle_rollout_options_init(&o);
         if (!stages.empty()) {
@@ -437,7 +434,6 @@ class Runtime {
             o.stage_count = static_cast<uint32_t>(stages.size());
         }
         if (requests_per_stage) o.requests_per_stage = requests_per_stage;
-        if (min_requests_for_alerts) o.min_requests_for_alerts = *min_requests_for_alerts;
         check(mle_runtime_start_rollout(handle_.get(), variant, candidate.get(), &o, nullptr, 0));
     }
     void promote() const { check(mle_runtime_promote(handle_.get())); }

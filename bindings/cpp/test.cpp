@@ -146,7 +146,7 @@ int main(int argc, char **argv) {
     // Rollout and shutdown.
     auto candidate = mle::Model::load(root + "/models/digits-mlp");
     rt.set_experiment("exp", {{"control", &digits, 1.0}});
-    rt.start_rollout(0, candidate, {50, 100}, 10, 5);
+    rt.start_rollout(0, candidate, {50, 100}, 10);
     EXPECT(status_of([&] { rt.start_rollout(0, candidate); }) == MLE_ERR_INVALID_STATE, "one rollout at a time");
     rt.rollback(0);
     auto finals = rt.shutdown(2000);

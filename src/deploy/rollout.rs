@@ -21,25 +21,11 @@ pub struct RolloutConfig {
     /// Whether reaching the end of the last stage promotes the candidate by itself (default
     /// true); when false it stays at 100% until `promote` is called.
     pub auto_promote: bool,
-    /// Candidate requests its monitor's window must hold before the candidate's alerts can roll
-    /// it back or hold it (default 30, the seed's smallest sample for a drift test): a mean
-    /// confidence or p95 over the first one or two requests is noise, and one unlucky input
-    /// would otherwise roll back a good candidate. Capped at `requests_per_stage`, so a stage
-    /// never advances unjudged. 0 judges from the first request.
-    pub min_requests_for_alerts: u64,
 }
-
-/// Default of [`RolloutConfig::min_requests_for_alerts`].
-pub const DEFAULT_MIN_REQUESTS_FOR_ALERTS: u64 = 30;
 
 impl Default for RolloutConfig {
     fn default() -> Self {
-        RolloutConfig {
-            stages_percent: vec![10, 25, 50, 100],
-            requests_per_stage: 100,
-            auto_promote: true,
-            min_requests_for_alerts: DEFAULT_MIN_REQUESTS_FOR_ALERTS,
-        }
+        RolloutConfig { stages_percent: vec![10, 25, 50, 100], requests_per_stage: 100, auto_promote: true }
     }
 }
 
@@ -83,12 +69,20 @@ pub enum Decision {
 }
 
 /// The decision at `stage` (index) after `served` candidate requests at that stage, given the
-/// candidate's alert level and its health check (`None`: not run this time).
-pub fn decide(config: &RolloutConfig, stage: usize, served: u64, level: Level, healthy: Option<bool>) -> Decision {
+/// candidate's alert level, whether its alerts have been judged (see [`alerts_judged`]) and its
+/// health check (`None`: not run this time). A stage never advances on unjudged alerts.
+pub fn decide(
+    config: &RolloutConfig,
+    stage: usize,
+    served: u64,
+    level: Level,
+    judged: bool,
+    healthy: Option<bool>,
+) -> Decision {
     if level == Level::Critical || healthy == Some(false) {
         return Decision::RollBack;
     }
-    if served < config.requests_per_stage || level != Level::Ok {
+    if served < config.requests_per_stage || !judged || level != Level::Ok {
         return Decision::Hold;
     }
     if stage + 1 >= config.stages_percent.len() {
@@ -103,26 +97,25 @@ pub fn decide(config: &RolloutConfig, stage: usize, served: u64, level: Level, h
 }
 
 /// The level a rollout acts on: the most severe of the candidate's degradation alerts (p95
-/// latency and mean confidence against the baseline, error rate), or `Ok` while the candidate's
-/// window holds fewer than `min(min_requests_for_alerts, requests_per_stage)` requests. Drift
-/// alerts are left out: inputs drift the same for both versions, and latency/confidence changes
-/// already have their own alerts.
-pub fn gate_level(config: &RolloutConfig, snapshot: &Snapshot) -> Level {
-    level_of(config, snapshot.window.count, &snapshot.alerts)
-}
-
-/// [`gate_level`] of a window holding `window_count` requests with these alerts.
-fn level_of(config: &RolloutConfig, window_count: u64, alerts: &[Alert]) -> Level {
-    let judged_from = config.min_requests_for_alerts.min(config.requests_per_stage);
-    if window_count < judged_from {
-        return Level::Ok;
-    }
+/// latency and mean confidence against the baseline, error rate). Drift alerts are left out:
+/// inputs drift the same for both versions, and latency/confidence changes already have their
+/// own alerts. The monitor raises degradation alerts only once its window holds its thresholds'
+/// `min_alert_samples`, so a first unlucky request does not roll a good candidate back.
+pub fn gate_level(alerts: &[Alert]) -> Level {
     alerts
         .iter()
         .filter(|a| matches!(a.metric, AlertMetric::LatencyP95 | AlertMetric::ConfidenceMean | AlertMetric::ErrorRate))
         .map(|a| a.level)
         .max()
         .unwrap_or(Level::Ok)
+}
+
+/// Whether the candidate's degradation alerts have had their say: its window holds
+/// `min_alert_samples` successful requests (or a full window, if the window is smaller), or
+/// it has no baseline to be judged against (then the health check alone judges it).
+pub fn alerts_judged(snapshot: &Snapshot, min_alert_samples: usize, window: usize) -> bool {
+    let successes = snapshot.window.count - snapshot.window.errors;
+    snapshot.baseline.is_none() || successes >= min_alert_samples.min(window) as u64
 }
 
 /// Whether this request goes to the candidate at `percent`% of traffic.
@@ -163,45 +156,57 @@ mod tests {
     #[test]
     fn decisions() {
         let c = RolloutConfig::default();
-        assert_eq!(decide(&c, 0, 99, Level::Ok, None), Decision::Hold);
-        assert_eq!(decide(&c, 0, 100, Level::Ok, Some(true)), Decision::Advance);
-        assert_eq!(decide(&c, 0, 100, Level::Warning, Some(true)), Decision::Hold);
-        assert_eq!(decide(&c, 1, 5, Level::Critical, None), Decision::RollBack);
-        assert_eq!(decide(&c, 2, 500, Level::Ok, Some(false)), Decision::RollBack);
-        assert_eq!(decide(&c, 3, 100, Level::Ok, Some(true)), Decision::Complete);
+        assert_eq!(decide(&c, 0, 99, Level::Ok, true, None), Decision::Hold);
+        assert_eq!(decide(&c, 0, 100, Level::Ok, true, Some(true)), Decision::Advance);
+        assert_eq!(decide(&c, 0, 100, Level::Ok, false, Some(true)), Decision::Hold, "unjudged");
+        assert_eq!(decide(&c, 0, 100, Level::Warning, true, Some(true)), Decision::Hold);
+        assert_eq!(decide(&c, 1, 5, Level::Critical, true, None), Decision::RollBack);
+        assert_eq!(decide(&c, 2, 500, Level::Ok, true, Some(false)), Decision::RollBack);
+        assert_eq!(decide(&c, 3, 100, Level::Ok, true, Some(true)), Decision::Complete);
+        assert_eq!(decide(&c, 3, 100, Level::Ok, false, Some(true)), Decision::Hold);
         let manual = RolloutConfig { auto_promote: false, ..Default::default() };
-        assert_eq!(decide(&manual, 3, 100, Level::Ok, Some(true)), Decision::Hold);
+        assert_eq!(decide(&manual, 3, 100, Level::Ok, true, Some(true)), Decision::Hold);
+    }
+
+    fn critical(metric: AlertMetric) -> Alert {
+        Alert {
+            metric,
+            feature: 0,
+            level: Level::Critical,
+            current: 0.5,
+            baseline: 0.96,
+            change_pct: -48.0,
+            p_value: f64::NAN,
+        }
     }
 
     #[test]
-    fn alerts_count_once_the_window_holds_enough_requests() {
-        let critical = |count: u64, metric: AlertMetric| {
-            let alert = Alert {
-                metric,
-                feature: 0,
-                level: Level::Critical,
-                current: 0.5,
-                baseline: 0.96,
-                change_pct: -48.0,
-                p_value: f64::NAN,
-            };
-            (count, [alert])
-        };
-        let judge = |c: &RolloutConfig, (count, alerts): (u64, [Alert; 1])| level_of(c, count, &alerts);
-        let c = RolloutConfig::default();
+    fn only_degradation_alerts_move_a_rollout() {
         for metric in [AlertMetric::ConfidenceMean, AlertMetric::LatencyP95, AlertMetric::ErrorRate] {
-            assert_eq!(judge(&c, critical(1, metric)), Level::Ok, "{metric:?} on one request");
-            assert_eq!(judge(&c, critical(29, metric)), Level::Ok);
-            assert_eq!(judge(&c, critical(30, metric)), Level::Critical);
+            assert_eq!(gate_level(&[critical(metric)]), Level::Critical, "{metric:?}");
         }
-        // Drift alerts never move a rollout.
-        assert_eq!(judge(&c, critical(500, AlertMetric::ConfidenceDrift)), Level::Ok);
-        // Capped at the stage's size: a stage of 10 requests is judged at 10.
-        let short = RolloutConfig { requests_per_stage: 10, ..Default::default() };
-        assert_eq!(judge(&short, critical(9, AlertMetric::ConfidenceMean)), Level::Ok);
-        assert_eq!(judge(&short, critical(10, AlertMetric::ConfidenceMean)), Level::Critical);
-        let eager = RolloutConfig { min_requests_for_alerts: 0, ..Default::default() };
-        assert_eq!(judge(&eager, critical(1, AlertMetric::ErrorRate)), Level::Critical);
+        for metric in [AlertMetric::ConfidenceDrift, AlertMetric::LatencyDrift, AlertMetric::LabelDrift] {
+            assert_eq!(gate_level(&[critical(metric)]), Level::Ok, "{metric:?}");
+        }
+        assert_eq!(gate_level(&[]), Level::Ok);
+    }
+
+    #[test]
+    fn alerts_are_judged_once_the_window_holds_enough_successes() {
+        let snapshot = |count: u64, errors: u64, baseline: bool| {
+            let mut s = Snapshot::default();
+            s.window.count = count;
+            s.window.errors = errors;
+            s.baseline = baseline.then(Default::default);
+            s
+        };
+        assert!(!alerts_judged(&snapshot(29, 0, true), 30, 1000));
+        assert!(alerts_judged(&snapshot(30, 0, true), 30, 1000));
+        assert!(!alerts_judged(&snapshot(40, 11, true), 30, 1000), "29 successes");
+        // A window smaller than the sample size: judged once full.
+        assert!(alerts_judged(&snapshot(16, 0, true), 30, 16));
+        // Nothing to judge against: the health check decides.
+        assert!(alerts_judged(&snapshot(0, 0, false), 30, 1000));
     }
 
     #[test]

@@ -91,6 +91,10 @@ pub struct mle_monitor_thresholds {
     pub drift_level: i32,
     /// Fewest window samples for a drift test (30).
     pub min_drift_samples: u32,
+    /// Fewest window samples before the p95 latency, mean confidence and error-rate alerts are
+    /// raised (30; latency and confidence count successes, the error rate every request). 1
+    /// judges from the first request.
+    pub min_alert_samples: u32,
 }
 
 /// Level: no alert.
@@ -579,6 +583,7 @@ pub(super) fn thresholds_from_c(t: &mle_monitor_thresholds) -> Result<Thresholds
         label_drift_p_value: t.label_drift_p_value,
         drift_level,
         min_drift_samples: t.min_drift_samples as usize,
+        min_alert_samples: t.min_alert_samples as usize,
     })
 }
 
@@ -594,6 +599,7 @@ pub(super) fn thresholds_to_c(t: &Thresholds) -> mle_monitor_thresholds {
         label_drift_p_value: t.label_drift_p_value,
         drift_level: t.drift_level as i32,
         min_drift_samples: t.min_drift_samples.min(u32::MAX as usize) as u32,
+        min_alert_samples: t.min_alert_samples.min(u32::MAX as usize) as u32,
     }
 }
 
@@ -625,7 +631,8 @@ pub unsafe extern "C" fn mle_monitor_get_thresholds(
 }
 
 /// Replaces the thresholds. Errors: `MLE_ERR_INVALID_ARGUMENT` (non-finite or negative values,
-/// warning above critical, p-values outside (0, 1), unknown drift level, min_drift_samples < 2).
+/// warning above critical, p-values outside (0, 1), unknown drift level, min_drift_samples < 2,
+/// min_alert_samples < 1).
 ///
 /// Thread safety: safe from any thread.
 #[no_mangle]

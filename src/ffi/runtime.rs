@@ -181,13 +181,12 @@ pub struct mle_rollout_options {
     pub stages_percent: [u32; 8],
     /// How many of `stages_percent` are used (default 4: 10, 25, 50, 100).
     pub stage_count: u32,
-    /// Candidate requests per stage before it may advance (default 100).
+    /// Candidate requests per stage before it may advance (default 100). A stage also waits
+    /// until the candidate's monitor has judged it: its window holds the thresholds'
+    /// `min_alert_samples` successes (default 30).
     pub requests_per_stage: u64,
     /// 1 (default): promote after the last stage; 0: wait for `mle_runtime_promote`.
     pub auto_promote: u32,
-    /// Candidate requests in its monitor's window before its alerts can roll it back or hold
-    /// it (default 30; capped at `requests_per_stage`; 0 judges from the first request).
-    pub min_requests_for_alerts: u64,
 }
 
 /// A deployment event (strings valid during the callback only).
@@ -880,7 +879,6 @@ pub unsafe extern "C" fn mle_rollout_options_init(options: *mut mle_rollout_opti
         o.stage_count = d.stages_percent.len() as u32;
         o.requests_per_stage = d.requests_per_stage;
         o.auto_promote = 1;
-        o.min_requests_for_alerts = d.min_requests_for_alerts;
     }
 }
 
@@ -915,7 +913,6 @@ pub unsafe extern "C" fn mle_runtime_start_rollout(
                     stages_percent: o.stages_percent[..o.stage_count as usize].to_vec(),
                     requests_per_stage: o.requests_per_stage,
                     auto_promote: o.auto_promote == 1,
-                    min_requests_for_alerts: o.min_requests_for_alerts,
                 }
             }
         };

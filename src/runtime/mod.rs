@@ -1301,10 +1301,13 @@ impl Shared {
         let Some(r) = current.rollout.clone() else { return Ok(()) };
         let snapshot = r.candidate.monitor.snapshot()?;
         r.candidate.last_level.store(snapshot.level as i32, Ordering::Relaxed);
-        let level = rollout::gate_level(&r.config, &snapshot);
+        let level = rollout::gate_level(&snapshot.alerts);
+        let monitor = &r.candidate.monitor;
+        let judged =
+            rollout::alerts_judged(&snapshot, monitor.thresholds()?.min_alert_samples, monitor.config().window);
         let stage = r.stage.load(Ordering::Acquire);
         let served = r.served_at_stage.load(Ordering::Relaxed);
-        let healthy = if served >= r.config.requests_per_stage && level == Level::Ok {
+        let healthy = if served >= r.config.requests_per_stage && judged && level == Level::Ok {
             let mut checker = r.checker.lock().unwrap_or_else(|e| e.into_inner());
             match selftest::run(&mut checker, &r.cases) {
                 Ok(_) => Some(true),
@@ -1316,7 +1319,7 @@ impl Shared {
         } else {
             None
         };
-        let event = match rollout::decide(&r.config, stage, served, level, healthy) {
+        let event = match rollout::decide(&r.config, stage, served, level, judged, healthy) {
             Decision::Hold => return Ok(()),
             Decision::Advance => {
                 r.stage.store(stage + 1, Ordering::Release);

@@ -537,7 +537,8 @@ static void test_monitor(void) {
     mle_monitor_thresholds_default(&thresholds);
     EXPECT(thresholds.latency_p95_warning == 0.5 && thresholds.latency_p95_critical == 1.0 &&
                thresholds.confidence_drop_warning == 0.1 && thresholds.confidence_drop_critical == 0.2 &&
-               thresholds.drift_p_value == 0.05 && thresholds.drift_level == MLE_LEVEL_WARNING,
+               thresholds.drift_p_value == 0.05 && thresholds.drift_level == MLE_LEVEL_WARNING &&
+               thresholds.min_drift_samples == 30 && thresholds.min_alert_samples == 30,
            "seed defaults");
     EXPECT_STATUS(mle_monitor_get_thresholds(monitor, NULL), MLE_ERR_INVALID_ARGUMENT);
     EXPECT_STATUS(mle_monitor_set_thresholds(monitor, NULL), MLE_ERR_INVALID_ARGUMENT);
@@ -552,9 +553,13 @@ static void test_monitor(void) {
     thresholds.drift_p_value = 1.5;
     EXPECT_STATUS(mle_monitor_set_thresholds(monitor, &thresholds), MLE_ERR_INVALID_ARGUMENT);
     thresholds.drift_p_value = 0.01;
+    thresholds.min_alert_samples = 0;
+    EXPECT_STATUS(mle_monitor_set_thresholds(monitor, &thresholds), MLE_ERR_INVALID_ARGUMENT);
+    thresholds.min_alert_samples = 40;
     EXPECT_STATUS(mle_monitor_set_thresholds(monitor, &thresholds), MLE_OK);
     EXPECT_STATUS(mle_monitor_get_thresholds(monitor, &got), MLE_OK);
-    EXPECT(got.drift_p_value == 0.01 && got.drift_level == MLE_LEVEL_CRITICAL, "thresholds round trip");
+    EXPECT(got.drift_p_value == 0.01 && got.drift_level == MLE_LEVEL_CRITICAL && got.min_alert_samples == 40,
+           "thresholds round trip");
 
     /* A host baseline: bad ones first. */
     for (i = 0; i < 150; i++) {
@@ -886,7 +891,7 @@ static void test_runtime(void) {
         mle_snapshot snap;
         int rounds = 0;
         mle_rollout_options_init(&ro);
-        EXPECT(ro.stage_count == 4 && ro.stages_percent[0] == 10 && ro.stages_percent[3] == 100 && ro.min_requests_for_alerts == 30,
+        EXPECT(ro.stage_count == 4 && ro.stages_percent[0] == 10 && ro.stages_percent[3] == 100 && ro.requests_per_stage == 100,
                "defaults");
         EXPECT_STATUS(mle_runtime_promote(rt), MLE_ERR_INVALID_STATE);
         ro.stages_percent[0] = 50;

@@ -135,7 +135,7 @@ fun main(args: Array<String>) {
 
         val candidate = Model.load("$root/models/digits-mlp")
         rt.setExperiment("exp", listOf(Variant("control", digits, 1.0)))
-        rt.startRollout(0, candidate, intArrayOf(50, 100), 10, minRequestsForAlerts = 5)
+        rt.startRollout(0, candidate, intArrayOf(50, 100), 10)
         expect(statusOf { rt.startRollout(0, candidate) } == Status.INVALID_STATE, "one rollout at a time")
         expect(rt.health().rolloutActive, "rollout active")
         rt.rollback(0)

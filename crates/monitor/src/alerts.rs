@@ -119,6 +119,12 @@ pub struct Thresholds {
     pub drift_level: Level,
     /// Fewest window samples for a drift test (seed: 30).
     pub min_drift_samples: usize,
+    /// Fewest window samples before the degradation alerts (p95 latency, mean confidence, error
+    /// rate) are raised (default 30, the seed's smallest sample for a test): a p95 or a mean over
+    /// the first one or two requests is noise, and one unusual input would otherwise raise a
+    /// critical alert. Latency and confidence count the window's successes, the error rate all
+    /// of its requests. 1 judges from the first request, as the seed's formulas alone would.
+    pub min_alert_samples: usize,
 }
 
 impl Default for Thresholds {
@@ -134,13 +140,14 @@ impl Default for Thresholds {
             label_drift_p_value: 0.05,
             drift_level: Level::Warning,
             min_drift_samples: 30,
+            min_alert_samples: 30,
         }
     }
 }
 
 impl Thresholds {
     /// Checks every value: finite, non-negative, warning ≤ critical, p-values in (0, 1),
-    /// drift level not `Ok`, at least 2 samples for drift.
+    /// drift level not `Ok`, at least 2 samples for drift and 1 for the degradation alerts.
     pub fn validate(&self) -> Result<()> {
         let pairs = [
             ("latency_p95", self.latency_p95_warning, self.latency_p95_critical),
@@ -171,6 +178,9 @@ impl Thresholds {
         }
         if self.min_drift_samples < 2 {
             return Err(MonitorError::invalid("min_drift_samples must be at least 2"));
+        }
+        if self.min_alert_samples < 1 {
+            return Err(MonitorError::invalid("min_alert_samples must be at least 1"));
         }
         Ok(())
     }

@@ -591,7 +591,10 @@ fn alerts(
             Alert { metric, feature: 0, level, current, baseline: base, change_pct: change * 100.0, p_value: f64::NAN };
         let _ = out.push(alert);
     };
-    if baseline.latency_p95_us > 0.0 {
+    // Each check waits for `min_alert_samples`: latency and confidence come from successes.
+    let successes_judged = w.count - w.errors >= t.min_alert_samples as u64;
+    let requests_judged = w.count >= t.min_alert_samples as u64;
+    if baseline.latency_p95_us > 0.0 && successes_judged {
         let increase = (w.latency_p95_us - baseline.latency_p95_us) / baseline.latency_p95_us;
         degradation(
             AlertMetric::LatencyP95,
@@ -602,7 +605,7 @@ fn alerts(
             t.latency_p95_critical,
         );
     }
-    if baseline.confidence_mean > 0.0 && w.count > w.errors {
+    if baseline.confidence_mean > 0.0 && successes_judged {
         let drop = (baseline.confidence_mean - w.confidence_mean) / baseline.confidence_mean;
         degradation(
             AlertMetric::ConfidenceMean,
@@ -613,14 +616,16 @@ fn alerts(
             t.confidence_drop_critical,
         );
     }
-    degradation(
-        AlertMetric::ErrorRate,
-        w.error_rate,
-        baseline.error_rate,
-        w.error_rate - baseline.error_rate,
-        t.error_rate_warning,
-        t.error_rate_critical,
-    );
+    if requests_judged {
+        degradation(
+            AlertMetric::ErrorRate,
+            w.error_rate,
+            baseline.error_rate,
+            w.error_rate - baseline.error_rate,
+            t.error_rate_warning,
+            t.error_rate_critical,
+        );
+    }
     let mut push = |alert: Alert| {
         let _ = out.push(alert);
     };

@@ -128,7 +128,7 @@ pub struct DriftReport {
 }
 
 /// One analysis of the monitor.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Default)]
 pub struct Snapshot {
     /// Records taken from the rings since the monitor was created.
     pub processed: u64,

@@ -131,6 +131,7 @@ fn config_and_thresholds_are_validated() {
         Thresholds { label_drift_p_value: 1.0, ..Thresholds::default() },
         Thresholds { drift_level: Level::Ok, ..Thresholds::default() },
         Thresholds { min_drift_samples: 1, ..Thresholds::default() },
+        Thresholds { min_alert_samples: 0, ..Thresholds::default() },
     ];
     for t in bad {
         assert_eq!(m.set_thresholds(t).unwrap_err().kind, ErrorKind::InvalidArgument, "{t:?}");
@@ -217,6 +218,38 @@ fn seed_alerts_latency_and_confidence() {
         .unwrap();
     let s = m.snapshot().unwrap();
     assert!(find(&s, AlertMetric::LatencyP95).is_none());
+}
+
+#[test]
+fn degradation_alerts_wait_for_min_alert_samples() {
+    let m = monitor(200, 2, &[]);
+    feed(&m, 200, |_| ok(100.0, 0, 0.9, 4));
+    m.freeze_baseline().unwrap();
+    m.reset_window().unwrap();
+    // One very slow, unsure request: a p95 and a mean over one request are noise.
+    let s = feed(&m, 1, |_| ok(1000.0, 0, 0.2, 4));
+    assert!(s.alerts.is_empty() && s.level == Level::Ok, "{:?}", s.alerts);
+    // 29 requests, all of them slow, unsure, then failing: still below the default 30.
+    let s = feed(&m, 28, |i| if i < 10 { Record::error(100_000, 12) } else { ok(1000.0, 0, 0.2, 4) });
+    assert_eq!(s.window.count, 29);
+    assert!(s.alerts.is_empty(), "{:?}", s.alerts);
+    // The 30th request: the error rate, which counts every request, speaks; latency and
+    // confidence wait for 30 successes (19 so far).
+    let s = feed(&m, 1, |_| Record::error(100_000, 12));
+    let degradation = [AlertMetric::LatencyP95, AlertMetric::ConfidenceMean, AlertMetric::ErrorRate];
+    let metrics: Vec<AlertMetric> = s.alerts.iter().map(|a| a.metric).filter(|m| degradation.contains(m)).collect();
+    assert_eq!(metrics, vec![AlertMetric::ErrorRate], "{:?}", s.alerts);
+    let s = feed(&m, 11, |_| ok(1000.0, 0, 0.2, 4));
+    assert_eq!(s.window.count - s.window.errors, 30);
+    for metric in degradation {
+        let alert = s.alerts.iter().find(|a| a.metric == metric);
+        assert_eq!(alert.map(|a| a.level), Some(Level::Critical), "{metric:?}: {:?}", s.alerts);
+    }
+    // 1 judges from the first request, as the seed's formulas alone would.
+    m.set_thresholds(Thresholds { min_alert_samples: 1, ..Thresholds::default() }).unwrap();
+    m.reset_window().unwrap();
+    let s = feed(&m, 1, |_| ok(1000.0, 0, 0.2, 4));
+    assert_eq!(s.level, Level::Critical, "{:?}", s.alerts);
 }
 
 #[test]

@@ -418,9 +418,7 @@ class Runtime(production: Model, options: RuntimeOptions = RuntimeOptions(), tel
         else check(lib.mle_runtime_set_assignment_hook(handle, hookTrampoline, Registry.register(hook), Registry.free))
     }
     fun swap(variant: Int, model: Model) = check(lib.mle_runtime_swap(handle, SizeT(variant.toLong()), model.handle, null, SizeT(0)))
-    /** Stages, requests per stage and alert sample size keep the library's defaults when empty / null. */
-    fun startRollout(variant: Int, candidate: Model, stagesPercent: IntArray = intArrayOf(), requestsPerStage: Long = 0,
-                     minRequestsForAlerts: Long? = null) {
+    fun startRollout(variant: Int, candidate: Model, stagesPercent: IntArray = intArrayOf(), requestsPerStage: Long = 0) {
         val o = CRolloutOptions()
         lib.mle_rollout_options_init(o)
         if (stagesPercent.isNotEmpty()) {
@@ -429,7 +427,6 @@ class Runtime(production: Model, options: RuntimeOptions = RuntimeOptions(), tel
             o.stage_count = stagesPercent.size
         }
         if (requestsPerStage > 0) o.requests_per_stage = requestsPerStage
-        if (minRequestsForAlerts != null) o.min_requests_for_alerts = minRequestsForAlerts
         check(lib.mle_runtime_start_rollout(handle, SizeT(variant.toLong()), candidate.handle, o, null, SizeT(0)))
     }
     fun promote() = check(lib.mle_runtime_promote(handle))

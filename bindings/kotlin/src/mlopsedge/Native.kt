@@ -96,7 +96,8 @@ class CMonitorOptions : Structure() {
 }
 
 @Structure.FieldOrder("latency_p95_warning", "latency_p95_critical", "confidence_drop_warning", "confidence_drop_critical",
-    "error_rate_warning", "error_rate_critical", "drift_p_value", "label_drift_p_value", "drift_level", "min_drift_samples")
+    "error_rate_warning", "error_rate_critical", "drift_p_value", "label_drift_p_value", "drift_level", "min_drift_samples",
+    "min_alert_samples")
 class CThresholds : Structure() {
     @JvmField var latency_p95_warning: Double = 0.0
     @JvmField var latency_p95_critical: Double = 0.0
@@ -108,6 +109,7 @@ class CThresholds : Structure() {
     @JvmField var label_drift_p_value: Double = 0.0
     @JvmField var drift_level: Int = 0
     @JvmField var min_drift_samples: Int = 0
+    @JvmField var min_alert_samples: Int = 0
 }
 
 @Structure.FieldOrder("max_concurrency", "busy_wait_ms", "pool_mode", "pool_bytes", "monitor", "thresholds",
@@ -235,13 +237,12 @@ class CEvent(p: Pointer) : Structure(p) {
     init { read() }
 }
 
-@Structure.FieldOrder("stages_percent", "stage_count", "requests_per_stage", "auto_promote", "min_requests_for_alerts")
+@Structure.FieldOrder("stages_percent", "stage_count", "requests_per_stage", "auto_promote")
 class CRolloutOptions : Structure() {
     @JvmField var stages_percent = IntArray(8)
     @JvmField var stage_count: Int = 0
     @JvmField var requests_per_stage: Long = 0
     @JvmField var auto_promote: Int = 0
-    @JvmField var min_requests_for_alerts: Long = 0
 }
 
 @Structure.FieldOrder("control_rate", "treatment_rate", "lift", "lift_percent", "p_value", "z_score", "ci_lower",
