@@ -10,15 +10,25 @@ import sys
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 
-def run(command, model, lines, kind=None, timeout=300):
+def run(command, model, lines, kind=None, timeout=300, started=None):
     """Feeds `lines` to the classify CLI on `model` and returns its JSON records, one per line.
     `command` is the argv that starts the CLI: [binary], or a qemu-user runner followed by a
-    cross-compiled binary (tests/check_cross.py). Exits with the CLI's stderr when it fails."""
+    cross-compiled binary (tests/check_cross.py). `started`, if given, is called with the process
+    (so that a caller running several can kill the others when one fails). Exits with the CLI's
+    stderr when it fails."""
     args = list(command) + ["--model", str(ROOT / "models" / model)] + (["--kind", kind] if kind else [])
-    done = subprocess.run(args, input="\n".join(lines) + "\n", capture_output=True, text=True, timeout=timeout)
-    if done.returncode != 0:
-        sys.exit(f"{' '.join(args)} exited {done.returncode}: {done.stderr}")
-    records = [json.loads(line) for line in done.stdout.splitlines()]
+    with subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True) as process:
+        if started:
+            started(process)
+        try:
+            stdout, stderr = process.communicate("\n".join(lines) + "\n", timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            sys.exit(f"{' '.join(args)} took more than {timeout} s")
+    if process.returncode != 0:
+        sys.exit(f"{' '.join(args)} exited {process.returncode}: {stderr}")
+    records = [json.loads(line) for line in stdout.splitlines()]
     if len(records) != len(lines):
         sys.exit(f"{model}: {len(lines)} inputs, {len(records)} answers from {' '.join(command)}")
     return records

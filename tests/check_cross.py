@@ -15,6 +15,7 @@ import pathlib
 import re
 import shlex
 import sys
+import threading
 
 from check_cli import run
 
@@ -109,19 +110,38 @@ def main():
     args = parser.parse_args()
     models = sorted(p.parent.name for p in (ROOT / "models").glob("*/golden.json"))
 
-    def answers(model):
-        lines, names, kind = inputs(model)
-        host = run([args.host], model, lines, kind)
-        target = run(shlex.split(args.runner) + [args.target], model, lines, kind, timeout=QEMU_TIMEOUT)
-        return lines, names, host, target
+    processes, stopping = [], threading.Event()
 
-    summary = {}
-    # Two models at a time: a qemu-user process runs on one core, and this machine has two.
+    def started(process):
+        processes.append(process)
+        if stopping.is_set():  # started after another model failed
+            process.kill()
+
+    def compared(model):
+        lines, names, kind = inputs(model)
+        host = run([args.host], model, lines, kind, started=started)
+        target = run(shlex.split(args.runner) + [args.target], model, lines, kind, timeout=QEMU_TIMEOUT,
+                     started=started)
+        return lines, compare(model, names, host, target)
+
+    # Two models at a time: a qemu-user process runs on one core, and this machine has two. Each
+    # model is compared as soon as its answers are in; the first failure kills the other runs.
+    results = {}
     with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
-        pending = [pool.submit(answers, model) for model in models]
-        results = [(model, future.result()) for model, future in zip(models, pending)]
-    for model, (lines, names, host, target) in results:
-        worst, deviations = compare(model, names, host, target)
+        futures = {pool.submit(compared, model): model for model in models}
+        try:
+            for future in concurrent.futures.as_completed(futures):
+                results[futures[future]] = future.result()
+        except BaseException:
+            stopping.set()
+            for future in futures:
+                future.cancel()
+            for process in list(processes):
+                process.kill()
+            raise
+    summary = {}
+    for model in models:
+        lines, (worst, deviations) = results[model]
         summary[model] = {"inputs": len(lines), "same_labels": True, "max_abs_probability_diff": worst,
                           "known_deviations": deviations}
         print(f"  {model}: {len(lines)} inputs, same labels, max |Δp| = {worst:.3g}"
