@@ -914,8 +914,8 @@ typedef struct mle_monitor_thresholds {
     uint32_t min_drift_samples;
     /**
      * Fewest window samples before the p95 latency, mean confidence and error-rate alerts are
-     * raised (30; latency and confidence count successes, the error rate every request). 1
-     * judges from the first request.
+     * raised (30; latency and confidence count successes, the error rate every request; a
+     * smaller window is judged once full). 1 judges from the first request.
      */
     uint32_t min_alert_samples;
 } mle_monitor_thresholds;

@@ -92,8 +92,8 @@ pub struct mle_monitor_thresholds {
     /// Fewest window samples for a drift test (30).
     pub min_drift_samples: u32,
     /// Fewest window samples before the p95 latency, mean confidence and error-rate alerts are
-    /// raised (30; latency and confidence count successes, the error rate every request). 1
-    /// judges from the first request.
+    /// raised (30; latency and confidence count successes, the error rate every request; a
+    /// smaller window is judged once full). 1 judges from the first request.
     pub min_alert_samples: u32,
 }
 

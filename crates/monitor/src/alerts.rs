@@ -123,7 +123,8 @@ pub struct Thresholds {
     /// rate) are raised (default 30, the seed's smallest sample for a test): a p95 or a mean over
     /// the first one or two requests is noise, and one unusual input would otherwise raise a
     /// critical alert. Latency and confidence count the window's successes, the error rate all
-    /// of its requests. 1 judges from the first request, as the seed's formulas alone would.
+    /// of its requests; a window smaller than this is judged once full. 1 judges from the first
+    /// request, as the seed's formulas alone would.
     pub min_alert_samples: usize,
 }
 

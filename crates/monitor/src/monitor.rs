@@ -537,7 +537,7 @@ impl Analysis {
                 };
             }
         }
-        snapshot.alerts = alerts(&snapshot, baseline, &t, s);
+        snapshot.alerts = alerts(&snapshot, baseline, &t, self.capacity, s);
         snapshot.level = snapshot.alerts.iter().map(|a| a.level).max().unwrap_or(Level::Ok);
         snapshot
     }
@@ -571,6 +571,7 @@ fn alerts(
     snapshot: &Snapshot,
     baseline: &Baseline,
     t: &Thresholds,
+    window_capacity: usize,
     scratch: &Scratch,
 ) -> heapless::Vec<Alert, { crate::snapshot::MAX_ALERTS }> {
     let mut out = heapless::Vec::new();
@@ -591,9 +592,11 @@ fn alerts(
             Alert { metric, feature: 0, level, current, baseline: base, change_pct: change * 100.0, p_value: f64::NAN };
         let _ = out.push(alert);
     };
-    // Each check waits for `min_alert_samples`: latency and confidence come from successes.
-    let successes_judged = w.count - w.errors >= t.min_alert_samples as u64;
-    let requests_judged = w.count >= t.min_alert_samples as u64;
+    // Each check waits for `min_alert_samples` (or a full window, if the window is smaller):
+    // latency and confidence come from successes.
+    let needed = t.min_alert_samples.min(window_capacity) as u64;
+    let successes_judged = w.count - w.errors >= needed;
+    let requests_judged = w.count >= needed;
     if baseline.latency_p95_us > 0.0 && successes_judged {
         let increase = (w.latency_p95_us - baseline.latency_p95_us) / baseline.latency_p95_us;
         degradation(

@@ -250,6 +250,13 @@ fn degradation_alerts_wait_for_min_alert_samples() {
     m.reset_window().unwrap();
     let s = feed(&m, 1, |_| ok(1000.0, 0, 0.2, 4));
     assert_eq!(s.level, Level::Critical, "{:?}", s.alerts);
+    // A window smaller than min_alert_samples is judged once it is full.
+    let small = monitor(16, 2, &[]);
+    small.set_baseline(m.baseline().unwrap().unwrap()).unwrap();
+    let s = feed(&small, 15, |_| ok(1000.0, 0, 0.2, 4));
+    assert!(s.alerts.is_empty(), "{:?}", s.alerts);
+    let s = feed(&small, 1, |_| ok(1000.0, 0, 0.2, 4));
+    assert_eq!(s.level, Level::Critical, "{:?}", s.alerts);
 }
 
 #[test]
