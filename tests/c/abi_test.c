@@ -1210,10 +1210,11 @@ static void test_telemetry(void) {
     topts.spool_sync = 0;
     topts.retry_initial_ms = 0;
     EXPECT_STATUS(mle_telemetry_new(&topts, &bad), MLE_ERR_INVALID_ARGUMENT);
-    /* Waits of 25..50 ms: long enough that an immediate second flush (even under valgrind) comes
-     * during the backoff, short enough to sleep through. */
-    topts.retry_initial_ms = 50;
-    topts.retry_max_ms = 50;
+    /* Waits of 200..400 ms: long enough that an immediate second flush comes during the backoff
+     * even under valgrind on a busy machine (25..50 ms was not: seen failing there), short enough
+     * to sleep through. */
+    topts.retry_initial_ms = 400;
+    topts.retry_max_ms = 400;
     topts.device_id = "\xff\xfe";
     EXPECT_STATUS(mle_telemetry_new(&topts, &bad), MLE_ERR_INVALID_UTF8);
     topts.device_id = "abi-test";
@@ -1271,11 +1272,11 @@ static void test_telemetry(void) {
            "retry: calls %d pending %llu", up.calls, (unsigned long long)report.pending);
     EXPECT_STATUS(mle_telemetry_flush(tel, NULL), MLE_OK);
     EXPECT(up.calls == 1, "nothing offered during the backoff");
-    sleep_ms(60);
+    sleep_ms(450);
     up.answer = 7;
     EXPECT_STATUS(mle_telemetry_flush(tel, &report), MLE_OK);
     EXPECT(up.calls == 2 && up.last_id == 1 && report.retried == 1, "same batch again, unknown answer = retry");
-    sleep_ms(60);
+    sleep_ms(450);
     up.answer = MLE_UPLOAD_OK;
     EXPECT_STATUS(mle_telemetry_flush(tel, &report), MLE_OK);
     EXPECT(report.batches_sent == 3 && report.pending == 0 && report.backing_off == 0, "sent %llu pending %llu",
