@@ -137,7 +137,11 @@ fn a_slowdown_raises_the_p95_latency_alert() {
     }
     mlops_edge::session::testing::set_extra_latency(Duration::ZERO);
     let s = monitor.snapshot().unwrap();
-    let alert = s.alerts.iter().find(|a| a.metric == AlertMetric::LatencyP95).expect("p95 alert");
+    let alert = s
+        .alerts
+        .iter()
+        .find(|a| a.metric == AlertMetric::LatencyP95)
+        .unwrap_or_else(|| panic!("p95 alert: {:?} window {:?} baseline {:?}", s.alerts, s.window, s.baseline));
     assert_eq!(alert.level, Level::Critical, "{alert:?}");
     let (base_us, slow_us) = (base.as_secs_f64() * 1e6, base.as_secs_f64() * 4e6);
     assert!(alert.current >= slow_us && alert.baseline >= base_us && alert.baseline < alert.current, "{alert:?}");
