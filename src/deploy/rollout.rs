@@ -110,12 +110,11 @@ pub fn gate_level(alerts: &[Alert]) -> Level {
         .unwrap_or(Level::Ok)
 }
 
-/// Whether the candidate's degradation alerts have had their say: its window holds
-/// `min_alert_samples` successful requests (or a full window, if the window is smaller), or
-/// it has no baseline to be judged against (then the health check alone judges it).
-pub fn alerts_judged(snapshot: &Snapshot, min_alert_samples: usize, window: usize) -> bool {
-    let successes = snapshot.window.count - snapshot.window.errors;
-    snapshot.baseline.is_none() || successes >= min_alert_samples.min(window) as u64
+/// Whether the candidate's degradation alerts have had their say: the monitor judged them
+/// ([`Snapshot::degradation_tested`]), or there is no baseline to judge against (then the health
+/// check alone judges the candidate).
+pub fn alerts_judged(snapshot: &Snapshot) -> bool {
+    snapshot.baseline.is_none() || snapshot.degradation_tested
 }
 
 /// Whether this request goes to the candidate at `percent`% of traffic.
@@ -192,21 +191,16 @@ mod tests {
     }
 
     #[test]
-    fn alerts_are_judged_once_the_window_holds_enough_successes() {
-        let snapshot = |count: u64, errors: u64, baseline: bool| {
-            let mut s = Snapshot::default();
-            s.window.count = count;
-            s.window.errors = errors;
-            s.baseline = baseline.then(Default::default);
-            s
+    fn alerts_are_judged_by_the_monitor_or_without_a_baseline() {
+        let snapshot = |tested: bool, baseline: bool| Snapshot {
+            degradation_tested: tested,
+            baseline: baseline.then(Default::default),
+            ..Default::default()
         };
-        assert!(!alerts_judged(&snapshot(29, 0, true), 30, 1000));
-        assert!(alerts_judged(&snapshot(30, 0, true), 30, 1000));
-        assert!(!alerts_judged(&snapshot(40, 11, true), 30, 1000), "29 successes");
-        // A window smaller than the sample size: judged once full.
-        assert!(alerts_judged(&snapshot(16, 0, true), 30, 16));
+        assert!(!alerts_judged(&snapshot(false, true)));
+        assert!(alerts_judged(&snapshot(true, true)));
         // Nothing to judge against: the health check decides.
-        assert!(alerts_judged(&snapshot(0, 0, false), 30, 1000));
+        assert!(alerts_judged(&snapshot(false, false)));
     }
 
     #[test]

@@ -1302,9 +1302,7 @@ impl Shared {
         let snapshot = r.candidate.monitor.snapshot()?;
         r.candidate.last_level.store(snapshot.level as i32, Ordering::Relaxed);
         let level = rollout::gate_level(&snapshot.alerts);
-        let monitor = &r.candidate.monitor;
-        let judged =
-            rollout::alerts_judged(&snapshot, monitor.thresholds()?.min_alert_samples, monitor.config().window);
+        let judged = rollout::alerts_judged(&snapshot);
         let stage = r.stage.load(Ordering::Acquire);
         let served = r.served_at_stage.load(Ordering::Relaxed);
         let healthy = if served >= r.config.requests_per_stage && judged && level == Level::Ok {

@@ -486,6 +486,7 @@ impl Analysis {
             label_counts: self.scratch.labels.clone(),
             baseline: None,
             drift: DriftReport { feature_count: self.feature_count, ..Default::default() },
+            degradation_tested: false,
             alerts: heapless::Vec::new(),
             level: Level::Ok,
         };
@@ -537,7 +538,11 @@ impl Analysis {
                 };
             }
         }
-        snapshot.alerts = alerts(&snapshot, baseline, &t, self.capacity, s);
+        // The degradation checks wait for `min_alert_samples` (or a full window, if the window is
+        // smaller): latency and confidence count successes, the error rate all requests.
+        let needed = t.min_alert_samples.min(self.capacity) as u64;
+        snapshot.degradation_tested = snapshot.window.count - snapshot.window.errors >= needed;
+        snapshot.alerts = alerts(&snapshot, baseline, &t, needed, s);
         snapshot.level = snapshot.alerts.iter().map(|a| a.level).max().unwrap_or(Level::Ok);
         snapshot
     }
@@ -571,7 +576,7 @@ fn alerts(
     snapshot: &Snapshot,
     baseline: &Baseline,
     t: &Thresholds,
-    window_capacity: usize,
+    needed: u64,
     scratch: &Scratch,
 ) -> heapless::Vec<Alert, { crate::snapshot::MAX_ALERTS }> {
     let mut out = heapless::Vec::new();
@@ -592,12 +597,7 @@ fn alerts(
             Alert { metric, feature: 0, level, current, baseline: base, change_pct: change * 100.0, p_value: f64::NAN };
         let _ = out.push(alert);
     };
-    // Each check waits for `min_alert_samples` (or a full window, if the window is smaller):
-    // latency and confidence come from successes.
-    let needed = t.min_alert_samples.min(window_capacity) as u64;
-    let successes_judged = w.count - w.errors >= needed;
-    let requests_judged = w.count >= needed;
-    if baseline.latency_p95_us > 0.0 && successes_judged {
+    if baseline.latency_p95_us > 0.0 && snapshot.degradation_tested {
         let increase = (w.latency_p95_us - baseline.latency_p95_us) / baseline.latency_p95_us;
         degradation(
             AlertMetric::LatencyP95,
@@ -608,7 +608,7 @@ fn alerts(
             t.latency_p95_critical,
         );
     }
-    if baseline.confidence_mean > 0.0 && successes_judged {
+    if baseline.confidence_mean > 0.0 && snapshot.degradation_tested {
         let drop = (baseline.confidence_mean - w.confidence_mean) / baseline.confidence_mean;
         degradation(
             AlertMetric::ConfidenceMean,
@@ -619,7 +619,7 @@ fn alerts(
             t.confidence_drop_critical,
         );
     }
-    if requests_judged {
+    if w.count >= needed {
         degradation(
             AlertMetric::ErrorRate,
             w.error_rate,

@@ -151,6 +151,11 @@ pub struct Snapshot {
     pub baseline: Option<BaselineSummary>,
     /// Drift tests (all untested without a baseline).
     pub drift: DriftReport,
+    /// Whether the degradation checks (p95 latency, mean confidence, error rate) were judged
+    /// against the baseline: one is set and the window holds the thresholds' `min_alert_samples`
+    /// successful requests (or is full, when the window is smaller). Until then those checks
+    /// raise no alert, so an ok `level` means "not judged yet" as much as "healthy".
+    pub degradation_tested: bool,
     /// Alerts, most severe first.
     pub alerts: heapless::Vec<Alert, MAX_ALERTS>,
     /// The overall level: the most severe alert's, or ok.

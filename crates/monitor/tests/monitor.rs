@@ -229,6 +229,7 @@ fn degradation_alerts_wait_for_min_alert_samples() {
     // One very slow, unsure request: a p95 and a mean over one request are noise.
     let s = feed(&m, 1, |_| ok(1000.0, 0, 0.2, 4));
     assert!(s.alerts.is_empty() && s.level == Level::Ok, "{:?}", s.alerts);
+    assert!(!s.degradation_tested, "ok means not judged yet");
     // 29 requests, all of them slow, unsure, then failing: still below the default 30.
     let s = feed(&m, 28, |i| if i < 10 { Record::error(100_000, 12) } else { ok(1000.0, 0, 0.2, 4) });
     assert_eq!(s.window.count, 29);
@@ -239,8 +240,10 @@ fn degradation_alerts_wait_for_min_alert_samples() {
     let degradation = [AlertMetric::LatencyP95, AlertMetric::ConfidenceMean, AlertMetric::ErrorRate];
     let metrics: Vec<AlertMetric> = s.alerts.iter().map(|a| a.metric).filter(|m| degradation.contains(m)).collect();
     assert_eq!(metrics, vec![AlertMetric::ErrorRate], "{:?}", s.alerts);
+    assert!(!s.degradation_tested, "19 successes");
     let s = feed(&m, 11, |_| ok(1000.0, 0, 0.2, 4));
     assert_eq!(s.window.count - s.window.errors, 30);
+    assert!(s.degradation_tested);
     for metric in degradation {
         let alert = s.alerts.iter().find(|a| a.metric == metric);
         assert_eq!(alert.map(|a| a.level), Some(Level::Critical), "{metric:?}: {:?}", s.alerts);
@@ -254,9 +257,14 @@ fn degradation_alerts_wait_for_min_alert_samples() {
     let small = monitor(16, 2, &[]);
     small.set_baseline(m.baseline().unwrap().unwrap()).unwrap();
     let s = feed(&small, 15, |_| ok(1000.0, 0, 0.2, 4));
-    assert!(s.alerts.is_empty(), "{:?}", s.alerts);
+    assert!(s.alerts.is_empty() && !s.degradation_tested, "{:?}", s.alerts);
     let s = feed(&small, 1, |_| ok(1000.0, 0, 0.2, 4));
     assert_eq!(s.level, Level::Critical, "{:?}", s.alerts);
+    assert!(s.degradation_tested);
+    // Without a baseline nothing is judged, however full the window.
+    let unjudged = monitor(16, 2, &[]);
+    let s = feed(&unjudged, 16, |_| ok(1000.0, 0, 0.2, 4));
+    assert!(s.baseline.is_none() && !s.degradation_tested);
 }
 
 #[test]
