@@ -760,6 +760,13 @@ typedef struct mle_snapshot {
      */
     int32_t has_baseline;
     /**
+     * 1 once the degradation alerts (p95 latency, mean confidence, error rate) are judged against
+     * the baseline: the window holds the thresholds' `min_alert_samples` successful requests (or
+     * is full, when smaller). Until then those alerts stay silent, so `MLE_LEVEL_OK` means "not
+     * judged yet" as much as "healthy".
+     */
+    int32_t degradation_tested;
+    /**
      * Baseline samples.
      */
     uint64_t baseline_count;

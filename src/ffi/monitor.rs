@@ -241,6 +241,11 @@ pub struct mle_snapshot {
     pub feature_means: [f64; MLE_MAX_FEATURES],
     /// 1 if a baseline is set.
     pub has_baseline: i32,
+    /// 1 once the degradation alerts (p95 latency, mean confidence, error rate) are judged against
+    /// the baseline: the window holds the thresholds' `min_alert_samples` successful requests (or
+    /// is full, when smaller). Until then those alerts stay silent, so `MLE_LEVEL_OK` means "not
+    /// judged yet" as much as "healthy".
+    pub degradation_tested: i32,
     /// Baseline samples.
     pub baseline_count: u64,
     /// Baseline p95 latency (µs).
@@ -801,6 +806,7 @@ pub(super) fn write_snapshot(s: &Snapshot, out: &mut mle_snapshot) {
         input_length_histogram: w.input_length_histogram,
         feature_means: w.feature_means,
         has_baseline: s.baseline.is_some() as i32,
+        degradation_tested: s.degradation_tested as i32,
         baseline_count: b.count,
         baseline_latency_p95_us: b.latency_p95_us,
         baseline_confidence_mean: b.confidence_mean,

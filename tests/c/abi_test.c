@@ -531,6 +531,7 @@ static void test_monitor(void) {
            "percentiles %f %f %f", snap.latency_p50_us, snap.latency_p95_us, snap.latency_p99_us);
     EXPECT(snap.feature_count == 1 && snap.feature_means[0] >= 0 && snap.has_baseline == 0 && snap.level == MLE_LEVEL_OK,
            "feature/baseline/level");
+    EXPECT(snap.degradation_tested == 0, "nothing to judge against without a baseline");
 
     /* Thresholds. */
     mle_monitor_thresholds_default(NULL);
@@ -610,6 +611,7 @@ static void test_monitor(void) {
     EXPECT(snap.has_baseline == 1 && snap.level == MLE_LEVEL_CRITICAL && snap.alert_count >= 1 &&
                snap.alerts[0].level == MLE_LEVEL_CRITICAL,
            "level %d with %u alerts", snap.level, snap.alert_count);
+    EXPECT(snap.degradation_tested == 1, "150 successes judged");
     EXPECT(log.calls == 1 && log.previous == MLE_LEVEL_OK && log.current == MLE_LEVEL_CRITICAL &&
                log.snapshot_level == MLE_LEVEL_CRITICAL,
            "callback calls %d (%d -> %d)", log.calls, log.previous, log.current);
@@ -627,6 +629,8 @@ static void test_monitor(void) {
     EXPECT_STATUS(mle_monitor_baseline_clear(NULL), MLE_ERR_INVALID_ARGUMENT);
     EXPECT_STATUS(mle_monitor_snapshot(monitor, &snap, NULL, 0, NULL), MLE_OK);
     EXPECT(snap.window_count == 0 && snap.processed == 151, "window reset, totals kept");
+    EXPECT(snap.has_baseline == 1 && snap.degradation_tested == 0 && snap.level == MLE_LEVEL_OK,
+           "an empty window is not judged: ok means not judged yet");
 
     /* Lanes are released by detach and by freeing the session. */
     EXPECT_STATUS(mle_session_detach_monitor(session), MLE_OK);

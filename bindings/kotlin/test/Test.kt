@@ -64,7 +64,7 @@ fun main(args: Array<String>) {
                 monitor.setLevelCallback { _, _, _ -> changes++ }
                 repeat(200) { session.classifyText("you are a damn moron and an idiot") }
                 val s = monitor.snapshot()
-                expect(s.processed == 350L && s.hasBaseline && s.labelDrift.tested && s.labelDrift.drifted,
+                expect(s.processed == 350L && s.hasBaseline && s.degradationTested && s.labelDrift.tested && s.labelDrift.drifted,
                     "monitor snapshot with label drift (processed ${s.processed})")
                 expect(changes == 1 && s.alerts.isNotEmpty() && s.versions.size == 1, "level callback and alerts")
                 expect(monitor.exportMetrics(MetricsFormat.PROMETHEUS, "1.9.1").contains("model_predictions_total"), "monitor export")

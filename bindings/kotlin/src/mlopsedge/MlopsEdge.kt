@@ -187,6 +187,8 @@ class Snapshot internal constructor(s: CSnapshot) {
     val latencyP99Us = s.latency_p99_us
     val confidenceMean = s.confidence_mean
     val hasBaseline = s.has_baseline != 0
+    /** Whether the degradation alerts were judged (enough window samples against a baseline). */
+    val degradationTested = s.degradation_tested != 0
     val level = s.level
     val latencyDrift = drift(s.drift_latency)
     val confidenceDrift = drift(s.drift_confidence)

@@ -174,7 +174,7 @@ class CAlert : Structure() {
     "window_errors", "error_rate", "window_seconds", "throughput_per_second", "latency_p50_us", "latency_p95_us",
     "latency_p99_us", "latency_mean_us", "latency_max_us", "latency_histogram", "confidence_mean",
     "confidence_histogram", "input_length_mean", "input_length_histogram", "feature_means", "has_baseline",
-    "baseline_count", "baseline_latency_p95_us", "baseline_confidence_mean", "baseline_error_rate", "drift_latency",
+    "degradation_tested", "baseline_count", "baseline_latency_p95_us", "baseline_confidence_mean", "baseline_error_rate", "drift_latency",
     "drift_confidence", "drift_input_length", "feature_count", "drift_features", "drift_labels", "level",
     "alert_count", "alerts")
 class CSnapshot : Structure {
@@ -203,6 +203,7 @@ class CSnapshot : Structure {
     @JvmField var input_length_histogram = LongArray(7)
     @JvmField var feature_means = DoubleArray(MAX_FEATURES)
     @JvmField var has_baseline: Int = 0
+    @JvmField var degradation_tested: Int = 0
     @JvmField var baseline_count: Long = 0
     @JvmField var baseline_latency_p95_us: Double = 0.0
     @JvmField var baseline_confidence_mean: Double = 0.0
