@@ -119,32 +119,29 @@ public final class Session {
         labels = model.labelCount
     }
     deinit { mle_session_free(handle) }
+    // Text goes through withCString: a valid pointer even for "" (an empty Array's may be nil),
+    // with the UTF-8 length passed, so interior NULs are kept.
     public func classify(text: String) throws -> Prediction {
-        var probs = [Float](repeating: 0, count: labels)
-        var p = mle_prediction()
-        var n = 0
-        let utf8 = Array(text.utf8)
-        try utf8.withUnsafeBufferPointer { t in
-            try t.baseAddress!.withMemoryRebound(to: CChar.self, capacity: max(t.count, 1)) { c in
-                try check(mle_classify_text(handle, c, t.count, &p, &probs, probs.count, &n))
-            }
+        try predict { p, probs, capacity, n in
+            text.withCString { mle_classify_text(handle, $0, text.utf8.count, p, probs, capacity, n) }
         }
-        return Prediction(labelIndex: Int(p.label_index), label: String(cString: p.label), score: p.score,
-                          latencyNs: p.latency_ns, probabilities: Array(probs.prefix(n)))
     }
     public func classify(features: [Float]) throws -> Prediction {
-        var probs = [Float](repeating: 0, count: labels)
-        var p = mle_prediction()
-        var n = 0
-        try check(mle_classify_f32(handle, features, features.count, &p, &probs, probs.count, &n))
-        return Prediction(labelIndex: Int(p.label_index), label: String(cString: p.label), score: p.score,
-                          latencyNs: p.latency_ns, probabilities: Array(probs.prefix(n)))
+        try predict { p, probs, capacity, n in mle_classify_f32(handle, features, features.count, p, probs, capacity, n) }
     }
     public func classify(bytes: [UInt8]) throws -> Prediction {
+        try predict { p, probs, capacity, n in mle_classify_bytes(handle, bytes, bytes.count, p, probs, capacity, n) }
+    }
+    /// One classify call with room for every label's probability.
+    private func predict(_ call: (UnsafeMutablePointer<mle_prediction>, UnsafeMutablePointer<Float>?, Int,
+                                  UnsafeMutablePointer<Int>) -> Int32) throws -> Prediction {
         var probs = [Float](repeating: 0, count: labels)
         var p = mle_prediction()
         var n = 0
-        try check(mle_classify_bytes(handle, bytes, bytes.count, &p, &probs, probs.count, &n))
+        let status = probs.withUnsafeMutableBufferPointer { b in
+            withUnsafeMutablePointer(to: &p) { pp in withUnsafeMutablePointer(to: &n) { call(pp, b.baseAddress, b.count, $0) } }
+        }
+        try check(status)
         return Prediction(labelIndex: Int(p.label_index), label: String(cString: p.label), score: p.score,
                           latencyNs: p.latency_ns, probabilities: Array(probs.prefix(n)))
     }
@@ -398,26 +395,21 @@ public final class Runtime {
     deinit { mle_runtime_free(handle) }
 
     public func classify(userId: String, text: String) throws -> Served {
-        var s = mle_served()
-        var n = 0
-        let utf8 = Array(text.utf8)
-        try utf8.withUnsafeBufferPointer { t in
-            try t.baseAddress!.withMemoryRebound(to: CChar.self, capacity: max(t.count, 1)) { c in
-                try check(mle_runtime_classify_text(handle, userId, c, t.count, nil, 0, &n, &s))
-            }
+        try serve { n, out in
+            text.withCString { mle_runtime_classify_text(handle, userId, $0, text.utf8.count, nil, 0, n, out) }
         }
-        return Served(s)
     }
     public func classify(userId: String, features: [Float]) throws -> Served {
-        var s = mle_served()
-        var n = 0
-        try check(mle_runtime_classify_f32(handle, userId, features, features.count, nil, 0, &n, &s))
-        return Served(s)
+        try serve { n, out in mle_runtime_classify_f32(handle, userId, features, features.count, nil, 0, n, out) }
     }
     public func classify(userId: String, bytes: [UInt8]) throws -> Served {
+        try serve { n, out in mle_runtime_classify_bytes(handle, userId, bytes, bytes.count, nil, 0, n, out) }
+    }
+    private func serve(_ call: (UnsafeMutablePointer<Int>, UnsafeMutablePointer<mle_served>) -> Int32) throws -> Served {
         var s = mle_served()
         var n = 0
-        try check(mle_runtime_classify_bytes(handle, userId, bytes, bytes.count, nil, 0, &n, &s))
+        let status = withUnsafeMutablePointer(to: &n) { np in withUnsafeMutablePointer(to: &s) { call(np, $0) } }
+        try check(status)
         return Served(s)
     }
     /// An A/B experiment: (name, model, weight) per variant, weights summing to 1.
