@@ -304,10 +304,15 @@ fn a_slow_candidate_is_rolled_back_automatically() {
         rt.classify_f32(&format!("warm{i}"), row, None).unwrap();
     }
     let candidate = breast("2.0.0-slow");
-    // An injected degradation: every request on the candidate takes 3 ms more.
-    testing::set_model_extra_latency(&candidate, Duration::from_millis(3));
     let config = RolloutConfig { stages_percent: vec![50, 100], requests_per_stage: 60, ..RolloutConfig::default() };
     rt.start_rollout(0, &candidate, config, None).unwrap();
+    // An injected degradation: every request on the candidate spins 3 ms more, or three times the
+    // baseline's p95 where the machine is slow or loaded (qemu beside a build has a p95 of several
+    // ms): the candidate's p95 is then over double the baseline's whatever the noise, which is
+    // the critical threshold.
+    let baseline_p95_us = rt.snapshot(Target::Candidate).unwrap().baseline.expect("baseline carried").latency_p95_us;
+    let extra = Duration::from_micros((3.0 * baseline_p95_us).max(3000.0) as u64);
+    testing::set_model_extra_latency(&candidate, extra);
     // Its first few requests are 3 ms slower, but too few to judge it by: no alert yet (the
     // monitor's min_alert_samples, 30), so the rollout carries on.
     let mut on_candidate = 0;
@@ -327,7 +332,13 @@ fn a_slow_candidate_is_rolled_back_automatically() {
     }
     assert!(on_candidate > 30, "{on_candidate}");
     let snapshot = rt.snapshot(Target::Candidate).unwrap();
-    assert_eq!(snapshot.level, Level::Critical, "{:?}", snapshot.alerts);
+    assert_eq!(
+        snapshot.level,
+        Level::Critical,
+        "extra {extra:?}, baseline p95 {baseline_p95_us} µs, window p95 {} µs: {:?}",
+        snapshot.window.latency_p95_us,
+        snapshot.alerts
+    );
     rt.evaluate().unwrap();
     let events = events.lock().unwrap().clone();
     let rolled = events.iter().find(|e| e.kind == EventKind::RolledBack).expect("rolled back");
