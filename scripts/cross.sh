@@ -18,8 +18,7 @@
 #     minutes instead of ~7 on 2 cores), nothing runs.
 #
 # Builds go to $CARGO_TARGET_DIR (default target/cross, apart from the host's target/ so that this
-# can run beside the host's tests), one build per target. A Linux target's emulated run overlaps
-# the next target's build.
+# can run beside the host's tests), one build per target.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -73,47 +72,27 @@ check_exports() {
   echo "$archive defines every function of include/mlops_edge.h"
 }
 
-# A Linux target in two phases. The build (cargo, both cores) makes the test binaries, the C
-# library, the classify CLI and the C example; the run (qemu-user, one core per process, no cargo)
-# runs them. The run goes to the background while the next target builds (see the end), so
-# emulation and compilation overlap instead of leaving a core idle.
-linux_build() {
+linux() {
   local target=$1
   local out="$CARGO_TARGET_DIR/$target/debug"
-  step "build: the Rust test suite, the C library (cdylib + staticlib, pool allocator), the classify CLI"
-  mkdir -p "$out"
-  cargo test --target "$target" --lib --tests --no-run --message-format=json-render-diagnostics |
-    python3 -c 'import json, sys
-for line in sys.stdin:
-    m = json.loads(line)
-    if m.get("reason") == "compiler-artifact" and m.get("executable") and m["profile"]["test"]:
-        print(m["executable"])' > "$out/test-binaries.txt"
+  local skips=()
+  for name in "${HEAVY_TESTS[@]}"; do skips+=(--skip "$name"); done
+
+  step "Rust test suite under $runs_on (${#HEAVY_TESTS[@]} heavy tests left to the host run)"
+  # MLE_TEST_EMULATED: tests that honour it (tests/common under_emulation) run fewer requests.
+  MLE_TEST_EMULATED=1 cargo test --target "$target" --lib --tests -- "${skips[@]}"
+
+  step "C library (cdylib + staticlib, pool allocator) and the classify CLI"
   cargo build --target "$target" --lib --features pool-allocator
   cargo build --target "$target" --example classify
   check_exports "$out/libmlops_edge.a"
   scripts/install.sh --prefix "$out/prefix" --profile debug --target "$target" --no-build
-  # The C example, built as a C user would, through the installed pkg-config file.
+
+  step "C example under $runs_on: the same answers as the host's (shared and static library)"
+  # Built as a C user would, through the installed pkg-config file (examples/c/pkgconfig).
   PKG_CONFIG_PATH="$out/prefix/lib/pkgconfig" make -s -B -C examples/c/pkgconfig OUT="$out" CC="$gnu-gcc"
   "$gnu-readelf" -d "$out/classify_demo_shared" | grep -c 'NEEDED.*\[libmlops_edge.so.0' >/dev/null ||
     { echo "the C example does not load libmlops_edge through its SONAME" >&2; exit 1; }
-}
-
-linux_run() {
-  local target=$1
-  local out="$CARGO_TARGET_DIR/$target/debug"
-  local skips=() binary
-  for name in "${HEAVY_TESTS[@]}"; do skips+=(--skip "$name"); done
-
-  step "Rust test suite under $runs_on (${#HEAVY_TESTS[@]} heavy tests left to the host run)"
-  # The binaries `cargo test` would run, run as it would (from the package's root) under qemu.
-  # MLE_TEST_EMULATED: tests that honour it (tests/common under_emulation) run fewer requests.
-  [ -s "$out/test-binaries.txt" ] || { echo "no test binaries listed in $out/test-binaries.txt" >&2; exit 1; }
-  while read -r binary; do
-    echo "running $(basename "$binary")"
-    MLE_TEST_EMULATED=1 $runner "$binary" "${skips[@]}" < /dev/null
-  done < "$out/test-binaries.txt"
-
-  step "C example under $runs_on: the same answers as the host's (shared and static library)"
   $runner "$out/classify_demo_shared" models/minilm-l3-promptinj | tee "$out/demo-minilm.txt"
   $runner "$out/classify_demo_static" models/profanity-tfidf | tee "$out/demo-profanity.txt"
   host_answers "$out/host-demo"
@@ -124,7 +103,6 @@ linux_run() {
   step "every golden input of every model: same labels, probabilities within 1e-4 of the host's"
   python3 tests/check_cross.py --host "$host_classify" --target "$out/examples/classify" \
     --runner "$runner" --summary "$out/cross-summary.json"
-  step "passed"
 }
 
 staticlib() {
@@ -149,39 +127,10 @@ host_answers() {
   "$dir/classify_demo_static" models/profanity-tfidf > "$dir/demo-profanity.txt"
 }
 
-kind_of() {
-  (
-    cross_env "$1"
-    echo "$kind"
-  )
-}
-
-# Target k+1 builds while target k runs under qemu; one run at a time (check_cross.py already runs
-# two emulated processes). A failed run stops the script when the next run would start, or at the end.
-run_pid="" run_target=""
-wait_for_run() {
-  [ -n "$run_pid" ] || return 0
-  local status=0
-  wait "$run_pid" || status=$?
-  run_pid=""
-  [ "$status" -eq 0 ] || { echo "$run_target failed under emulation (exit $status)" >&2; exit 1; }
-}
-trap '[ -z "$run_pid" ] || kill "$run_pid" 2>/dev/null || true' EXIT
 for target in "$@"; do
-  kind=$(kind_of "$target")
   (
     cross_env "$target"
-    if [ "$kind" = linux ]; then linux_build "$target"; else staticlib "$target"; fi
+    if [ "$kind" = linux ]; then linux "$target"; else staticlib "$target"; fi
   )
-  if [ "$kind" = linux ]; then
-    wait_for_run
-    # Not `cross_env && linux_run`: errexit is off inside an && list, and linux_run relies on it.
-    (
-      cross_env "$target"
-      linux_run "$target"
-    ) &
-    run_pid=$! run_target=$target
-  fi
 done
-wait_for_run
 printf 'cross targets passed in %d:%02d: %s\n' $((SECONDS / 60)) $((SECONDS % 60)) "$*"
