@@ -1,6 +1,9 @@
-//! Alert levels, thresholds (the seed's `PerformanceMonitor` defaults) and alerts.
+//! Alert levels, alerts and the thresholds that fire them. The decisions that apply the
+//! thresholds to an analysis are in `decide`.
 
 use crate::error::{MonitorError, Result};
+
+pub(crate) mod decide;
 
 /// Overall health as the alerts see it.
 #[repr(i32)]
@@ -40,11 +43,12 @@ impl Level {
 #[repr(i32)]
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum AlertMetric {
-    /// p95 latency of the window against the baseline's (seed: +50% warning, +100% critical).
+    /// p95 latency of the window against the baseline's (by default +50% warning, +100% critical).
     LatencyP95 = 0,
-    /// Mean confidence against the baseline's (seed: −10% warning, −20% critical).
+    /// Mean confidence against the baseline's (by default −10% warning, −20% critical).
     ConfidenceMean = 1,
-    /// Error rate of the window minus the baseline's, in absolute terms.
+    /// Error rate of the window minus the baseline's, in absolute terms (by default +5 points
+    /// warning, +20 points critical).
     ErrorRate = 2,
     /// KS drift of latency.
     LatencyDrift = 3,
@@ -88,43 +92,44 @@ pub struct Alert {
     pub current: f64,
     /// The baseline's value of the same quantity (for labels: 0).
     pub baseline: f64,
-    /// Change in percent, as the seed reports it: increase for latency and error rate, drop
-    /// for confidence; for drift, the relative change of the mean.
+    /// Change in percent: the relative increase of p95 latency, the relative drop of mean
+    /// confidence, the increase of the error rate in percentage points; for drift, the relative
+    /// change of the mean (0 when the baseline's mean is 0, and for labels).
     pub change_pct: f64,
     /// For drift alerts, the test's p-value (NaN otherwise).
     pub p_value: f64,
 }
 
-/// When alerts fire. Defaults are the seed guide's; all are configurable.
+/// When alerts fire. Each field states its default; all are configurable.
 #[derive(Copy, Clone, Debug, PartialEq)]
 pub struct Thresholds {
-    /// Relative p95 latency increase above which a warning fires (seed: 0.5 = +50%).
+    /// Relative p95 latency increase above which a warning fires (default 0.5 = +50%).
     pub latency_p95_warning: f64,
-    /// ... and a critical alert (seed: 1.0 = +100%).
+    /// ... and a critical alert (default 1.0 = +100%).
     pub latency_p95_critical: f64,
-    /// Relative mean-confidence drop above which a warning fires (seed: 0.1 = −10%).
+    /// Relative mean-confidence drop above which a warning fires (default 0.1 = −10%).
     pub confidence_drop_warning: f64,
-    /// ... and a critical alert (seed: 0.2).
+    /// ... and a critical alert (default 0.2 = −20%).
     pub confidence_drop_critical: f64,
-    /// Absolute error-rate increase over the baseline's for a warning (0.05 = 5 points).
+    /// Absolute error-rate increase over the baseline's for a warning (default 0.05 = 5 points).
     pub error_rate_warning: f64,
-    /// ... and a critical alert (0.20).
+    /// ... and a critical alert (default 0.20 = 20 points).
     pub error_rate_critical: f64,
-    /// Drift when a KS p-value is below this (seed: 0.05); across the k chosen input features
+    /// Drift when a KS p-value is below this (default 0.05); across the k chosen input features
     /// each is tested at `drift_p_value / k` (Bonferroni).
     pub drift_p_value: f64,
-    /// Output drift when the label chi-square p-value is below this (0.05).
+    /// Output drift when the label chi-square p-value is below this (default 0.05).
     pub label_drift_p_value: f64,
     /// Level of drift alerts (warning by default).
     pub drift_level: Level,
-    /// Fewest window samples for a drift test (seed: 30).
+    /// Fewest window samples for a drift test (default 30).
     pub min_drift_samples: usize,
     /// Fewest window samples before the degradation alerts (p95 latency, mean confidence, error
-    /// rate) are raised (default 30, the seed's smallest sample for a test): a p95 or a mean over
-    /// the first one or two requests is noise, and one unusual input would otherwise raise a
-    /// critical alert. Latency and confidence count the window's successes, the error rate all
-    /// of its requests; a window smaller than this is judged once full. 1 judges from the first
-    /// request, as the seed's formulas alone would.
+    /// rate) are raised (default 30, as `min_drift_samples`): a p95 or a mean over the first one
+    /// or two requests is noise, and one unusual input would otherwise raise a critical alert.
+    /// Latency and confidence count the window's successes, the error rate all of its requests;
+    /// a window smaller than this is judged once full. 1 judges from the first request (the
+    /// thresholds alone, with no minimum sample).
     pub min_alert_samples: usize,
 }
 

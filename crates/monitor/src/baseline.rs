@@ -2,9 +2,9 @@
 //! loaded from the host (e.g. shipped with the model).
 
 use crate::error::{ErrorKind, MonitorError, Result};
-use crate::stats::{mean, percentile_seed, sort_for_ks};
+use crate::stats::{mean, percentile_floor_index, sort_for_ks};
 
-/// Fewest samples a baseline may have (the seed's `set_baseline` rule).
+/// Fewest latency and confidence samples a baseline may have (100).
 pub const MIN_BASELINE_SAMPLES: usize = 100;
 
 /// Raw samples to build a [`Baseline`] from. Values need not be sorted.
@@ -80,7 +80,7 @@ impl Baseline {
         let latency_us = sorted(samples.latency_us);
         let confidence = sorted(samples.confidence);
         Ok(Baseline {
-            latency_p95_us: percentile_seed(&latency_us, 0.95),
+            latency_p95_us: percentile_floor_index(&latency_us, 0.95),
             confidence_mean: mean(samples.confidence),
             latency_us,
             confidence,
@@ -121,7 +121,7 @@ impl Baseline {
         self.error_rate
     }
 
-    /// p95 latency (µs) by the seed's rule `sorted[int(n * 0.95)]`.
+    /// p95 latency (µs) by the floor-index rule `sorted[floor(n · 0.95)]`.
     pub fn latency_p95_us(&self) -> f64 {
         self.latency_p95_us
     }

@@ -165,7 +165,8 @@ mod loom_tests {
                     accepted
                 })
             };
-            // Without this yield loom explores a single interleaving (tokio-rs/loom#392).
+            // Without this yield loom explores a single interleaving: it never preempts a thread
+            // whose first operation is an atomic load (loom bug tokio-rs/loom#392).
             loom::thread::yield_now();
             let mut seen = Vec::new();
             // SAFETY: this thread is the only consumer.

@@ -178,7 +178,7 @@ mod loom_tests {
                 })
             };
             // Without this yield loom explores a single interleaving when both threads start with
-            // atomic loads (tokio-rs/loom#392); the negative control in the README checks it.
+            // atomic loads (loom bug tokio-rs/loom#392); the negative control in the README checks it.
             loom::thread::yield_now();
             let mut seen = Vec::new();
             for _ in 0..2 {

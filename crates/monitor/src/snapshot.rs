@@ -37,7 +37,8 @@ pub struct WindowSummary {
     pub span_seconds: f64,
     /// Requests per second over the window: `(count − 1) / span` (0 with fewer than 2 records).
     pub throughput_per_second: f64,
-    /// Latency percentiles in µs, all by the seed's rule `sorted[int(n * q)]`.
+    /// p50 latency (µs). The three percentiles use the floor-index rule `sorted[floor(n · q)]`
+    /// on the sorted latencies, clamped to the last one (no interpolation).
     pub latency_p50_us: f64,
     /// p95 latency (µs).
     pub latency_p95_us: f64,
@@ -47,15 +48,15 @@ pub struct WindowSummary {
     pub latency_mean_us: f64,
     /// Largest latency (µs).
     pub latency_max_us: f64,
-    /// Counts per seed latency bucket (seconds: ≤0.01, ≤0.05, ≤0.1, ≤0.5, ≤1, ≤5, +Inf).
+    /// Counts per latency bucket (seconds: ≤0.01, ≤0.05, ≤0.1, ≤0.5, ≤1, ≤5, +Inf).
     pub latency_histogram: [u64; 7],
     /// Mean confidence of successful requests.
     pub confidence_mean: f64,
-    /// Counts per seed confidence bucket (≤0.1, ≤0.2, … ≤1.0, +Inf).
+    /// Counts per confidence bucket (≤0.1, ≤0.2, … ≤1.0, +Inf).
     pub confidence_histogram: [u64; 11],
     /// Mean input length of successful requests.
     pub input_length_mean: f64,
-    /// Counts per seed input-length bucket (≤10, ≤50, ≤100, ≤500, ≤1000, ≤5000, +Inf).
+    /// Counts per input-length bucket (≤10, ≤50, ≤100, ≤500, ≤1000, ≤5000, +Inf).
     pub input_length_histogram: [u64; 7],
     /// Mean of each chosen input feature over successful requests (NaN when none had it).
     pub feature_means: [f64; MAX_FEATURES],
@@ -66,7 +67,7 @@ pub struct WindowSummary {
 pub struct BaselineSummary {
     /// Latency samples.
     pub count: u64,
-    /// p95 latency (µs), seed rule.
+    /// p95 latency (µs), by the floor-index rule `sorted[floor(n · 0.95)]`.
     pub latency_p95_us: f64,
     /// Mean confidence.
     pub confidence_mean: f64,

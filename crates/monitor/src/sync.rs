@@ -1,5 +1,5 @@
 //! The atomics and cells the ring uses: std's, or loom's under `--cfg loom` so that the loom
-//! model in `tests/loom_ring.rs` explores every interleaving of the real code.
+//! models (`loom_tests` in `ring.rs` and `ingest.rs`) explore every interleaving of the real code.
 
 #[cfg(loom)]
 pub(crate) use loom::cell::UnsafeCell;

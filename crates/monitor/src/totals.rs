@@ -33,15 +33,16 @@ impl<const N: usize> FixedHistogram<N> {
 /// Every processed request since the monitor was created (not only the window).
 #[derive(Copy, Clone, Debug, PartialEq, Default)]
 pub struct Totals {
-    /// Latency in seconds of every request (errors too), seed buckets
-    /// ([`LATENCY_BUCKETS_SECONDS`]).
+    /// Latency in seconds of every request (errors too), buckets ≤0.01, ≤0.05, ≤0.1, ≤0.5, ≤1,
+    /// ≤5, +Inf ([`LATENCY_BUCKETS_SECONDS`]).
     pub latency_seconds: FixedHistogram<7>,
     /// The same latencies, in seconds, as an OpenTelemetry exponential histogram that a fleet
     /// backend can merge across devices.
     pub latency_exponential: ExpHistogram,
-    /// Confidence of successful requests, seed buckets ([`CONFIDENCE_BUCKETS`]).
+    /// Confidence of successful requests, buckets ≤0.1, ≤0.2, … ≤1.0, +Inf ([`CONFIDENCE_BUCKETS`]).
     pub confidence: FixedHistogram<11>,
-    /// Input length of successful requests, seed buckets ([`INPUT_LENGTH_BUCKETS`]).
+    /// Input length of successful requests, buckets ≤10, ≤50, ≤100, ≤500, ≤1000, ≤5000, +Inf
+    /// ([`INPUT_LENGTH_BUCKETS`]).
     pub input_length: FixedHistogram<7>,
 }
 

@@ -188,7 +188,7 @@ fn feed(m: &Monitor, n: usize, mut make: impl FnMut(usize) -> Record) -> Snapsho
 }
 
 #[test]
-fn seed_alerts_latency_and_confidence() {
+fn latency_and_confidence_alerts() {
     let m = monitor(500, 2, &[]);
     let mut g = Uniform::new(7);
     feed(&m, 500, |_| ok(1000.0 + 100.0 * g.next(), 0, 0.9 + 0.05 * g.next() as f32, 10));
@@ -205,7 +205,10 @@ fn seed_alerts_latency_and_confidence() {
     assert_eq!(latency.current, s.window.latency_p95_us);
     let confidence = find(&s, AlertMetric::ConfidenceMean).expect("confidence alert");
     assert_eq!(confidence.level, Level::Warning);
-    assert!(find(&s, AlertMetric::LatencyDrift).is_some());
+    // A drift alert reports the window's mean of the drifted quantity and the baseline's.
+    let drift = find(&s, AlertMetric::LatencyDrift).expect("latency drift alert");
+    assert_eq!(drift.current, s.window.latency_mean_us);
+    assert_eq!(drift.baseline, stats::mean(m.baseline().unwrap().unwrap().latency_us()));
     assert_eq!(s.level, Level::Warning);
     // +150% latency and a 30% confidence drop: critical, listed first.
     let s = feed(&m, 500, |_| ok(2500.0 + 250.0 * g.next(), 0, 0.6 + 0.05 * g.next() as f32, 10));
@@ -248,7 +251,7 @@ fn degradation_alerts_wait_for_min_alert_samples() {
         let alert = s.alerts.iter().find(|a| a.metric == metric);
         assert_eq!(alert.map(|a| a.level), Some(Level::Critical), "{metric:?}: {:?}", s.alerts);
     }
-    // 1 judges from the first request, as the seed's formulas alone would.
+    // 1 judges from the first request (the thresholds alone, with no minimum sample).
     m.set_thresholds(Thresholds { min_alert_samples: 1, ..Thresholds::default() }).unwrap();
     m.reset_window().unwrap();
     let s = feed(&m, 1, |_| ok(1000.0, 0, 0.2, 4));
@@ -303,6 +306,8 @@ fn feature_drift_is_bonferroni_corrected() {
     let base = m.baseline().unwrap().unwrap();
     assert_eq!(base.features().len(), 2);
     assert_eq!(base.features()[1].len(), 400);
+    assert_eq!(alert.current, s.window.feature_means[1]);
+    assert_eq!(alert.baseline, stats::mean(&base.features()[1]));
 }
 
 #[test]

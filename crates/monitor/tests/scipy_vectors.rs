@@ -4,7 +4,7 @@ mod common;
 
 use common::{load, sample};
 use mlops_edge_monitor::stats::{
-    chi2_contingency_2xk, histogram_upper_inclusive, ks_2samp, mean, percentile_nearest_rank, percentile_seed,
+    chi2_contingency_2xk, histogram_upper_inclusive, ks_2samp, mean, percentile_nearest_rank, percentile_floor_index,
     CONFIDENCE_BUCKETS, INPUT_LENGTH_BUCKETS, LATENCY_BUCKETS_SECONDS,
 };
 
@@ -55,9 +55,9 @@ fn percentiles_means_and_histograms_match_numpy() {
         sorted.sort_by(f64::total_cmp);
         let n = case["spec"]["n"].as_u64().unwrap();
         let f = |k: &str| case[k].as_f64().unwrap();
-        assert_eq!(percentile_seed(&sorted, 0.50), f("p50"), "p50 n={n}");
-        assert_eq!(percentile_seed(&sorted, 0.95), f("p95"), "p95 n={n}");
-        assert_eq!(percentile_seed(&sorted, 0.99), f("p99"), "p99 n={n}");
+        assert_eq!(percentile_floor_index(&sorted, 0.50), f("p50"), "p50 n={n}");
+        assert_eq!(percentile_floor_index(&sorted, 0.95), f("p95"), "p95 n={n}");
+        assert_eq!(percentile_floor_index(&sorted, 0.99), f("p99"), "p99 n={n}");
         assert_eq!(percentile_nearest_rank(&sorted, 0.95), f("nearest_rank_p95"), "nearest-rank p95 n={n}");
         assert_eq!(percentile_nearest_rank(&sorted, 0.50), f("nearest_rank_p50"), "nearest-rank p50 n={n}");
         assert!(close(mean(&latency_us), f("latency_mean"), 0.0, 1e-12), "latency mean n={n}");

@@ -1,15 +1,19 @@
-//! Percentiles, means and histograms with the seed guide's rules.
+//! Percentiles, means, and histograms with fixed upper-inclusive bucket bounds.
 
-/// The seed's latency histogram buckets, in seconds (`model_prediction_latency_seconds`).
+/// Latency bucket bounds in seconds (`model_prediction_latency_seconds`): ≤0.01, ≤0.05, ≤0.1,
+/// ≤0.5, ≤1, ≤5, then +Inf.
 pub const LATENCY_BUCKETS_SECONDS: [f64; 6] = [0.01, 0.05, 0.1, 0.5, 1.0, 5.0];
-/// The seed's confidence buckets (`model_confidence_score`).
+/// Confidence bucket bounds (`model_confidence_score`): ≤0.1, ≤0.2, … ≤1.0, then +Inf.
 pub const CONFIDENCE_BUCKETS: [f64; 10] = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0];
-/// The seed's input-length buckets (`model_input_length`).
+/// Input-length bucket bounds (`model_input_length`): ≤10, ≤50, ≤100, ≤500, ≤1000, ≤5000, then
+/// +Inf.
 pub const INPUT_LENGTH_BUCKETS: [f64; 6] = [10.0, 50.0, 100.0, 500.0, 1000.0, 5000.0];
 
-/// The seed's percentile: `sorted[int(n * q)]` (its p95 rule, used for p50 and p99 too), clamped
-/// to the last element. `sorted` ascending and non-empty; `q` in [0, 1].
-pub fn percentile_seed(sorted: &[f64], q: f64) -> f64 {
+/// The floor-index percentile: `sorted[floor(n · q)]`, clamped to the last element, with no
+/// interpolation. It equals [`percentile_nearest_rank`] except when `n · q` is a whole number k
+/// with 0 < k < n: then it is `sorted[k]`, one rank higher (p95 of 0..100 is 95, not 94). The
+/// monitor's p50, p95 and p99 all use it. `sorted` ascending and non-empty; `q` in [0, 1].
+pub fn percentile_floor_index(sorted: &[f64], q: f64) -> f64 {
     let index = (sorted.len() as f64 * q) as usize;
     sorted[index.min(sorted.len() - 1)]
 }
@@ -43,11 +47,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn seed_rule_and_nearest_rank() {
+    fn floor_index_rule_and_nearest_rank() {
         let sorted: Vec<f64> = (0..100).map(f64::from).collect();
-        assert_eq!(percentile_seed(&sorted, 0.95), 95.0);
+        assert_eq!(percentile_floor_index(&sorted, 0.95), 95.0);
         assert_eq!(percentile_nearest_rank(&sorted, 0.95), 94.0);
-        assert_eq!(percentile_seed(&[7.0], 0.99), 7.0);
+        assert_eq!(percentile_floor_index(&[7.0], 0.99), 7.0);
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The statistics the monitor runs, usable on their own: two-sample KS with scipy's p-values,
-//! chi-square homogeneity, percentiles and histograms with the seed guide's rules.
+//! chi-square homogeneity, floor-index and nearest-rank percentiles, histograms with fixed
+//! upper-inclusive bucket bounds.
 
 mod descriptive;
 mod kolmogorov;
@@ -8,7 +9,7 @@ mod sort;
 mod special;
 
 pub use descriptive::{
-    histogram_upper_inclusive, mean, percentile_nearest_rank, percentile_seed, CONFIDENCE_BUCKETS,
+    histogram_upper_inclusive, mean, percentile_nearest_rank, percentile_floor_index, CONFIDENCE_BUCKETS,
     INPUT_LENGTH_BUCKETS, LATENCY_BUCKETS_SECONDS,
 };
 pub use kolmogorov::kstwo_sf;
