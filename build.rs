@@ -39,17 +39,24 @@ fn main() {
     }
 }
 
-/// ELF targets: the shared library's SONAME carries the ABI version (`libmlops_edge.so.0.<minor>`
-/// before 1.0, since a 0.x minor release may change the ABI; `libmlops_edge.so.<major>` after),
-/// so that programs linked against one ABI never load another. `scripts/install.sh` installs the
-/// matching file names and symlinks.
+/// ELF targets: the shared library's SONAME carries the C ABI's major version
+/// (`libmlops_edge.so.<abi major>`, from `MLE_ABI_VERSION_MAJOR` in src/ffi/abi.rs): a program
+/// linked against one ABI major never loads another, and minor ABI versions (fields and functions
+/// added) keep the name. `scripts/install.sh` installs the matching file names and symlinks.
 fn set_soname() {
     let os = std::env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
     if os != "linux" && os != "android" {
         return;
     }
-    let major = std::env::var("CARGO_PKG_VERSION_MAJOR").expect("cargo sets the version");
-    let minor = std::env::var("CARGO_PKG_VERSION_MINOR").expect("cargo sets the version");
-    let soname = if major == "0" { format!("libmlops_edge.so.0.{minor}") } else { format!("libmlops_edge.so.{major}") };
-    println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,{soname}");
+    println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libmlops_edge.so.{}", abi_major());
+}
+
+/// `MLE_ABI_VERSION_MAJOR` as src/ffi/abi.rs defines it.
+fn abi_major() -> u32 {
+    let source = std::fs::read_to_string("src/ffi/abi.rs").expect("read src/ffi/abi.rs");
+    source
+        .lines()
+        .find_map(|line| line.strip_prefix("pub const MLE_ABI_VERSION_MAJOR: u32 = "))
+        .and_then(|rest| rest.trim_end_matches(';').parse().ok())
+        .expect("src/ffi/abi.rs defines `pub const MLE_ABI_VERSION_MAJOR: u32 = <n>;`")
 }

@@ -85,7 +85,7 @@ fn file_and_tensor_benches(c: &mut Criterion) {
             b.iter(|| black_box(session.classify_f32(&input, None).unwrap()))
         });
         group.bench_function(format!("inference/{len}"), |b| b.iter(|| session.rerun_plan(0).unwrap()));
-        let examples: Vec<&[f32]> = std::iter::repeat(input.as_slice()).take(32).collect();
+        let examples: Vec<&[f32]> = std::iter::repeat_n(input.as_slice(), 32).collect();
         group.throughput(Throughput::Elements(32));
         group.bench_function("batch_of_32", |b| {
             b.iter(|| black_box(session.classify_f32_batch(&examples, None).unwrap()))

@@ -7,6 +7,7 @@
 //!   p-values for latency, confidence, input length and 8 features plus the label chi-square,
 //!   against comparison-sorting the same 11 samples (the snapshot radix-sorts them);
 //! - `ks_2samp`: the stateless test at 1024 × 1024 and 5000 × 5000.
+//!
 //! Rings are drained outside the timed region (`iter_custom`).
 
 use std::hint::black_box;

@@ -96,7 +96,7 @@ fn main() {
                 BatchSize::PerIteration,
             )
         });
-        let metrics = rt.metrics().unwrap();
+        let metrics = mlops_edge::export::Metrics::from_runtime(&rt).unwrap();
         group.throughput(Throughput::Elements(1));
         group.bench_function("prometheus_render", |b| {
             b.iter(|| black_box(prometheus::render(&metrics, TextFormat::Prometheus)))

@@ -257,7 +257,7 @@ fn deployment(models: &Path) -> Result<(), Failure> {
         Variant { name: "control".into(), model: production.clone(), weight: 0.5 },
         Variant { name: "treatment".into(), model: version("1.1.0")?, weight: 0.5 },
     ];
-    runtime.set_experiment("threshold-test", &variants, Assignment::SeedMd5)?;
+    runtime.set_experiment("threshold-test", &variants, Assignment::Md5)?;
     runtime.set_shadow(&version("1.2.0-shadow")?, 0.25)?;
     for i in 0..400 {
         let served = runtime.classify_f32(&format!("patient-{i}"), &rows[i % rows.len()], None)?;
@@ -285,7 +285,7 @@ fn deployment(models: &Path) -> Result<(), Failure> {
     runtime.set_experiment(
         "threshold-test",
         &variants[..1].iter().map(|v| Variant { weight: 1.0, ..v.clone() }).collect::<Vec<_>>(),
-        Assignment::SeedMd5,
+        Assignment::Md5,
     )?;
 
     // A healthy candidate climbs 10% -> 25% -> 50% -> 100%.
@@ -315,7 +315,7 @@ fn deployment(models: &Path) -> Result<(), Failure> {
     }
     // A candidate made 3 ms slower (an injected degradation) is rolled back by its critical p95 alert.
     let slow = version("2.1.0-slow")?;
-    mlops_edge::session::testing::set_model_extra_latency(&slow, Duration::from_millis(3));
+    mlops_edge::testing::set_model_latency(&slow, Some(Duration::from_millis(3)));
     options.stages_percent = vec![50, 100];
     runtime.start_rollout(0, &slow, options, None)?;
     for i in 0..120 {
@@ -338,14 +338,17 @@ fn deployment(models: &Path) -> Result<(), Failure> {
         health.counters.rollbacks,
         health.last_error.as_deref().unwrap_or("none")
     );
-    let metrics = runtime.metrics()?;
+    let metrics = mlops_edge::export::Metrics::from_runtime(&runtime)?;
     let report = runtime.shutdown(Duration::from_secs(2))?;
-    for (role, variant, version, snapshot) in &report.snapshots {
+    for m in &report.snapshots {
         println!(
-            "   final snapshot {role:?} {variant} {version}: {} requests, p95 {:.1} us, level {}",
-            snapshot.processed,
-            snapshot.window.latency_p95_us,
-            snapshot.level.as_str()
+            "   final snapshot {:?} {} {}: {} requests, p95 {:.1} us, level {}",
+            m.role,
+            m.variant,
+            m.version,
+            m.snapshot.processed,
+            m.snapshot.window.latency_p95_us,
+            m.snapshot.level.as_str()
         );
     }
 

@@ -1,19 +1,22 @@
 #!/usr/bin/env bash
 # Installs what C/C++ users expect under a prefix:
 #   include/mlops_edge.h, include/mlops_edge.hpp (the C++ wrapper)
-#   lib/libmlops_edge.so.X.Y.Z (SONAME libmlops_edge.so.0.Y before 1.0, .so.X after) + symlinks
+#   lib/libmlops_edge.so.X.Y.Z (SONAME libmlops_edge.so.<C ABI major>) + symlinks
 #   lib/libmlops_edge.a
 #   lib/pkgconfig/mlops_edge.pc, lib/cmake/mlops_edge/mlops_edgeConfig{,Version}.cmake
-# Usage: scripts/install.sh --prefix DIR [--profile debug|release|dist] [--target TRIPLE] [--no-build]
-# Without --no-build it first runs `cargo build --lib --features pool-allocator` for the profile.
+# Usage: scripts/install.sh --prefix DIR [--profile debug|release|dist] [--target TRIPLE]
+#          [--features LIST] [--no-build]
+# Without --no-build it first runs `cargo build --lib --features pool-allocator[,LIST]` for the
+# profile (the tests add `test-hooks`; what ships never has it).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-prefix="" profile=release target="" build=1
+prefix="" profile=release target="" build=1 features=pool-allocator
 while [ $# -gt 0 ]; do
   case "$1" in
     --prefix) prefix=$2; shift 2 ;;
     --profile) profile=$2; shift 2 ;;
     --target) target=$2; shift 2 ;;
+    --features) features="pool-allocator,$2"; shift 2 ;;
     --no-build) build=0; shift ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
@@ -22,14 +25,15 @@ done
 cd "$root"
 version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
 major=${version%%.*}; rest=${version#*.}; minor=${rest%%.*}
-if [ "$major" = 0 ]; then soname="libmlops_edge.so.0.$minor"; else soname="libmlops_edge.so.$major"; fi
+abi_major=$(sed -n 's/^pub const MLE_ABI_VERSION_MAJOR: u32 = \([0-9]*\);/\1/p' src/ffi/abi.rs)
+soname="libmlops_edge.so.$abi_major"
 
 target_args=() dir="${CARGO_TARGET_DIR:-target}"
 [ -n "$target" ] && { target_args=(--target "$target"); dir="$dir/$target"; }
 profile_dir=$profile; [ "$profile" = dev ] && profile_dir=debug
 [ "$profile" = debug ] && profile=dev
 if [ "$build" = 1 ]; then
-  cargo build --lib --features pool-allocator --profile "$profile" "${target_args[@]}"
+  cargo build --lib --features "$features" --profile "$profile" "${target_args[@]}"
 fi
 built="$dir/$profile_dir"
 [ -f "$built/libmlops_edge.so" ] && [ -f "$built/libmlops_edge.a" ] || { echo "no library in $built" >&2; exit 1; }

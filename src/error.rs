@@ -63,11 +63,20 @@ pub enum Status {
     /// A model was refused: it failed its self-test (golden inputs gave other labels or failed
     /// to run) or does not fit the deployment (another input kind). The old model keeps serving.
     SelfTestFailed = 21,
+    /// The session is in use by another call (a session serves one call at a time: give each
+    /// thread its own session, or serialise the calls).
+    SessionBusy = 22,
+    /// The program was built against a C header this library does not implement (another major
+    /// ABI version, a newer minor one, or a struct with fields this library does not know).
+    AbiMismatch = 23,
+    /// The model exceeds a configured resource limit (file size, `max_model_bytes`); the message
+    /// names the limit and the option that raises it.
+    ModelLimit = 24,
 }
 
 impl Status {
     /// Every status, in code order.
-    pub const ALL: [Status; 22] = [
+    pub const ALL: [Status; 25] = [
         Status::Ok,
         Status::InvalidArgument,
         Status::InvalidUtf8,
@@ -90,6 +99,9 @@ impl Status {
         Status::Busy,
         Status::ShuttingDown,
         Status::SelfTestFailed,
+        Status::SessionBusy,
+        Status::AbiMismatch,
+        Status::ModelLimit,
     ];
 
     /// The numeric code.
@@ -127,34 +139,45 @@ impl Status {
             Status::Busy => "busy",
             Status::ShuttingDown => "shutting_down",
             Status::SelfTestFailed => "self_test_failed",
+            Status::SessionBusy => "session_busy",
+            Status::AbiMismatch => "abi_mismatch",
+            Status::ModelLimit => "model_limit",
         }
     }
 
     /// A short, static description (what `mle_status_str` returns).
-    pub const fn description(self) -> &'static str {
+    pub fn description(self) -> &'static str {
+        self.c_description().to_str().unwrap_or("unknown status")
+    }
+
+    /// [`Status::description`] as a C string.
+    pub const fn c_description(self) -> &'static std::ffi::CStr {
         match self {
-            Status::Ok => "ok",
-            Status::InvalidArgument => "invalid argument",
-            Status::InvalidUtf8 => "text is not valid UTF-8",
-            Status::BufferTooSmall => "buffer too small",
-            Status::Io => "i/o error",
-            Status::ModelInvalid => "invalid model file",
-            Status::ModelUnsupported => "unsupported model",
-            Status::ModelCard => "invalid or missing model card",
-            Status::Tokenizer => "tokenizer error",
-            Status::WrongInputKind => "input kind does not match the model",
-            Status::InputShape => "tensor input has the wrong length",
-            Status::InputNotFinite => "tensor input contains NaN or infinity",
-            Status::Inference => "inference failed",
-            Status::PoolExhausted => "session memory pool exhausted",
-            Status::Panic => "internal panic caught",
-            Status::OutputNotFinite => "model produced non-finite scores",
-            Status::InsufficientData => "not enough samples",
-            Status::InvalidState => "call not allowed in the current state",
-            Status::LimitReached => "capacity limit reached",
-            Status::Busy => "all sessions busy",
-            Status::ShuttingDown => "runtime shutting down",
-            Status::SelfTestFailed => "model refused: self-test failed",
+            Status::Ok => c"ok",
+            Status::InvalidArgument => c"invalid argument",
+            Status::InvalidUtf8 => c"text is not valid UTF-8",
+            Status::BufferTooSmall => c"buffer too small",
+            Status::Io => c"i/o error",
+            Status::ModelInvalid => c"invalid model file",
+            Status::ModelUnsupported => c"unsupported model",
+            Status::ModelCard => c"invalid or missing model card",
+            Status::Tokenizer => c"tokenizer error",
+            Status::WrongInputKind => c"input kind does not match the model",
+            Status::InputShape => c"tensor input has the wrong length",
+            Status::InputNotFinite => c"tensor input contains NaN or infinity",
+            Status::Inference => c"inference failed",
+            Status::PoolExhausted => c"session memory pool exhausted",
+            Status::Panic => c"internal panic caught",
+            Status::OutputNotFinite => c"model produced non-finite scores",
+            Status::InsufficientData => c"not enough samples",
+            Status::InvalidState => c"call not allowed in the current state",
+            Status::LimitReached => c"capacity limit reached",
+            Status::Busy => c"all sessions busy",
+            Status::ShuttingDown => c"runtime shutting down",
+            Status::SelfTestFailed => c"model refused: self-test failed",
+            Status::SessionBusy => c"session in use by another call",
+            Status::AbiMismatch => c"C ABI version mismatch",
+            Status::ModelLimit => c"model exceeds a configured limit",
         }
     }
 }

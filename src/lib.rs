@@ -29,8 +29,10 @@
 
 pub mod alloc;
 pub mod card;
+mod clock;
 pub mod deploy;
 mod error;
+pub mod events;
 pub mod export;
 pub mod ffi;
 pub mod logging;
@@ -39,6 +41,7 @@ pub mod runtime;
 mod sampling;
 pub mod session;
 pub mod telemetry;
+pub mod testing;
 
 /// The on-device monitor (its own crate, re-exported): see [`Session::attach_monitor`].
 pub use mlops_edge_monitor as monitor;

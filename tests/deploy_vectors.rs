@@ -24,9 +24,9 @@ fn seed_assignment_is_bit_identical() {
             let experiment = case["experiment"].as_str().unwrap();
             let user = case["user_id"].as_str().unwrap();
             let weights = f64s(&case["weights"]);
-            let bucket = ab::seed_bucket(experiment, user);
+            let bucket = ab::md5_bucket(experiment, user);
             assert_eq!(bucket.to_bits(), case["bucket"].as_f64().unwrap().to_bits(), "bucket of {experiment}:{user}");
-            let variant = ab::assign_seed(experiment, user, &weights).unwrap();
+            let variant = ab::assign_md5(experiment, user, &weights).unwrap();
             assert_eq!(variant as u64, case["variant"].as_u64().unwrap(), "{experiment}:{user} with {weights:?}");
             checked += 1;
         }
@@ -37,11 +37,11 @@ fn seed_assignment_is_bit_identical() {
 #[test]
 fn seed_float_traps() {
     // The trap the vectors pin: 0.1 + 0.2 = 0.30000000000000004, so bucket 0.300 is variant 1.
-    assert_eq!(ab::choose_seed(0.3, &[0.1, 0.2, 0.7]), 1);
-    assert_eq!(ab::choose_seed(0.333, &[1.0 / 3.0; 3]), 0);
-    assert_eq!(ab::choose_seed(0.334, &[1.0 / 3.0; 3]), 1);
-    assert_eq!(ab::choose_seed(0.666, &[1.0 / 3.0; 3]), 1);
-    assert_eq!(ab::choose_seed(0.667, &[1.0 / 3.0; 3]), 2);
+    assert_eq!(ab::choose_cumulative(0.3, &[0.1, 0.2, 0.7]), 1);
+    assert_eq!(ab::choose_cumulative(0.333, &[1.0 / 3.0; 3]), 0);
+    assert_eq!(ab::choose_cumulative(0.334, &[1.0 / 3.0; 3]), 1);
+    assert_eq!(ab::choose_cumulative(0.666, &[1.0 / 3.0; 3]), 1);
+    assert_eq!(ab::choose_cumulative(0.667, &[1.0 / 3.0; 3]), 2);
     let traps = load("ab_seed_cases.json")["traps"].as_array().unwrap().len();
     assert_eq!(traps, 18);
 }

@@ -14,7 +14,7 @@ use mlops_edge::deploy::ab::{self, Assignment};
 use mlops_edge::deploy::rollout::RolloutConfig;
 use mlops_edge::deploy::selftest::{OwnedInput, SelfTestCase};
 use mlops_edge::runtime::{EventKind, Role, RuntimeState};
-use mlops_edge::session::testing;
+use mlops_edge::testing;
 use mlops_edge::{Level, Model, ModelOptions, Runtime, RuntimeOptions, Status, Target, Variant};
 
 /// Some tests inject latency or measure it: one at a time.
@@ -73,13 +73,13 @@ fn variants_are_served_as_the_seed_assigns_them() {
         .zip(weights)
         .map(|((name, m), weight)| Variant { name: name.to_string(), model: (*m).clone(), weight })
         .collect();
-    rt.set_experiment("exp-42", &variants, Assignment::SeedMd5).unwrap();
+    rt.set_experiment("exp-42", &variants, Assignment::Md5).unwrap();
     let row = &breast_rows()[0];
     let mut counts = [0u64; 3];
     for u in 0..600 {
         let user = format!("user-{u}");
         let served = rt.classify_f32(&user, row, None).unwrap();
-        let expected = ab::assign_seed("exp-42", &user, &weights).unwrap();
+        let expected = ab::assign_md5("exp-42", &user, &weights).unwrap();
         assert_eq!(served.variant, expected, "{user}");
         assert_eq!(&*served.version, ["a", "b", "c"][expected]);
         assert!(!served.candidate);
@@ -106,25 +106,21 @@ fn experiments_are_checked() {
     let rt = Runtime::new(&breast("1"), manual()).unwrap();
     let m = breast("2");
     let v = |w: f64| Variant { name: "v".into(), model: m.clone(), weight: w };
-    let err = rt.set_experiment("e", &[v(0.5), v(0.6)], Assignment::SeedMd5).unwrap_err();
+    let err = rt.set_experiment("e", &[v(0.5), v(0.6)], Assignment::Md5).unwrap_err();
     assert_eq!(err.status(), Status::InvalidArgument);
     assert!(err.message().contains("sum to 1"), "{}", err.message());
-    assert!(rt.set_experiment("e", &[v(f64::NAN), v(1.0)], Assignment::SeedMd5).is_err());
-    assert!(rt.set_experiment("e", &[], Assignment::SeedMd5).is_err());
-    assert!(rt.set_experiment("", &[v(1.0)], Assignment::SeedMd5).is_err());
+    assert!(rt.set_experiment("e", &[v(f64::NAN), v(1.0)], Assignment::Md5).is_err());
+    assert!(rt.set_experiment("e", &[], Assignment::Md5).is_err());
+    assert!(rt.set_experiment("", &[v(1.0)], Assignment::Md5).is_err());
     assert!(rt.set_experiment("e", &[v(1.0)], Assignment::GrowthBook { hash_version: 3 }).is_err());
     let digits = Model::load(model_dir("digits-mlp"), &ModelOptions::default()).unwrap();
     let wrong_kind = Model::load(model_dir("profanity-tfidf"), &ModelOptions::default()).unwrap();
     let err = rt
-        .set_experiment(
-            "e",
-            &[v(0.5), Variant { name: "t".into(), model: wrong_kind, weight: 0.5 }],
-            Assignment::SeedMd5,
-        )
+        .set_experiment("e", &[v(0.5), Variant { name: "t".into(), model: wrong_kind, weight: 0.5 }], Assignment::Md5)
         .unwrap_err();
     assert_eq!(err.status(), Status::InvalidArgument);
     // Another tensor model is accepted (same input kind), and serves its own input length.
-    rt.set_experiment("e", &[Variant { name: "d".into(), model: digits, weight: 1.0 }], Assignment::SeedMd5).unwrap();
+    rt.set_experiment("e", &[Variant { name: "d".into(), model: digits, weight: 1.0 }], Assignment::Md5).unwrap();
     assert_eq!(rt.classify_f32("u", &[0.0; 30], None).unwrap_err().status(), Status::InputShape);
     assert!(rt.classify_f32("u", &[0.0; 64], None).is_ok());
     assert!(RuntimeOptions { max_concurrency: 0, ..manual() }.max_concurrency == 0);
@@ -139,7 +135,7 @@ fn the_host_hook_overrides_hashing_and_bad_answers_fall_back() {
     let rt = Runtime::new(&breast("1"), manual()).unwrap();
     let vs: Vec<Variant> =
         ["c", "t"].iter().map(|n| Variant { name: n.to_string(), model: breast(n), weight: 0.5 }).collect();
-    rt.set_experiment("hooked", &vs, Assignment::SeedMd5).unwrap();
+    rt.set_experiment("hooked", &vs, Assignment::Md5).unwrap();
     rt.set_assignment_hook(Some(Box::new(|experiment, user| {
         assert_eq!(experiment, "hooked");
         if user.starts_with("vip") {
@@ -157,7 +153,7 @@ fn the_host_hook_overrides_hashing_and_bad_answers_fall_back() {
     }
     for u in 0..50 {
         let user = format!("bad{u}");
-        let expected = ab::assign_seed("hooked", &user, &[0.5, 0.5]).unwrap();
+        let expected = ab::assign_md5("hooked", &user, &[0.5, 0.5]).unwrap();
         assert_eq!(rt.classify_f32(&user, row, None).unwrap().variant, expected);
     }
     assert_eq!(rt.health().counters.hook_errors, 50);
@@ -171,7 +167,7 @@ fn outcomes_give_the_seed_significance() {
     let rt = Runtime::new(&breast("1"), manual()).unwrap();
     let vs: Vec<Variant> =
         ["c", "t"].iter().map(|n| Variant { name: n.to_string(), model: breast(n), weight: 0.5 }).collect();
-    rt.set_experiment("conv", &vs, Assignment::SeedMd5).unwrap();
+    rt.set_experiment("conv", &vs, Assignment::Md5).unwrap();
     for i in 0..1000 {
         rt.record_outcome(0, i < 50).unwrap();
         rt.record_outcome(1, i < 65).unwrap();
@@ -297,7 +293,11 @@ fn a_healthy_rollout_advances_through_every_stage_and_completes() {
 #[test]
 fn a_slow_candidate_is_rolled_back_automatically() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let rt = Runtime::new(&breast("1.0.0"), manual()).unwrap();
+    // Injected latencies (no request waits): production answers in 1 ms, the candidate in 3 ms,
+    // so the candidate's p95 is +200% over the baseline's, above the critical threshold (+100%).
+    let production = breast("1.0.0");
+    testing::set_model_latency(&production, Some(Duration::from_millis(1)));
+    let rt = Runtime::new(&production, manual()).unwrap();
     let events = record_events(&rt);
     let rows = breast_rows();
     for (i, row) in rows.iter().cycle().take(300).enumerate() {
@@ -306,13 +306,10 @@ fn a_slow_candidate_is_rolled_back_automatically() {
     let candidate = breast("2.0.0-slow");
     let config = RolloutConfig { stages_percent: vec![50, 100], requests_per_stage: 60, ..RolloutConfig::default() };
     rt.start_rollout(0, &candidate, config, None).unwrap();
-    // An injected degradation: every request on the candidate spins 3 ms more, or three times the
-    // baseline's p95 where the machine is slow or loaded (qemu beside a build has a p95 of several
-    // ms): the candidate's p95 is then over double the baseline's whatever the noise, which is
-    // the critical threshold.
     let baseline_p95_us = rt.snapshot(Target::Candidate).unwrap().baseline.expect("baseline carried").latency_p95_us;
-    let extra = Duration::from_micros((3.0 * baseline_p95_us).max(3000.0) as u64);
-    testing::set_model_extra_latency(&candidate, extra);
+    assert_eq!(baseline_p95_us, 1000.0);
+    let extra = Duration::from_millis(3);
+    testing::set_model_latency(&candidate, Some(extra));
     // Its first few requests are 3 ms slower, but too few to judge it by: no alert yet (the
     // monitor's min_alert_samples, 30), so the rollout carries on.
     let mut on_candidate = 0;
@@ -353,7 +350,7 @@ fn a_slow_candidate_is_rolled_back_automatically() {
         let s = rt.classify_f32(&format!("user{i}"), &rows[0], None).unwrap();
         assert!(!s.candidate && &*s.version == "1.0.0");
     }
-    testing::set_model_extra_latency(&candidate, Duration::ZERO);
+    testing::set_model_latency(&candidate, None);
 }
 
 #[test]
@@ -406,7 +403,7 @@ fn health_reports_versions_staleness_and_state_and_shutdown_hands_over_the_snaps
     assert!(h.uptime > Duration::ZERO);
     let report = rt.shutdown(Duration::from_secs(5)).unwrap();
     assert_eq!(report.snapshots.len(), 1);
-    assert_eq!(report.snapshots[0].3.processed, 120);
+    assert_eq!(report.snapshots[0].snapshot.processed, 120);
     assert_eq!(report.health.state, RuntimeState::Stopped);
     let err = rt.classify_f32("late", &rows[0], None).unwrap_err();
     assert_eq!(err.status(), Status::ShuttingDown);
@@ -434,35 +431,24 @@ fn busy_is_returned_when_every_session_stays_busy() {
     let rt = Arc::new(
         Runtime::new(&model, RuntimeOptions { max_concurrency: 1, busy_wait: Duration::ZERO, ..manual() }).unwrap(),
     );
-    testing::set_model_extra_latency(&model, Duration::from_millis(200));
     let row = breast_rows()[0].clone();
-    // Two threads each want the one session (200 ms per request, no waiting): whichever comes
-    // second gets `Busy` and tries again until it is served.
-    let until_served = |rt: &Runtime, user: &str, row: &[f32]| -> u64 {
-        let mut busy = 0;
-        loop {
-            match rt.classify_f32(user, row, None) {
-                Ok(_) => return busy,
-                Err(e) => {
-                    assert_eq!(e.status(), Status::Busy);
-                    busy += 1;
-                    std::thread::sleep(Duration::from_millis(1));
-                }
-            }
-        }
-    };
+    // One request holds the only session (it waits inside the request path until released);
+    // a second one, with no busy wait, finds every session busy.
+    let hold = testing::hold_requests(&model);
     let holder = {
         let (rt, row) = (Arc::clone(&rt), row.clone());
-        std::thread::spawn(move || until_served(&rt, "a", &row))
+        std::thread::spawn(move || rt.classify_f32("a", &row, None).map(|_| ()))
     };
-    std::thread::sleep(Duration::from_millis(1));
-    let busy_here = until_served(&rt, "b", &row);
-    let busy_there = holder.join().unwrap();
-    testing::set_model_extra_latency(&model, Duration::ZERO);
-    let saw_busy = busy_here + busy_there > 0;
-    assert!(saw_busy);
-    assert_eq!(rt.health().counters.busy, busy_here + busy_there);
-    assert!(rt.health().counters.busy >= 1);
+    hold.wait_for_waiters(1);
+    for _ in 0..3 {
+        assert_eq!(rt.classify_f32("b", &row, None).unwrap_err().status(), Status::Busy);
+    }
+    drop(hold);
+    holder.join().unwrap().unwrap();
+    rt.classify_f32("b", &row, None).unwrap();
+    let h = rt.health();
+    assert_eq!(h.counters.busy, 3);
+    assert_eq!(h.counters.requests, 2, "busy refusals are counted apart from answered requests");
 }
 
 /// 8 threads classify without pause while the main thread hot-swaps, runs rollouts that advance,

@@ -182,7 +182,7 @@ fn batch_equals_single_requests() {
     for (p, case) in batch.iter().zip(golden["cases"].as_array().unwrap()) {
         assert_eq!(p.label_index, case["label_index"].as_u64().unwrap() as usize);
     }
-    let too_many: Vec<&[f32]> = std::iter::repeat(refs[0]).take(33).collect();
+    let too_many: Vec<&[f32]> = std::iter::repeat_n(refs[0], 33).collect();
     assert_eq!(session.classify_f32_batch(&too_many, None).unwrap_err().status(), Status::InvalidArgument);
     // max_batch = 1: no batch plan, batch calls go item by item with the same answers.
     let options = ModelOptions { max_batch: 1, ..ModelOptions::default() };

@@ -57,7 +57,7 @@ fn requests_and_events_reach_the_host_and_the_exports_agree_with_the_runtime() {
                 Variant { name: "control".into(), model: breast("1.0"), weight: 0.5 },
                 Variant { name: "treatment".into(), model: breast("1.1"), weight: 0.5 },
             ],
-            Assignment::SeedMd5,
+            Assignment::Md5,
         )
         .unwrap();
     let rows = breast_rows();
@@ -110,7 +110,7 @@ fn requests_and_events_reach_the_host_and_the_exports_agree_with_the_runtime() {
     std::fs::write(export_dir().join("batch.jsonl"), &batches[0]).unwrap();
 
     // Exports.
-    let metrics = runtime.metrics().unwrap();
+    let metrics = mlops_edge::export::Metrics::from_runtime(&runtime).unwrap();
     let text = prometheus::render(&metrics, TextFormat::Prometheus);
     let labels = r#"model_version="1.0",variant="control",role="variant""#;
     let control = runtime.variant_stats(0).unwrap();

@@ -19,7 +19,7 @@ pub const MAX_VARIANTS: usize = 16;
 pub enum Assignment {
     /// The seed's `ABTest.get_variant`: md5 of `"experiment:user_id"`, bucket `(h % 1000) / 1000`.
     #[default]
-    SeedMd5,
+    Md5,
     /// GrowthBook's `hash(seed = experiment, user_id, version)` then `chooseVariation` over
     /// `getBucketRanges(n, 1, weights)`; `hash_version` is 1 or 2 (GrowthBook's default for new
     /// experiments is 2).
@@ -59,7 +59,7 @@ pub fn validate_weights(weights: &[f64]) -> Result<()> {
 /// The seed's bucket in [0, 1): `int(md5("experiment:user_id").hexdigest(), 16) % 1000 / 1000`.
 ///
 /// The 128-bit digest is read big-endian, as Python's `int(hexdigest, 16)`.
-pub fn seed_bucket(experiment: &str, user_id: &str) -> f64 {
+pub fn md5_bucket(experiment: &str, user_id: &str) -> f64 {
     let mut hasher = Md5::new();
     hasher.update(experiment.as_bytes());
     hasher.update(b":");
@@ -71,7 +71,7 @@ pub fn seed_bucket(experiment: &str, user_id: &str) -> f64 {
 
 /// The seed's `get_variant`: the first variant whose cumulative weight (summed in f64, in order)
 /// exceeds the bucket, else the last. `weights` must be valid (see [`validate_weights`]).
-pub fn choose_seed(bucket: f64, weights: &[f64]) -> usize {
+pub fn choose_cumulative(bucket: f64, weights: &[f64]) -> usize {
     let mut cumulative = 0.0f64;
     for (i, w) in weights.iter().enumerate() {
         cumulative += w;
@@ -83,9 +83,9 @@ pub fn choose_seed(bucket: f64, weights: &[f64]) -> usize {
 }
 
 /// The seed's assignment of `user_id` in `experiment`, after checking the weights.
-pub fn assign_seed(experiment: &str, user_id: &str, weights: &[f64]) -> Result<usize> {
+pub fn assign_md5(experiment: &str, user_id: &str, weights: &[f64]) -> Result<usize> {
     validate_weights(weights)?;
-    Ok(choose_seed(seed_bucket(experiment, user_id), weights))
+    Ok(choose_cumulative(md5_bucket(experiment, user_id), weights))
 }
 
 /// GrowthBook's 32-bit FNV-1a over the UTF-16 code units of `parts` concatenated (JavaScript's
@@ -205,7 +205,7 @@ pub fn choose_growthbook(experiment: &str, user_id: &str, weights: &[f64], hash_
 /// Assigns `user_id` with `scheme`; `weights` must be valid (see [`validate_weights`]).
 pub fn assign(scheme: Assignment, experiment: &str, user_id: &str, weights: &[f64]) -> Result<usize> {
     match scheme {
-        Assignment::SeedMd5 => Ok(choose_seed(seed_bucket(experiment, user_id), weights)),
+        Assignment::Md5 => Ok(choose_cumulative(md5_bucket(experiment, user_id), weights)),
         Assignment::GrowthBook { hash_version } => choose_growthbook(experiment, user_id, weights, hash_version),
     }
 }
@@ -244,8 +244,8 @@ mod tests {
     #[test]
     fn seed_fallback_is_the_last_variant() {
         // Weights summing to 0.9991 leave the top of [0, 1) uncovered: the seed returns the last.
-        assert_eq!(choose_seed(0.9995, &[0.5, 0.4991]), 1);
-        assert_eq!(choose_seed(0.9995, &[0.4991, 0.5]), 1);
-        assert_eq!(choose_seed(0.0, &[0.0, 1.0]), 1);
+        assert_eq!(choose_cumulative(0.9995, &[0.5, 0.4991]), 1);
+        assert_eq!(choose_cumulative(0.9995, &[0.4991, 0.5]), 1);
+        assert_eq!(choose_cumulative(0.0, &[0.0, 1.0]), 1);
     }
 }

@@ -2,7 +2,7 @@
 //! 10% → 25% → 50% → 100%), moving on after a number of requests per stage while its alerts stay
 //! ok; a critical alert or a failed health check sends traffic back to the last good version.
 
-use crate::deploy::ab::seed_bucket;
+use crate::deploy::ab::md5_bucket;
 use crate::error::{fail, Result, Status};
 use crate::monitor::{Alert, AlertMetric};
 use crate::{Level, Snapshot};
@@ -132,7 +132,7 @@ pub fn routes_to_candidate(salt: &str, user_id: &str, percent: u32, anonymous_co
         let k = anonymous_counter % 100;
         return (k + 1) * percent as u64 / 100 > k * percent as u64 / 100;
     }
-    seed_bucket(salt, user_id) < percent as f64 / 100.0
+    md5_bucket(salt, user_id) < percent as f64 / 100.0
 }
 
 #[cfg(test)]

@@ -1,13 +1,13 @@
 //! Metrics for fleet backends: what the monitors, the runtime and telemetry counted, as
 //! Prometheus text exposition (0.0.4), OpenMetrics 1.0 text, or OTLP metrics JSON.
 //!
-//! [`Metrics`] is a point-in-time collection (from [`Runtime::metrics`](crate::Runtime::metrics)
-//! or [`Metrics::from_monitor`]); [`families`] turns it into metric families once, and each
+//! [`Metrics`] is a point-in-time collection ([`Metrics::from_runtime`] or
+//! [`Metrics::from_monitor`]), built from the runtime's and the monitors' public accessors; [`families`] turns it into metric families once, and each
 //! format renders the same families, so the formats always agree.
 //!
-//! Metric names follow the seed guide (`model_prediction_latency_seconds`,
+//! Metric names: the common model-serving ones (`model_prediction_latency_seconds`,
 //! `model_predictions_total{model_version,status}`, `model_confidence_score`,
-//! `model_input_length`), then the project's own under `mlops_edge_`. The README lists them.
+//! `model_input_length`), then the project's own under `mlops_edge_`. docs/telemetry.md lists them.
 
 pub mod otlp;
 pub mod prometheus;
@@ -15,7 +15,7 @@ pub mod prometheus;
 use crate::monitor::exphist::ExpHistogram;
 use crate::monitor::stats::{CONFIDENCE_BUCKETS, INPUT_LENGTH_BUCKETS, LATENCY_BUCKETS_SECONDS};
 use crate::monitor::{FixedHistogram, Totals};
-use crate::runtime::{Health, ShadowReport, VariantStats};
+use crate::runtime::{Health, Role, Runtime, ShadowReport, VariantStats};
 use crate::telemetry::TelemetryStats;
 use crate::{Level, Monitor, Result, Snapshot};
 
@@ -67,6 +67,37 @@ pub(crate) fn unix_nanos_now() -> u64 {
 }
 
 impl Metrics {
+    /// Everything a runtime exports: each loaded model's snapshot (analysed now), health,
+    /// per-variant A/B counts, the shadow's results and the telemetry counters.
+    pub fn from_runtime(runtime: &Runtime) -> Result<Metrics> {
+        let models = runtime
+            .model_snapshots()?
+            .into_iter()
+            .map(|m| ModelMetrics {
+                role: match m.role {
+                    Role::Variant => "variant",
+                    Role::Candidate => "candidate",
+                    Role::Shadow => "shadow",
+                },
+                variant: m.variant_name,
+                model_version: m.version,
+                snapshot: m.snapshot,
+            })
+            .collect();
+        let variants = (0..runtime.variant_count()).map(|i| runtime.variant_stats(i)).collect::<Result<Vec<_>>>()?;
+        let shadow = runtime.shadow_report()?;
+        let time_unix_nanos = unix_nanos_now();
+        let health = runtime.health();
+        let uptime = health.uptime.as_nanos().min(u64::MAX as u128) as u64;
+        Ok(Metrics {
+            models,
+            telemetry: health.telemetry.clone(),
+            runtime: Some(RuntimeMetrics { health, variants, shadow }),
+            start_unix_nanos: time_unix_nanos.saturating_sub(uptime),
+            time_unix_nanos,
+        })
+    }
+
     /// The metrics of one monitor (analysed now), labelled with `model_version`.
     pub fn from_monitor(
         monitor: &Monitor,

@@ -59,31 +59,7 @@ pub(crate) fn fail_with(error: &Error) -> mle_status {
 
 /// The status string of a status (static).
 fn status_cstr(status: Option<Status>) -> &'static CStr {
-    match status {
-        Some(Status::Ok) => c"ok",
-        Some(Status::InvalidArgument) => c"invalid argument",
-        Some(Status::InvalidUtf8) => c"text is not valid UTF-8",
-        Some(Status::BufferTooSmall) => c"buffer too small",
-        Some(Status::Io) => c"i/o error",
-        Some(Status::ModelInvalid) => c"invalid model file",
-        Some(Status::ModelUnsupported) => c"unsupported model",
-        Some(Status::ModelCard) => c"invalid or missing model card",
-        Some(Status::Tokenizer) => c"tokenizer error",
-        Some(Status::WrongInputKind) => c"input kind does not match the model",
-        Some(Status::InputShape) => c"tensor input has the wrong length",
-        Some(Status::InputNotFinite) => c"tensor input contains NaN or infinity",
-        Some(Status::Inference) => c"inference failed",
-        Some(Status::PoolExhausted) => c"session memory pool exhausted",
-        Some(Status::Panic) => c"internal panic caught",
-        Some(Status::OutputNotFinite) => c"model produced non-finite scores",
-        Some(Status::InsufficientData) => c"not enough samples",
-        Some(Status::InvalidState) => c"call not allowed in the current state",
-        Some(Status::LimitReached) => c"capacity limit reached",
-        Some(Status::Busy) => c"all sessions busy",
-        Some(Status::ShuttingDown) => c"runtime shutting down",
-        Some(Status::SelfTestFailed) => c"model refused: self-test failed",
-        None => c"unknown status",
-    }
+    status.map(Status::c_description).unwrap_or(c"unknown status")
 }
 
 /// The library version, e.g. `"0.1.0"` (static string; equals `MLE_VERSION_STRING` of the

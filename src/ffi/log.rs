@@ -1,12 +1,11 @@
-//! `mle_set_log_callback`: the library's log records to the host.
+//! `mle_log_set_callback`: the library's log records to the host.
 
 use std::ffi::{c_char, c_void};
 
+use super::args::copy_text;
 use super::boundary::guard;
-use super::mle_status;
-use super::monitor::mle_free_userdata;
-use super::runtime::copy_text;
-use super::userdata::Userdata;
+use super::status::mle_status;
+use super::userdata::{mle_free_userdata, Userdata};
 use crate::error::{fail, Status};
 use crate::logging::{set_log_callback, LogCallback};
 
@@ -33,24 +32,32 @@ pub type mle_log_callback =
 const TARGET_BUFFER: usize = 128;
 const MESSAGE_BUFFER: usize = crate::logging::MAX_LOG_MESSAGE + 1;
 
-/// Forwards the library's log records at `max_level` (`MLE_LOG_*`) and more severe to
-/// `callback`; `MLE_LOG_OFF` or a NULL callback turns forwarding off. Off by default. The
-/// previous callback's userdata is freed with its `free_userdata`; on error this call's
-/// `free_userdata` is called.
+/// Forward the library's log records at `max_level` (`MLE_LOG_*`) and more severe to
+/// `callback`; `MLE_LOG_OFF` or a NULL callback turns forwarding off. Off by default.
+///
+/// `free_userdata` (may be NULL) is called exactly once with `userdata`: when a later call
+/// replaces or removes this callback (on that call's thread; or, when another thread is
+/// forwarding a record to it at that moment, on that thread once the record is delivered), or at
+/// once on the calling thread if this call fails or `callback` is NULL. A callback still
+/// installed at process exit is never freed.
 ///
 /// Errors: `MLE_ERR_INVALID_ARGUMENT` (level out of range), `MLE_ERR_INVALID_STATE` (the process
 /// has another Rust `log` logger).
 ///
+/// # Safety
+/// `callback` and `free_userdata` are NULL or functions safe to call with `userdata` from any
+/// thread.
+///
 /// Thread safety: safe from any thread; records logged concurrently reach the old or the new callback.
 #[no_mangle]
-pub unsafe extern "C" fn mle_set_log_callback(
+pub unsafe extern "C" fn mle_log_set_callback(
     max_level: i32,
     callback: mle_log_callback,
     userdata: *mut c_void,
     free_userdata: mle_free_userdata,
 ) -> mle_status {
-    guard(|| {
-        let userdata = Userdata::new(userdata, free_userdata);
+    let userdata = Userdata::new(userdata, free_userdata);
+    guard(move || {
         let level = match max_level {
             MLE_LOG_OFF => None,
             MLE_LOG_ERROR => Some(log::LevelFilter::Error),

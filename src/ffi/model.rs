@@ -3,25 +3,29 @@
 use std::ffi::{c_char, CString};
 use std::sync::Arc;
 
-use super::args::{c_string, optional_out_slice, output, required, slice, utf8, write_optional};
+use super::abi::{read_in, write_out, Extensible};
+use super::args::{c_string, optional_out_slice, output, path_from_c, slice, utf8};
 use super::boundary::guard;
-use super::mle_status;
+use super::handle::{self, Handle};
+use super::status::mle_status;
 use crate::error::{fail, Error, Result, Status};
-use crate::model::{Model, ModelOptions, DEFAULT_MAX_BATCH};
+use crate::model::{Model, ModelOptions, DEFAULT_MAX_BATCH, DEFAULT_MAX_MODEL_BYTES};
 
-const MODEL_MAGIC: u64 = u64::from_le_bytes(*b"mle:modl");
-
-/// A loaded model (opaque). Reference counted: sessions keep their model alive, so
-/// `mle_model_free` may be called while sessions still use it.
+/// A loaded model (opaque). Immutable and reference counted: sessions and runtimes keep their
+/// own reference, so `mle_model_free` may be called while they still use it.
+///
+/// Thread safety: every function taking a `const mle_model *` may be called from any thread,
+/// concurrently.
 pub struct mle_model {
     _private: [u8; 0],
 }
 
-/// What an `mle_model` pointer points to: an `Arc<ModelHandle>`, magic first so that a handle
-/// of another kind is recognised.
-#[repr(C)]
-pub(crate) struct ModelHandle {
-    magic: u64,
+/// What a model handle holds: a reference to the shared model (sessions and runtimes hold
+/// others), so freeing the handle twice can never drop the model's count twice.
+pub(crate) struct ModelRef(pub(crate) Arc<ModelShared>);
+
+/// The model and the C strings `mle_model_get_details` and `mle_model_get_label` hand out.
+pub(crate) struct ModelShared {
     pub(crate) model: Model,
     name: CString,
     version: CString,
@@ -31,33 +35,53 @@ pub(crate) struct ModelHandle {
     pub(crate) labels: Vec<CString>,
 }
 
-/// Loading options. All-zero means "the card's values / the defaults": initialise with
-/// `mle_model_options_init` or `= {0}`.
+impl Handle for ModelRef {
+    type C = mle_model;
+    const MAGIC: u64 = u64::from_le_bytes(*b"mle:modl");
+    const NAME: &'static str = "mle_model";
+}
+
+/// Loading options: set `struct_size = sizeof(mle_model_options)`; every other field 0 means
+/// "the card's value, or the default" (`mle_model_options_init` does both). The limits below
+/// are checked at load (`MLE_ERR_INVALID_ARGUMENT` outside them).
 #[repr(C)]
 pub struct mle_model_options {
-    /// Text models: longest token sequence (0 = the card's, or 128).
+    /// `sizeof(mle_model_options)` (see "Structs that grow" in the header's conventions).
+    pub struct_size: u32,
+    /// Text models: longest token sequence, 1..=8192 and at most the card's (0 = the card's, or
+    /// 128).
     pub max_sequence_length: u32,
-    /// Threads tract may use inside one run (0 or 1 = the calling thread only; more needs a library
-    /// built with the `multithread` feature, helps only long sequences and gives up the
-    /// zero-allocation guarantee).
+    /// Threads tract may use inside one run, 1..=64 (0 = 1: the calling thread only; more needs
+    /// a library built with the `multithread` feature, helps only long sequences and gives up
+    /// the zero-allocation guarantee).
     pub threads: u32,
-    /// Largest batch the batch calls accept (0 = 32; 1 = no batch plan, batch calls go item by item).
+    /// Largest batch the batch calls accept, 1..=1024 (0 = 32; 1 = no batch plan, batch calls go
+    /// item by item).
     pub max_batch: u32,
-    /// Text models: sequence-length buckets (NULL = the card's, or 8, 16, 24, 32, 48, 64, 96, ...).
+    /// Text models: sequence-length buckets, each 1..=8192, at most 64 of them (NULL = the
+    /// card's, or 8, 16, 24, 32, 48, 64, 96, ... up to the longest sequence).
     pub sequence_buckets: *const u32,
     /// Number of values in `sequence_buckets`.
     pub sequence_bucket_count: usize,
-    /// Text models: bytes of text looked at (0 = 16 per allowed token).
+    /// Text models: bytes of text looked at per request, 1..=262144 (0 = 16 per allowed token).
     pub max_text_bytes: usize,
     /// Text models: 1 = one plan per bucket with the length fixed (more memory), 0 = one plan
     /// with a symbolic length shared by the buckets (the default).
     pub plan_per_bucket: u32,
+    /// Largest model file (and tokenizer, card) read, and largest `onnx_len` accepted, in bytes
+    /// (0 = 256 MiB). A bigger one is refused with `MLE_ERR_MODEL_LIMIT` before it is read.
+    pub max_model_bytes: u64,
 }
 
-/// What `mle_model_info` reports. Strings point into the model and stay valid while it lives;
-/// they are never NULL (`""` when the card has no value).
+/// What `mle_model_get_details` reports. Strings point into the model and stay valid while the
+/// model handle (or a session or runtime using it) lives; they are never NULL (`""` when the
+/// card has no value).
 #[repr(C)]
 pub struct mle_model_details {
+    /// `sizeof(mle_model_details)`, set by the caller.
+    pub struct_size: u32,
+    /// `MLE_INPUT_TEXT`, `MLE_INPUT_TENSOR` or `MLE_INPUT_BYTES`.
+    pub input_kind: i32,
     /// Card `name`.
     pub name: *const c_char,
     /// Card `version`.
@@ -70,25 +94,45 @@ pub struct mle_model_details {
     pub metrics_json: *const c_char,
     /// `trained_at` in seconds since the Unix epoch, or `MLE_TIME_UNKNOWN`.
     pub trained_at_unix: i64,
-    /// `MLE_INPUT_TEXT`, `MLE_INPUT_TENSOR` or `MLE_INPUT_BYTES`.
-    pub input_kind: u32,
     /// Number of labels (the length of a probability vector).
     pub label_count: u32,
     /// Text: longest token sequence; tensor: values per example; bytes: feature count.
     pub max_input_length: u32,
-    /// Number of plan lengths (text buckets; 1 otherwise), see `mle_model_plan_lengths`.
+    /// Number of plan lengths (text buckets; 1 otherwise), see `mle_model_get_plan_lengths`.
     pub plan_count: u32,
 }
 
 /// `trained_at_unix` when the card has no `trained_at`.
 pub const MLE_TIME_UNKNOWN: i64 = i64::MIN;
 
-impl ModelHandle {
-    fn new(model: Model) -> Result<ModelHandle> {
+// SAFETY: repr(C), struct_size first, plain data (integers and raw pointers).
+unsafe impl Extensible for mle_model_options {
+    const NAME: &'static str = "mle_model_options";
+    const SIZES: &'static [usize] = &[std::mem::size_of::<mle_model_options>()];
+    fn defaults() -> Self {
+        mle_model_options {
+            struct_size: std::mem::size_of::<mle_model_options>() as u32,
+            max_sequence_length: 0,
+            threads: 0,
+            max_batch: 0,
+            sequence_buckets: std::ptr::null(),
+            sequence_bucket_count: 0,
+            max_text_bytes: 0,
+            plan_per_bucket: 0,
+            max_model_bytes: 0,
+        }
+    }
+}
+
+super::abi::extensible_out! {
+    mle_model_details: &[std::mem::size_of::<mle_model_details>()];
+}
+
+impl ModelShared {
+    fn new(model: Model) -> Result<ModelShared> {
         let card = model.card();
         let c = |s: &str| CString::new(s).map_err(|_| Error::new(Status::ModelCard, "card text contains NUL"));
-        Ok(ModelHandle {
-            magic: MODEL_MAGIC,
+        Ok(ModelShared {
             name: c(&card.name)?,
             version: c(&card.version)?,
             trained_at: c(card.trained_at.as_deref().unwrap_or(""))?,
@@ -100,48 +144,29 @@ impl ModelHandle {
     }
 }
 
-impl Drop for ModelHandle {
-    fn drop(&mut self) {
-        self.magic = 0;
-    }
-}
-
-/// A model handle from C, checked for NULL and for being a model.
+/// The model behind a handle argument.
 ///
 /// # Safety
-/// `ptr` is NULL or a pointer returned by this library (a model or another handle) that has
-/// not been freed.
-pub(crate) unsafe fn model_ref<'a>(ptr: *const mle_model) -> Result<&'a ModelHandle> {
-    // SAFETY: every handle type starts with a u64 magic, so reading it is valid for any live
-    // handle of this library.
-    let magic = unsafe { required(ptr as *const u64, "model")? };
-    if *magic != MODEL_MAGIC {
-        return fail(Status::InvalidArgument, "model is not an mle_model handle (wrong handle kind or freed)");
-    }
-    // SAFETY: the magic says it is a live ModelHandle.
-    Ok(unsafe { &*(ptr as *const ModelHandle) })
+/// `ptr` is NULL or a handle of this library (see `handle::get`).
+pub(crate) unsafe fn model_ref<'a>(ptr: *const mle_model, argument: &str) -> Result<&'a Arc<ModelShared>> {
+    // SAFETY: per the caller's contract.
+    Ok(&unsafe { handle::get::<ModelRef>(ptr, argument)? }.0)
 }
 
-/// Clone the Arc behind a model handle (for sessions).
+/// Model options from C (NULL = the defaults), checked against their ranges.
 ///
 /// # Safety
-/// `ptr` came from `Arc::into_raw` in this module and is live (checked with `model_ref`).
-pub(crate) unsafe fn model_arc(ptr: *const mle_model) -> Arc<ModelHandle> {
-    let ptr = ptr as *const ModelHandle;
-    // SAFETY: per the contract, ptr is a live Arc<ModelHandle> pointer; we add one strong reference.
-    unsafe {
-        Arc::increment_strong_count(ptr);
-        Arc::from_raw(ptr)
-    }
-}
-
-fn options_from_c(options: Option<&mle_model_options>) -> Result<ModelOptions> {
-    let Some(o) = options else {
+/// `options` is NULL or points to a caller struct of `struct_size` bytes whose
+/// `sequence_buckets` points to `sequence_bucket_count` values (or is NULL).
+pub(crate) unsafe fn options_from_c(options: *const mle_model_options) -> Result<ModelOptions> {
+    if options.is_null() {
         return Ok(ModelOptions::default());
-    };
+    }
+    // SAFETY: per the caller's contract.
+    let o = unsafe { read_in(options, "options")? };
     // SAFETY: the caller passes `sequence_bucket_count` values at `sequence_buckets` (or NULL).
-    let buckets = unsafe { slice(o.sequence_buckets, o.sequence_bucket_count, "sequence_buckets")? };
-    Ok(ModelOptions {
+    let buckets = unsafe { slice(o.sequence_buckets, o.sequence_bucket_count, "options.sequence_buckets")? };
+    let options = ModelOptions {
         max_sequence_length: (o.max_sequence_length != 0).then_some(o.max_sequence_length as usize),
         sequence_buckets: (!buckets.is_empty()).then(|| buckets.iter().map(|&b| b as usize).collect()),
         threads: o.threads.max(1) as usize,
@@ -152,44 +177,47 @@ fn options_from_c(options: Option<&mle_model_options>) -> Result<ModelOptions> {
             1 => true,
             other => return fail(Status::InvalidArgument, format!("plan_per_bucket must be 0 or 1, got {other}")),
         },
-    })
+        max_model_bytes: if o.max_model_bytes == 0 { DEFAULT_MAX_MODEL_BYTES } else { o.max_model_bytes },
+    };
+    options.validate()?;
+    Ok(options)
 }
 
 fn publish(model: Model, out: &mut *mut mle_model) -> Result<()> {
-    *out = Arc::into_raw(Arc::new(ModelHandle::new(model)?)) as *mut mle_model;
+    *out = handle::into_raw(ModelRef(Arc::new(ModelShared::new(model)?)));
     Ok(())
 }
 
-/// Fill `options` with the defaults (all zero).
+/// Fill `*options` with the defaults: `struct_size` bytes zeroed, then `struct_size` set. Pass
+/// `sizeof(mle_model_options)`.
+///
+/// Errors: `MLE_ERR_INVALID_ARGUMENT` (NULL, or a size below the smallest layout).
+///
+/// # Safety
+/// `options` is NULL or points to `struct_size` writable bytes.
 ///
 /// Thread safety: safe from any thread.
 #[no_mangle]
-pub unsafe extern "C" fn mle_model_options_init(options: *mut mle_model_options) {
-    // SAFETY: NULL is ignored; otherwise the caller passes a writable options struct.
-    unsafe {
-        write_optional(
-            options,
-            mle_model_options {
-                max_sequence_length: 0,
-                threads: 0,
-                max_batch: 0,
-                sequence_buckets: std::ptr::null(),
-                sequence_bucket_count: 0,
-                max_text_bytes: 0,
-                plan_per_bucket: 0,
-            },
-        )
-    };
+pub unsafe extern "C" fn mle_model_options_init(options: *mut mle_model_options, struct_size: usize) -> mle_status {
+    // SAFETY: per this function's contract.
+    guard(|| unsafe { super::abi::init(options, struct_size, "options") })
 }
 
 /// Load a model from `path`: a directory holding `model.onnx` (plus `tokenizer.json` for text
-/// models and an optional `card.json`), or an `.onnx` file. `options` may be NULL (defaults).
-/// On success `*out` receives a model to release with `mle_model_free`.
+/// models and an optional `card.json`), or an `.onnx` file (its card may be `<stem>.card.json`).
+/// Only regular files are read, each at most `max_model_bytes`. `options` may be NULL
+/// (defaults). On success `*out` receives a model to release with `mle_model_free`.
 ///
-/// Errors: `MLE_ERR_INVALID_ARGUMENT` (NULL path/out, bad options), `MLE_ERR_IO` (missing or
-/// unreadable file), `MLE_ERR_MODEL_INVALID` (empty, truncated, corrupt ONNX),
-/// `MLE_ERR_MODEL_UNSUPPORTED` (not a classifier, unsupported graph), `MLE_ERR_MODEL_CARD`,
-/// `MLE_ERR_TOKENIZER` (missing or invalid tokenizer.json).
+/// Errors: `MLE_ERR_INVALID_ARGUMENT` (NULL path/out, an option out of range),
+/// `MLE_ERR_IO` (missing or unreadable file; a FIFO, socket or device),
+/// `MLE_ERR_MODEL_LIMIT` (a file above `max_model_bytes`), `MLE_ERR_MODEL_INVALID` (empty,
+/// truncated, corrupt ONNX, impossible shapes), `MLE_ERR_MODEL_UNSUPPORTED` (not a classifier,
+/// unsupported graph), `MLE_ERR_MODEL_CARD`, `MLE_ERR_TOKENIZER` (missing or invalid
+/// tokenizer.json).
+///
+/// # Safety
+/// `path` is NULL or a NUL-terminated path (any bytes but NUL on POSIX, UTF-8 elsewhere);
+/// `options` as in `mle_model_options_init`; `out` is NULL or writable.
 ///
 /// Thread safety: safe from any thread; loads may run concurrently.
 #[no_mangle]
@@ -199,22 +227,11 @@ pub unsafe extern "C" fn mle_model_load(
     out: *mut *mut mle_model,
 ) -> mle_status {
     guard(|| {
-        // SAFETY: C contract of this function (documented above).
-        let (path, options, out) = unsafe { (c_string(path, "path")?, options.as_ref(), output(out, "out")?) };
-        let path = path_from_bytes(path)?;
-        publish(Model::load(path, &options_from_c(options)?)?, out)
+        // SAFETY: per this function's contract.
+        let (path, options, out) =
+            unsafe { (path_from_c(path, "path")?, options_from_c(options)?, output(out, "out")?) };
+        publish(Model::load(path, &options)?, out)
     })
-}
-
-#[cfg(unix)]
-fn path_from_bytes(bytes: &[u8]) -> Result<std::path::PathBuf> {
-    use std::os::unix::ffi::OsStrExt;
-    Ok(std::ffi::OsStr::from_bytes(bytes).into())
-}
-
-#[cfg(not(unix))]
-fn path_from_bytes(bytes: &[u8]) -> Result<std::path::PathBuf> {
-    Ok(utf8(bytes, "path")?.into())
 }
 
 /// Load a model from memory: `onnx` (`onnx_len` bytes), the tokenizer.json bytes for text models
@@ -222,6 +239,10 @@ fn path_from_bytes(bytes: &[u8]) -> Result<std::path::PathBuf> {
 /// The library copies what it needs; the buffers may be freed when the call returns.
 ///
 /// Errors: as `mle_model_load`, plus `MLE_ERR_INVALID_UTF8` for a card that is not UTF-8.
+///
+/// # Safety
+/// Each pointer is NULL (with a zero length) or valid for its length; `card_json` is NULL or
+/// NUL-terminated; `options` and `out` as in `mle_model_load`.
 ///
 /// Thread safety: safe from any thread.
 #[no_mangle]
@@ -235,68 +256,69 @@ pub unsafe extern "C" fn mle_model_load_bytes(
     out: *mut *mut mle_model,
 ) -> mle_status {
     guard(|| {
-        // SAFETY: C contract of this function (documented above).
-        let (onnx, tokenizer, out) = unsafe {
+        // SAFETY: per this function's contract.
+        let (onnx, tokenizer, options, out) = unsafe {
             (
                 slice(onnx, onnx_len, "onnx")?,
                 slice(tokenizer_json, tokenizer_len, "tokenizer_json")?,
+                options_from_c(options)?,
                 output(out, "out")?,
             )
         };
         let card = if card_json.is_null() {
             None
         } else {
-            // SAFETY: non-NULL card_json is a NUL-terminated string per the contract.
+            // SAFETY: a non-NULL card_json is NUL-terminated per the contract.
             Some(utf8(unsafe { c_string(card_json, "card_json")? }, "card_json")?)
         };
-        // SAFETY: options is NULL or a valid options struct per the contract.
-        let options = options_from_c(unsafe { options.as_ref() })?;
         let tokenizer = (!tokenizer.is_empty()).then_some(tokenizer);
         publish(Model::from_bytes(onnx, tokenizer, card, &options)?, out)
     })
 }
 
-/// Release a model. NULL is ignored. Sessions created from it keep it alive until they are
-/// freed; the handle itself must not be used after this call.
+/// Release a model handle. NULL is ignored. Sessions and runtimes created from it keep the model
+/// alive until they are freed; the handle itself must not be used after this call (a second
+/// free of the same handle is detected while its memory is not reused, and then reported
+/// through `mle_last_error`, but it is a bug, as with `free()`).
 ///
-/// Thread safety: safe from any thread, but not concurrently with other calls on the same handle.
+/// # Safety
+/// `model` is NULL or a live handle; no other call uses it during or after this one.
+///
+/// Thread safety: not concurrently with other calls on the same handle.
 #[no_mangle]
 pub unsafe extern "C" fn mle_model_free(model: *mut mle_model) {
-    let _ = guard(|| {
-        if model.is_null() {
-            return Ok(());
-        }
-        // SAFETY: checks the handle kind before taking ownership back.
-        unsafe {
-            model_ref(model)?;
-            drop(Arc::from_raw(model as *const ModelHandle));
-        }
-        Ok(())
-    });
+    // SAFETY: per this function's contract.
+    let _ = guard(|| unsafe { handle::free::<ModelRef>(model, "model") }.map(drop));
 }
 
-/// Describe a model into `*out` (strings owned by the model).
+/// Describe a model into `*out` (set `out->struct_size` first; strings owned by the model).
+///
+/// # Safety
+/// `model` is NULL or a live handle; `out` is NULL or a writable struct of `out->struct_size`
+/// bytes.
 ///
 /// Thread safety: safe from any thread, concurrently with other calls on the model.
 #[no_mangle]
-pub unsafe extern "C" fn mle_model_info(model: *const mle_model, out: *mut mle_model_details) -> mle_status {
+pub unsafe extern "C" fn mle_model_get_details(model: *const mle_model, out: *mut mle_model_details) -> mle_status {
     guard(|| {
-        // SAFETY: C contract of this function.
-        let (m, out) = unsafe { (model_ref(model)?, output(out, "out")?) };
+        // SAFETY: per this function's contract.
+        let m = unsafe { model_ref(model, "model")? };
         let card = m.model.card();
-        *out = mle_model_details {
+        let details = mle_model_details {
+            struct_size: 0,
+            input_kind: m.model.input_kind() as i32,
             name: m.name.as_ptr(),
             version: m.version.as_ptr(),
             trained_at: m.trained_at.as_ptr(),
             description: m.description.as_ptr(),
             metrics_json: m.metrics.as_ptr(),
             trained_at_unix: card.trained_at_unix.unwrap_or(MLE_TIME_UNKNOWN),
-            input_kind: m.model.input_kind() as u32,
             label_count: m.labels.len() as u32,
             max_input_length: m.model.max_input_length() as u32,
             plan_count: m.model.plan_lengths().len() as u32,
         };
-        Ok(())
+        // SAFETY: per this function's contract.
+        unsafe { write_out(out, &details, "out") }
     })
 }
 
@@ -304,20 +326,23 @@ pub unsafe extern "C" fn mle_model_info(model: *const mle_model, out: *mut mle_m
 ///
 /// Errors: `MLE_ERR_INVALID_ARGUMENT` for an index out of range.
 ///
+/// # Safety
+/// `model` is NULL or a live handle; `label` is NULL or writable.
+///
 /// Thread safety: safe from any thread, concurrently with other calls on the model.
 #[no_mangle]
-pub unsafe extern "C" fn mle_model_label(
+pub unsafe extern "C" fn mle_model_get_label(
     model: *const mle_model,
     index: usize,
     label: *mut *const c_char,
 ) -> mle_status {
     guard(|| {
-        // SAFETY: C contract of this function.
-        let (m, out) = unsafe { (model_ref(model)?, output(label, "label")?) };
+        // SAFETY: per this function's contract.
+        let (m, out) = unsafe { (model_ref(model, "model")?, output(label, "label")?) };
         let name = m.labels.get(index).ok_or_else(|| {
             Error::new(
                 Status::InvalidArgument,
-                format!("label index {index} out of range (model has {})", m.labels.len()),
+                format!("label index {index} out of range (the model has {} labels)", m.labels.len()),
             )
         })?;
         *out = name.as_ptr();
@@ -330,21 +355,26 @@ pub unsafe extern "C" fn mle_model_label(
 ///
 /// Errors: `MLE_ERR_BUFFER_TOO_SMALL` (with `*count` set) when `capacity` is too small.
 ///
+/// # Safety
+/// `model` is NULL or a live handle; `lengths` is NULL or has `capacity` writable values;
+/// `count` is NULL or writable.
+///
 /// Thread safety: safe from any thread, concurrently with other calls on the model.
 #[no_mangle]
-pub unsafe extern "C" fn mle_model_plan_lengths(
+pub unsafe extern "C" fn mle_model_get_plan_lengths(
     model: *const mle_model,
     lengths: *mut u32,
     capacity: usize,
     count: *mut usize,
 ) -> mle_status {
     guard(|| {
-        // SAFETY: C contract of this function.
-        let (m, count) = unsafe { (model_ref(model)?, output(count, "count")?) };
+        // SAFETY: per this function's contract.
+        let (m, count, buffer) = unsafe {
+            (model_ref(model, "model")?, output(count, "count")?, optional_out_slice(lengths, capacity, "lengths")?)
+        };
         let values = m.model.plan_lengths();
         *count = values.len();
-        // SAFETY: lengths is NULL or has `capacity` writable slots.
-        if let Some(buffer) = unsafe { optional_out_slice(lengths, capacity, "lengths")? } {
+        if let Some(buffer) = buffer {
             if buffer.len() < values.len() {
                 return fail(
                     Status::BufferTooSmall,

@@ -1,46 +1,82 @@
-//! `mle_session` and the classify calls.
+//! `mle_session`: creating sessions and the single-request classify calls.
 
+use std::cell::UnsafeCell;
 use std::ffi::c_char;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use super::args::{optional_out_slice, output, required, slice, utf8, write_optional};
+use super::abi::{read_in, write_out, Extensible};
+use super::args::{optional_out_slice, output, slice, write_optional};
 use super::boundary::guard;
-use super::model::{mle_model, model_arc, model_ref, ModelHandle};
-use super::{mle_status, MLE_POOL_AUTO, MLE_POOL_FIXED, MLE_POOL_OFF};
-use crate::error::{fail, Error, Result, Status};
-use crate::session::{PoolMode, Prediction, Session, SessionOptions};
+use super::handle::{self, Handle};
+use super::model::{mle_model, model_ref, ModelShared};
+use super::status::mle_status;
+use crate::error::{fail, Result, Status};
+use crate::session::{Input, PoolMode, Prediction, Session, SessionOptions};
 
-const SESSION_MAGIC: u64 = u64::from_le_bytes(*b"mle:sess");
-
-/// One thread's scratch for one model (opaque). Use a session from one thread at a time; a
-/// call that finds it busy on another thread fails with `MLE_ERR_INVALID_ARGUMENT`.
+/// One thread's scratch for one model (opaque). A session serves one call at a time: a call made
+/// while another call on the same session runs fails with `MLE_ERR_SESSION_BUSY` (nothing
+/// else happens). Sessions of the same model run in parallel; a session may move between
+/// threads between calls.
 pub struct mle_session {
     _private: [u8; 0],
 }
 
-/// What an `mle_session` pointer points to (a `Box`), magic first.
-#[repr(C)]
-pub(super) struct SessionHandle {
-    magic: u64,
+/// What a session handle holds. `busy` is the only field another thread may touch while a call
+/// runs; the session itself is reached only by the call that set `busy`.
+pub(crate) struct SessionCell {
     busy: AtomicBool,
-    model: Arc<ModelHandle>,
-    pub(super) session: Session,
+    inner: UnsafeCell<SessionInner>,
 }
 
-/// Session options. All-zero means defaults (`MLE_POOL_AUTO`).
+/// The session and the model reference its label strings come from.
+pub(crate) struct SessionInner {
+    pub(crate) model: Arc<ModelShared>,
+    pub(crate) session: Session,
+}
+
+// SAFETY: `inner` is only reached through `with_session`, which holds `busy` (acquired with an
+// atomic swap) for as long as the reference lives: one thread at a time. Session is Send.
+unsafe impl Sync for SessionCell {}
+
+impl Handle for SessionCell {
+    type C = mle_session;
+    const MAGIC: u64 = u64::from_le_bytes(*b"mle:sess");
+    const NAME: &'static str = "mle_session";
+}
+
+/// Session pool mode: a pool sized automatically from warm-up runs (the default).
+pub const MLE_POOL_AUTO: i32 = 0;
+/// Session pool mode: no pool (tract allocates from the system on every request).
+pub const MLE_POOL_OFF: i32 = 1;
+/// Session pool mode: a pool of exactly `pool_bytes` bytes.
+pub const MLE_POOL_FIXED: i32 = 2;
+/// Smallest `pool_bytes` of `MLE_POOL_FIXED` (64 KiB).
+pub const MLE_POOL_MIN_BYTES: usize = crate::alloc::MIN_POOL_BYTES;
+/// Largest `pool_bytes` of `MLE_POOL_FIXED` (256 MiB).
+pub const MLE_POOL_MAX_BYTES: usize = crate::alloc::MAX_POOL_BYTES;
+
+/// Session options: set `struct_size`; all other fields 0 mean the defaults (`MLE_POOL_AUTO`).
 #[repr(C)]
 pub struct mle_session_options {
+    /// `sizeof(mle_session_options)`.
+    pub struct_size: u32,
     /// `MLE_POOL_AUTO` (0), `MLE_POOL_OFF` or `MLE_POOL_FIXED`.
-    pub pool_mode: u32,
-    /// Pool size in bytes for `MLE_POOL_FIXED` (ignored otherwise).
+    pub pool_mode: i32,
+    /// Pool size in bytes for `MLE_POOL_FIXED`, `MLE_POOL_MIN_BYTES..=MLE_POOL_MAX_BYTES`
+    /// (ignored otherwise).
     pub pool_bytes: usize,
 }
 
-/// Counters of a session (see `mle_session_get_stats`).
+/// Counters of a session (see `mle_session_get_stats`). Every classify call is counted once,
+/// under the status it returned: `requests = successes + errors`, whatever the error (a bad
+/// argument, invalid UTF-8, a short buffer included; a call refused with
+/// `MLE_ERR_SESSION_BUSY` or on a handle that is not a session is not the session's).
 #[repr(C)]
 pub struct mle_session_stats {
-    /// Requests served (successes and errors; a batch counts each item).
+    /// `sizeof(mle_session_stats)`, set by the caller.
+    pub struct_size: u32,
+    /// Requests made (successes and errors; a batch counts each item).
     pub requests: u64,
     /// Requests that returned an error.
     pub errors: u64,
@@ -57,43 +93,73 @@ pub struct mle_session_stats {
     pub pool_overflows: u64,
 }
 
-/// The answer to one request.
+/// The answer to one request (set `struct_size` before the call; in a batch, set it in
+/// element 0).
 #[repr(C)]
 pub struct mle_prediction {
+    /// `sizeof(mle_prediction)`, set by the caller.
+    pub struct_size: u32,
     /// Index of the most probable label.
     pub label_index: u32,
     /// Its probability.
     pub score: f32,
+    /// `MLE_FLAG_*` bits.
+    pub flags: u32,
     /// Its name (owned by the model; valid while the session or the model lives).
     pub label: *const c_char,
     /// Time spent in the call, in nanoseconds.
     pub latency_ns: u64,
-    /// `MLE_FLAG_*` bits.
-    pub flags: u32,
     /// Tokens (text), bytes (bytes) or values (tensor) of the input.
     pub input_length: u32,
 }
 
-/// A session handle from C, checked for NULL, kind and concurrent use; `body` runs with the
-/// session marked busy.
+// SAFETY: repr(C), struct_size first, plain data.
+unsafe impl Extensible for mle_session_options {
+    const NAME: &'static str = "mle_session_options";
+    const SIZES: &'static [usize] = &[std::mem::size_of::<mle_session_options>()];
+    fn defaults() -> Self {
+        mle_session_options {
+            struct_size: std::mem::size_of::<mle_session_options>() as u32,
+            pool_mode: MLE_POOL_AUTO,
+            pool_bytes: 0,
+        }
+    }
+}
+
+super::abi::extensible_out! {
+    mle_session_stats: &[std::mem::size_of::<mle_session_stats>()];
+    mle_prediction: &[std::mem::size_of::<mle_prediction>()];
+}
+
+/// The pool mode of C options (shared with the runtime's options).
+pub(crate) fn pool_mode(mode: i32, bytes: usize) -> Result<PoolMode> {
+    match mode {
+        MLE_POOL_AUTO => Ok(PoolMode::Auto),
+        MLE_POOL_OFF => Ok(PoolMode::Off),
+        MLE_POOL_FIXED if (MLE_POOL_MIN_BYTES..=MLE_POOL_MAX_BYTES).contains(&bytes) => Ok(PoolMode::Bytes(bytes)),
+        MLE_POOL_FIXED => fail(
+            Status::InvalidArgument,
+            format!("pool_bytes {bytes} is outside {MLE_POOL_MIN_BYTES}..={MLE_POOL_MAX_BYTES} (MLE_POOL_MIN_BYTES..=MLE_POOL_MAX_BYTES)"),
+        ),
+        other => fail(Status::InvalidArgument, format!("pool_mode {other} is not one of MLE_POOL_AUTO/OFF/FIXED")),
+    }
+}
+
+/// Runs `body` with exclusive access to the session behind `ptr`.
 ///
 /// # Safety
-/// `ptr` is NULL or a live handle returned by this library.
-pub(super) unsafe fn with_session<R>(
+/// `ptr` is NULL or a handle of this library (see `handle::get`).
+pub(crate) unsafe fn with_session<R>(
     ptr: *mut mle_session,
-    body: impl FnOnce(&mut SessionHandle) -> Result<R>,
+    body: impl FnOnce(&mut SessionInner) -> Result<R>,
 ) -> Result<R> {
-    let ptr = ptr as *mut SessionHandle;
-    // SAFETY: every handle type starts with a u64 magic.
-    let magic = unsafe { required(ptr as *const u64, "session")? };
-    if *magic != SESSION_MAGIC {
-        return fail(Status::InvalidArgument, "session is not an mle_session handle (wrong handle kind or freed)");
-    }
-    // SAFETY: the magic says it is a live session; `busy` is atomic, so checking it through a
-    // shared reference is sound even if another thread misuses the handle.
-    let busy = unsafe { &(*ptr).busy };
-    if busy.swap(true, Ordering::Acquire) {
-        return fail(Status::InvalidArgument, "session is in use by another call (one thread at a time)");
+    // SAFETY: per the caller's contract.
+    let cell = unsafe { handle::get::<SessionCell>(ptr, "session")? };
+    if cell.busy.swap(true, Ordering::Acquire) {
+        return fail(
+            Status::SessionBusy,
+            "the session is in use by another call: a session serves one call at a time (one session per thread)",
+        );
     }
     struct Release<'a>(&'a AtomicBool);
     impl Drop for Release<'_> {
@@ -101,16 +167,21 @@ pub(super) unsafe fn with_session<R>(
             self.0.store(false, Ordering::Release);
         }
     }
-    let _release = Release(busy);
-    // SAFETY: we hold the busy flag, so no other call touches the session.
-    body(unsafe { &mut *ptr })
+    let _release = Release(&cell.busy);
+    // SAFETY: this call set `busy`, so no other call reaches `inner` until `_release` drops
+    // (after `body` returns or unwinds); the reference does not escape `body`.
+    body(unsafe { &mut *cell.inner.get() })
 }
 
 /// Create a session for `model` (`options` may be NULL). Creating one runs each plan once
 /// (warm-up and pool sizing): create sessions up front, one per thread that classifies.
 ///
-/// Errors: `MLE_ERR_INVALID_ARGUMENT` (NULL/invalid model, bad pool mode or size, pool asked
-/// without the pool allocator).
+/// Errors: `MLE_ERR_INVALID_ARGUMENT` (NULL/invalid model, bad pool mode or size, a fixed pool
+/// asked of a library built without the pool allocator).
+///
+/// # Safety
+/// `model` is NULL or a live handle; `options` is NULL or a struct of `struct_size` bytes;
+/// `out` is NULL or writable.
 ///
 /// Thread safety: safe from any thread, concurrently with other calls on the model.
 #[no_mangle]
@@ -120,29 +191,27 @@ pub unsafe extern "C" fn mle_session_new(
     out: *mut *mut mle_session,
 ) -> mle_status {
     guard(|| {
-        // SAFETY: C contract of this function.
-        let (m, options, out) = unsafe { (model_ref(model)?, options.as_ref(), output(out, "out")?) };
-        let pool = match options.map(|o| (o.pool_mode, o.pool_bytes)) {
-            None | Some((MLE_POOL_AUTO, _)) => PoolMode::Auto,
-            Some((MLE_POOL_OFF, _)) => PoolMode::Off,
-            Some((MLE_POOL_FIXED, bytes)) => PoolMode::Bytes(bytes),
-            Some((other, _)) => {
-                return fail(
-                    Status::InvalidArgument,
-                    format!("pool_mode {other} is not one of MLE_POOL_AUTO/OFF/FIXED"),
-                )
-            }
+        // SAFETY: per this function's contract.
+        let (m, out) = unsafe { (model_ref(model, "model")?, output(out, "out")?) };
+        let pool = if options.is_null() {
+            PoolMode::Auto
+        } else {
+            // SAFETY: per this function's contract.
+            let o = unsafe { read_in(options, "options")? };
+            pool_mode(o.pool_mode, o.pool_bytes)?
         };
         let session = Session::with_options(&m.model, &SessionOptions { pool })?;
-        // SAFETY: model was checked by model_ref.
-        let model = unsafe { model_arc(model) };
-        let handle = Box::new(SessionHandle { magic: SESSION_MAGIC, busy: AtomicBool::new(false), model, session });
-        *out = Box::into_raw(handle) as *mut mle_session;
+        let inner = SessionInner { model: Arc::clone(m), session };
+        *out = handle::into_raw(SessionCell { busy: AtomicBool::new(false), inner: UnsafeCell::new(inner) });
         Ok(())
     })
 }
 
 /// Release a session. NULL is ignored. Its scratch goes back to the model for the next session.
+/// A session in use by another call is not freed (the error is left for `mle_last_error`).
+///
+/// # Safety
+/// `session` is NULL or a live handle; no call uses it after this one.
 ///
 /// Thread safety: not concurrently with other calls on the same session.
 #[no_mangle]
@@ -151,29 +220,27 @@ pub unsafe extern "C" fn mle_session_free(session: *mut mle_session) {
         if session.is_null() {
             return Ok(());
         }
-        // SAFETY: checks the handle, then takes back the Box made by mle_session_new.
-        unsafe {
-            with_session(session, |s| {
-                s.magic = 0;
-                Ok(())
-            })?;
-            drop(Box::from_raw(session as *mut SessionHandle));
-        }
-        Ok(())
+        // SAFETY: per this function's contract; holding the session proves no call runs on it.
+        unsafe { with_session(session, |_| Ok(()))? };
+        // SAFETY: as above.
+        unsafe { handle::free::<SessionCell>(session, "session") }.map(drop)
     });
 }
 
-/// Counters of a session into `*out`.
+/// Counters of a session into `*out` (set `out->struct_size` first).
 ///
-/// Thread safety: not concurrently with other calls on the same session.
+/// # Safety
+/// `session` is NULL or a live handle; `out` is NULL or a writable struct of `struct_size` bytes.
+///
+/// Thread safety: not concurrently with other calls on the same session (`MLE_ERR_SESSION_BUSY`).
 #[no_mangle]
 pub unsafe extern "C" fn mle_session_get_stats(session: *mut mle_session, out: *mut mle_session_stats) -> mle_status {
     guard(|| {
-        // SAFETY: C contract of this function.
-        let out = unsafe { output(out, "out")? };
+        // SAFETY: per this function's contract.
         let stats = unsafe { with_session(session, |s| Ok(s.session.stats()))? };
         let pool = stats.pool.unwrap_or_default();
-        *out = mle_session_stats {
+        let c = mle_session_stats {
+            struct_size: 0,
             requests: stats.requests,
             errors: stats.errors,
             last_request_system_calls: stats.last_request_system_calls,
@@ -182,69 +249,78 @@ pub unsafe extern "C" fn mle_session_get_stats(session: *mut mle_session, out: *
             pool_peak: pool.peak as u64,
             pool_overflows: pool.overflows,
         };
-        Ok(())
+        // SAFETY: per this function's contract.
+        unsafe { write_out(out, &c, "out") }
     })
 }
 
-fn to_c(model: &ModelHandle, p: &Prediction) -> mle_prediction {
+/// A prediction as its C struct; the label points into the model's strings.
+pub(crate) fn prediction_to_c(model: &ModelShared, p: &Prediction) -> mle_prediction {
     mle_prediction {
+        struct_size: 0,
         label_index: p.label_index as u32,
         score: p.score,
+        flags: p.flags,
         label: model.labels[p.label_index].as_ptr(),
         latency_ns: p.latency.as_nanos().min(u128::from(u64::MAX)) as u64,
-        flags: p.flags,
         input_length: p.input_length.min(u32::MAX as usize) as u32,
     }
 }
 
-/// The shared body of the single-input classify calls.
+/// The shared body of the single-input classify calls. Everything after the handle check is
+/// the session's request, counted once whatever it returns.
 ///
 /// # Safety
-/// The pointers follow the contract of the `mle_classify_*` functions.
-unsafe fn classify_one(
+/// The pointers follow the contract of the `mle_session_classify_*` functions.
+unsafe fn classify_one<'a>(
     session: *mut mle_session,
     out: *mut mle_prediction,
     probabilities: *mut f32,
     capacity: usize,
     probabilities_len: *mut usize,
-    call: impl FnOnce(&mut Session, Option<&mut [f32]>) -> Result<Prediction>,
+    input: impl FnOnce() -> Result<Input<'a>>,
 ) -> mle_status {
     guard(|| {
-        // SAFETY: C contract of the calling function.
+        // SAFETY: per the calling function's contract.
         unsafe {
-            let out = output(out, "out")?;
             with_session(session, |s| {
                 let labels = s.model.labels.len();
-                let buffer = optional_out_slice(probabilities, capacity, "probabilities")?;
-                if buffer.is_some() && capacity < labels {
+                let result = s.session.classify_checked(|| {
+                    let buffer = optional_out_slice(probabilities, capacity, "probabilities")?;
+                    if out.is_null() {
+                        return fail(Status::InvalidArgument, "out is NULL");
+                    }
+                    Ok((input()?, buffer))
+                });
+                if result.is_ok() || result.as_ref().is_err_and(|e| e.status() == Status::BufferTooSmall) {
                     write_optional(probabilities_len, labels);
-                    return fail(
-                        Status::BufferTooSmall,
-                        format!("probabilities holds {capacity} values, the model has {labels} labels"),
-                    );
                 }
-                let prediction = call(&mut s.session, buffer)?;
-                *out = to_c(&s.model, &prediction);
-                write_optional(probabilities_len, labels);
-                Ok(())
+                let prediction = result?;
+                write_out(out, &prediction_to_c(&s.model, &prediction), "out")
             })
         }
     })
 }
 
-/// Classify `text_len` bytes of UTF-8 text (need not be NUL-terminated; `text` may be NULL
-/// when `text_len` is 0, meaning empty text). On success `*out` gets the prediction and, when
+/// Classify `text_len` bytes of UTF-8 text (need not be NUL-terminated; `text` may be NULL when
+/// `text_len` is 0, meaning empty text). On success `*out` gets the prediction and, when
 /// `probabilities` is not NULL, it gets one probability per label (`capacity` must be at least
 /// the label count) and `*probabilities_len` (may be NULL) the count.
 ///
 /// Errors: `MLE_ERR_INVALID_ARGUMENT` (NULL session/out, text NULL with a length),
-/// `MLE_ERR_INVALID_UTF8`, `MLE_ERR_WRONG_INPUT_KIND`, `MLE_ERR_BUFFER_TOO_SMALL` (with
-/// `*probabilities_len` set to the label count), `MLE_ERR_POOL_EXHAUSTED`, `MLE_ERR_INFERENCE`.
-/// Long text is truncated (flag `MLE_FLAG_TRUNCATED`), never an error.
+/// `MLE_ERR_SESSION_BUSY`, `MLE_ERR_INVALID_UTF8`, `MLE_ERR_WRONG_INPUT_KIND`,
+/// `MLE_ERR_BUFFER_TOO_SMALL` (with `*probabilities_len` set to the label count),
+/// `MLE_ERR_POOL_EXHAUSTED`, `MLE_ERR_INFERENCE`. Long text is truncated (flag
+/// `MLE_FLAG_TRUNCATED`), never an error.
+///
+/// # Safety
+/// `session` is NULL or a live handle; `text` is NULL or `text_len` readable bytes; `out` is
+/// NULL or a writable `mle_prediction` of `struct_size` bytes; `probabilities` is NULL or
+/// `capacity` writable floats; `probabilities_len` is NULL or writable.
 ///
 /// Thread safety: one call at a time per session; sessions of the same model run in parallel.
 #[no_mangle]
-pub unsafe extern "C" fn mle_classify_text(
+pub unsafe extern "C" fn mle_session_classify_text(
     session: *mut mle_session,
     text: *const c_char,
     text_len: usize,
@@ -253,25 +329,27 @@ pub unsafe extern "C" fn mle_classify_text(
     capacity: usize,
     probabilities_len: *mut usize,
 ) -> mle_status {
-    // SAFETY: C contract of this function.
+    // SAFETY: per this function's contract; the text outlives the call.
     unsafe {
-        classify_one(session, out, probabilities, capacity, probabilities_len, |s, buffer| {
-            let text = utf8(slice(text as *const u8, text_len, "text")?, "text")?;
-            s.classify_text(text, buffer)
+        classify_one(session, out, probabilities, capacity, probabilities_len, || {
+            Ok(Input::Utf8(slice(text as *const u8, text_len, "text")?))
         })
     }
 }
 
 /// Classify one example of `count` f32 values (exactly the model's input length, all finite).
-/// Outputs as `mle_classify_text`.
+/// Outputs as `mle_session_classify_text`.
 ///
-/// Errors: `MLE_ERR_INVALID_ARGUMENT`, `MLE_ERR_WRONG_INPUT_KIND`, `MLE_ERR_INPUT_SHAPE` (wrong
-/// count, including 0), `MLE_ERR_INPUT_NOT_FINITE`, `MLE_ERR_BUFFER_TOO_SMALL`,
-/// `MLE_ERR_POOL_EXHAUSTED`, `MLE_ERR_INFERENCE`.
+/// Errors: `MLE_ERR_INVALID_ARGUMENT`, `MLE_ERR_SESSION_BUSY`, `MLE_ERR_WRONG_INPUT_KIND`,
+/// `MLE_ERR_INPUT_SHAPE` (wrong count, including 0), `MLE_ERR_INPUT_NOT_FINITE`,
+/// `MLE_ERR_BUFFER_TOO_SMALL`, `MLE_ERR_POOL_EXHAUSTED`, `MLE_ERR_INFERENCE`.
+///
+/// # Safety
+/// As `mle_session_classify_text`, with `values` NULL or `count` readable floats.
 ///
 /// Thread safety: one call at a time per session.
 #[no_mangle]
-pub unsafe extern "C" fn mle_classify_f32(
+pub unsafe extern "C" fn mle_session_classify_f32(
     session: *mut mle_session,
     values: *const f32,
     count: usize,
@@ -280,23 +358,26 @@ pub unsafe extern "C" fn mle_classify_f32(
     capacity: usize,
     probabilities_len: *mut usize,
 ) -> mle_status {
-    // SAFETY: C contract of this function.
+    // SAFETY: per this function's contract; the values outlive the call.
     unsafe {
-        classify_one(session, out, probabilities, capacity, probabilities_len, |s, buffer| {
-            s.classify_f32(slice(values, count, "values")?, buffer)
+        classify_one(session, out, probabilities, capacity, probabilities_len, || {
+            Ok(Input::Tensor(slice(values, count, "values")?))
         })
     }
 }
 
 /// Classify `len` raw bytes (e.g. a file's content; `data` may be NULL when `len` is 0).
-/// Outputs as `mle_classify_text`.
+/// Outputs as `mle_session_classify_text`.
 ///
-/// Errors: `MLE_ERR_INVALID_ARGUMENT`, `MLE_ERR_WRONG_INPUT_KIND`, `MLE_ERR_BUFFER_TOO_SMALL`,
-/// `MLE_ERR_POOL_EXHAUSTED`, `MLE_ERR_INFERENCE`.
+/// Errors: `MLE_ERR_INVALID_ARGUMENT`, `MLE_ERR_SESSION_BUSY`, `MLE_ERR_WRONG_INPUT_KIND`,
+/// `MLE_ERR_BUFFER_TOO_SMALL`, `MLE_ERR_POOL_EXHAUSTED`, `MLE_ERR_INFERENCE`.
+///
+/// # Safety
+/// As `mle_session_classify_text`, with `data` NULL or `len` readable bytes.
 ///
 /// Thread safety: one call at a time per session.
 #[no_mangle]
-pub unsafe extern "C" fn mle_classify_bytes(
+pub unsafe extern "C" fn mle_session_classify_bytes(
     session: *mut mle_session,
     data: *const u8,
     len: usize,
@@ -305,153 +386,10 @@ pub unsafe extern "C" fn mle_classify_bytes(
     capacity: usize,
     probabilities_len: *mut usize,
 ) -> mle_status {
-    // SAFETY: C contract of this function.
+    // SAFETY: per this function's contract; the bytes outlive the call.
     unsafe {
-        classify_one(session, out, probabilities, capacity, probabilities_len, |s, buffer| {
-            s.classify_bytes(slice(data, len, "data")?, buffer)
+        classify_one(session, out, probabilities, capacity, probabilities_len, || {
+            Ok(Input::Bytes(slice(data, len, "data")?))
         })
     }
-}
-
-/// The shared body of the batch calls: `count` predictions into `out`, probabilities row by row.
-///
-/// # Safety
-/// The pointers follow the contract of the `mle_classify_*_batch` functions.
-unsafe fn classify_many(
-    session: *mut mle_session,
-    count: usize,
-    out: *mut mle_prediction,
-    probabilities: *mut f32,
-    capacity: usize,
-    probabilities_len: *mut usize,
-    call: impl FnOnce(&mut Session, Option<&mut [f32]>) -> Result<Vec<Prediction>>,
-) -> mle_status {
-    guard(|| {
-        // SAFETY: C contract of the calling function.
-        unsafe {
-            if out.is_null() {
-                return fail(Status::InvalidArgument, "out (output) is NULL");
-            }
-            let out = optional_out_slice(out, count, "out")?.unwrap_or_default();
-            with_session(session, |s| {
-                let needed = count
-                    .checked_mul(s.model.labels.len())
-                    .ok_or_else(|| Error::new(Status::InvalidArgument, "count too large"))?;
-                let buffer = optional_out_slice(probabilities, capacity, "probabilities")?;
-                if buffer.is_some() && capacity < needed {
-                    write_optional(probabilities_len, needed);
-                    return fail(
-                        Status::BufferTooSmall,
-                        format!("probabilities holds {capacity} values, {needed} needed"),
-                    );
-                }
-                let predictions = call(&mut s.session, buffer)?;
-                for (dst, p) in out.iter_mut().zip(&predictions) {
-                    *dst = to_c(&s.model, p);
-                }
-                write_optional(probabilities_len, needed);
-                Ok(())
-            })
-        }
-    })
-}
-
-/// Classify `count` texts in one run (`texts[i]` has `lengths[i]` bytes). `out` receives
-/// `count` predictions; `probabilities` (optional) `count × labels` values, row by row. The
-/// batch path allocates; single calls are the allocation-free path.
-///
-/// Errors: as `mle_classify_text`, plus `MLE_ERR_INVALID_ARGUMENT` for `count` 0 or above the
-/// model's `max_batch`.
-///
-/// Thread safety: one call at a time per session.
-#[no_mangle]
-pub unsafe extern "C" fn mle_classify_text_batch(
-    session: *mut mle_session,
-    texts: *const *const c_char,
-    lengths: *const usize,
-    count: usize,
-    out: *mut mle_prediction,
-    probabilities: *mut f32,
-    capacity: usize,
-    probabilities_len: *mut usize,
-) -> mle_status {
-    // SAFETY: C contract of this function.
-    unsafe {
-        classify_many(session, count, out, probabilities, capacity, probabilities_len, |s, buffer| {
-            let (texts, lengths) = (slice(texts, count, "texts")?, slice(lengths, count, "lengths")?);
-            let items = texts
-                .iter()
-                .zip(lengths)
-                .enumerate()
-                .map(|(i, (&t, &n))| utf8(slice(t as *const u8, n, "texts[i]")?, &format!("texts[{i}]")))
-                .collect::<Result<Vec<&str>>>()?;
-            s.classify_text_batch(&items, buffer)
-        })
-    }
-}
-
-/// Classify `count` examples of f32 features in one run; `values` holds `values_len` =
-/// `count × input length` values, example after example. Outputs as `mle_classify_text_batch`.
-///
-/// Thread safety: one call at a time per session.
-#[no_mangle]
-pub unsafe extern "C" fn mle_classify_f32_batch(
-    session: *mut mle_session,
-    values: *const f32,
-    values_len: usize,
-    count: usize,
-    out: *mut mle_prediction,
-    probabilities: *mut f32,
-    capacity: usize,
-    probabilities_len: *mut usize,
-) -> mle_status {
-    // SAFETY: C contract of this function.
-    unsafe {
-        classify_many(session, count, out, probabilities, capacity, probabilities_len, |s, buffer| {
-            let values = slice(values, values_len, "values")?;
-            if count == 0 {
-                return fail(Status::InvalidArgument, "a batch needs at least one input");
-            }
-            if values.len() % count != 0 {
-                return fail(Status::InputShape, format!("{values_len} values do not split into {count} examples"));
-            }
-            let examples: Vec<&[f32]> = values.chunks(values.len() / count).collect();
-            s.classify_f32_batch(&examples, buffer)
-        })
-    }
-}
-
-/// Classify `count` byte strings in one run (`items[i]` has `lengths[i]` bytes). Outputs as
-/// `mle_classify_text_batch`.
-///
-/// Thread safety: one call at a time per session.
-#[no_mangle]
-pub unsafe extern "C" fn mle_classify_bytes_batch(
-    session: *mut mle_session,
-    items: *const *const u8,
-    lengths: *const usize,
-    count: usize,
-    out: *mut mle_prediction,
-    probabilities: *mut f32,
-    capacity: usize,
-    probabilities_len: *mut usize,
-) -> mle_status {
-    // SAFETY: C contract of this function.
-    unsafe {
-        classify_many(session, count, out, probabilities, capacity, probabilities_len, |s, buffer| {
-            let (items, lengths) = (slice(items, count, "items")?, slice(lengths, count, "lengths")?);
-            let data =
-                items.iter().zip(lengths).map(|(&p, &n)| slice(p, n, "items[i]")).collect::<Result<Vec<&[u8]>>>()?;
-            s.classify_bytes_batch(&data, buffer)
-        })
-    }
-}
-
-/// Make the next classify call on the calling thread panic inside the library, to let a host's
-/// test suite check that panics come back as `MLE_ERR_PANIC` and that the session recovers.
-///
-/// Thread safety: affects only the calling thread.
-#[no_mangle]
-pub extern "C" fn mle_debug_panic_next_request() {
-    crate::session::testing::panic_in_next_request();
 }

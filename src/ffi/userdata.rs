@@ -3,10 +3,13 @@
 
 use std::ffi::c_void;
 
-use super::monitor::mle_free_userdata;
+/// Frees a callback's `userdata`. The library calls it exactly once for each userdata it was
+/// given, when it lets go of the callback; each function taking one says when and on which
+/// thread.
+pub type mle_free_userdata = Option<unsafe extern "C" fn(userdata: *mut c_void)>;
 
 /// A userdata pointer and its (optional) free function; dropping it calls the function once.
-pub(super) struct Userdata {
+pub(crate) struct Userdata {
     ptr: *mut c_void,
     free: mle_free_userdata,
 }
@@ -18,12 +21,12 @@ unsafe impl Send for Userdata {}
 unsafe impl Sync for Userdata {}
 
 impl Userdata {
-    pub(super) fn new(ptr: *mut c_void, free: mle_free_userdata) -> Userdata {
+    pub(crate) fn new(ptr: *mut c_void, free: mle_free_userdata) -> Userdata {
         Userdata { ptr, free }
     }
 
     /// The pointer, to pass to the host's callback.
-    pub(super) fn get(&self) -> *mut c_void {
+    pub(crate) fn get(&self) -> *mut c_void {
         self.ptr
     }
 }

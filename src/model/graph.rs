@@ -180,12 +180,26 @@ fn example_shape(model: &InferenceModel) -> Result<Vec<usize>> {
     if fact.shape.is_open() || dims.len() < 2 {
         return fail(Status::ModelUnsupported, "the input must have a known rank >= 2 (batch axis first)");
     }
-    dims[1..]
-        .iter()
-        .map(|d| d.filter(|&n| n > 0))
-        .collect::<Option<Vec<usize>>>()
-        .ok_or_else(|| Error::new(Status::ModelUnsupported, "the input's dims after the batch axis must be fixed"))
+    let shape =
+        dims[1..].iter().map(|d| d.filter(|&n| n > 0)).collect::<Option<Vec<usize>>>().ok_or_else(|| {
+            Error::new(Status::ModelUnsupported, "the input's dims after the batch axis must be fixed")
+        })?;
+    let values = shape.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d));
+    match values {
+        Some(n) if n <= MAX_EXAMPLE_VALUES => Ok(shape),
+        _ => fail(
+            Status::ModelLimit,
+            format!(
+                "one example of the input has shape {shape:?}, more than {MAX_EXAMPLE_VALUES} values: \
+                 not a classifier input this runtime serves"
+            ),
+        ),
+    }
 }
+
+/// Most values one example of a tensor or bytes model may have (64 MiB of f32): a larger input
+/// is refused at load, before any tensor of that size is made.
+pub const MAX_EXAMPLE_VALUES: usize = 1 << 24;
 
 impl ParsedGraph {
     /// A copy for building plans later (the card is not needed for that).

@@ -1,11 +1,14 @@
 //! `Model`: a loaded, optimized, immutable classifier (plans, preprocessor, labels, card).
 
 mod bytes;
+mod files;
 mod graph;
 mod scores;
+pub(crate) mod tensors;
 mod text;
+pub(crate) mod unit;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use tract_linalg::multithread::Executor;
@@ -24,6 +27,18 @@ pub const DEFAULT_MAX_SEQUENCE_LENGTH: usize = 128;
 pub const DEFAULT_MAX_BATCH: usize = 32;
 /// Most threads a model may use inside one run.
 pub const MAX_THREADS: usize = 64;
+/// Longest token sequence a text model may be loaded with (the card's or the options').
+pub const MAX_SEQUENCE_LENGTH: usize = 8192;
+/// Most sequence-length buckets (each has its own tract state per session).
+pub const MAX_BUCKETS: usize = 64;
+/// Most text bytes a text model may look at per request (`max_text_bytes`): tokenizing the
+/// worst case of this many bytes happens once per new session, when the pool is sized.
+pub const MAX_TEXT_BYTES: usize = 256 * 1024;
+/// Largest `max_batch`.
+pub const MAX_BATCH: usize = 1024;
+/// Largest model file read unless `max_model_bytes` says otherwise (the tokenizer and the card
+/// are held to the same bound).
+pub const DEFAULT_MAX_MODEL_BYTES: u64 = 256 << 20;
 
 /// Options for [`Model::load`] and [`Model::from_bytes`]. `Default` gives the card's values.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -51,6 +66,10 @@ pub struct ModelOptions {
     /// fixed. Both pad a request only to its bucket; per-bucket plans cost one more copy of the
     /// weights per bucket (see BENCHMARKS.md for the measured trade-off).
     pub plan_per_bucket: bool,
+    /// Largest file [`Model::load`] reads (model, tokenizer, card), and largest ONNX buffer
+    /// [`Model::from_bytes`] accepts: bigger ones are refused with [`Status::ModelLimit`] before
+    /// anything is allocated for them. Default 256 MiB.
+    pub max_model_bytes: u64,
 }
 
 impl Default for ModelOptions {
@@ -62,7 +81,39 @@ impl Default for ModelOptions {
             max_text_bytes: None,
             max_batch: DEFAULT_MAX_BATCH,
             plan_per_bucket: false,
+            max_model_bytes: DEFAULT_MAX_MODEL_BYTES,
         }
+    }
+}
+
+impl ModelOptions {
+    /// Check every option against its documented range (the card-dependent checks, such as
+    /// `max_sequence_length` against the card's, happen at load).
+    pub fn validate(&self) -> Result<()> {
+        let range = |name: &str, value: usize, min: usize, max: usize| {
+            if value < min || value > max {
+                return fail(Status::InvalidArgument, format!("{name} must be {min}..={max}, got {value}"));
+            }
+            Ok(())
+        };
+        if let Some(n) = self.max_sequence_length {
+            range("max_sequence_length", n, 1, MAX_SEQUENCE_LENGTH)?;
+        }
+        if let Some(list) = &self.sequence_buckets {
+            range("the number of sequence_buckets", list.len(), 1, MAX_BUCKETS)?;
+            for &b in list {
+                range("each sequence bucket", b, 1, MAX_SEQUENCE_LENGTH)?;
+            }
+        }
+        range("threads", self.threads, 1, MAX_THREADS)?;
+        if let Some(n) = self.max_text_bytes {
+            range("max_text_bytes", n, 1, MAX_TEXT_BYTES)?;
+        }
+        range("max_batch", self.max_batch, 1, MAX_BATCH)?;
+        if self.max_model_bytes == 0 {
+            return fail(Status::InvalidArgument, "max_model_bytes must be at least 1");
+        }
+        Ok(())
     }
 }
 
@@ -95,11 +146,15 @@ pub(crate) struct ModelInner {
     pub max_tokens: usize,
     pub options: ModelOptions,
     pub executor: Executor,
-    /// Session scratch given back by dropped sessions, reused by new ones (see `session`).
-    pub spare_units: Mutex<Vec<crate::session::SessionUnit>>,
-    /// Test hook: extra busy-wait added to every request on this model, in ns (see
-    /// `session::testing::set_model_extra_latency`); 0 in production.
-    pub test_extra_latency_ns: std::sync::atomic::AtomicU64,
+    /// Session scratch given back by dropped sessions, reused by new ones (see `unit`).
+    pub spare_units: Mutex<Vec<unit::Unit>>,
+    /// Test hook: the latency every request on this model reports, in ns (0: the measured one;
+    /// see `testing::set_model_latency`).
+    #[cfg(feature = "test-hooks")]
+    pub test_latency_ns: std::sync::atomic::AtomicU64,
+    /// Test hook: while set, requests wait here (see `testing::hold_requests`).
+    #[cfg(feature = "test-hooks")]
+    pub test_gate: Mutex<Option<Arc<crate::testing::Gate>>>,
 }
 
 impl std::fmt::Debug for Model {
@@ -113,53 +168,43 @@ impl std::fmt::Debug for Model {
     }
 }
 
-/// Files found for a model given as a directory or an .onnx path.
-struct ModelFiles {
-    onnx: PathBuf,
-    dir: PathBuf,
-    sidecar: Option<PathBuf>,
-}
-
-fn locate(path: &Path) -> Result<ModelFiles> {
-    let meta = std::fs::metadata(path).map_err(|e| Error::new(Status::Io, format!("{}: {e}", path.display())))?;
-    let (onnx, dir) = if meta.is_dir() {
-        (path.join("model.onnx"), path.to_path_buf())
-    } else {
-        (path.to_path_buf(), path.parent().map(Path::to_path_buf).unwrap_or_default())
-    };
-    let stem_card = onnx.with_extension("card.json");
-    let sidecar = [stem_card, dir.join("card.json")].into_iter().find(|p| p.is_file());
-    Ok(ModelFiles { onnx, dir, sidecar })
-}
-
-fn read(path: &Path) -> Result<Vec<u8>> {
-    std::fs::read(path).map_err(|e| Error::new(Status::Io, format!("{}: {e}", path.display())))
-}
-
 impl Model {
     /// Load a model from a directory (holding `model.onnx`, and `tokenizer.json` for text
     /// models, and optionally a `card.json` sidecar) or from an `.onnx` file (siblings looked up
     /// next to it; the sidecar may also be named `<stem>.card.json`).
     pub fn load(path: impl AsRef<Path>, options: &ModelOptions) -> Result<Model> {
-        let files = locate(path.as_ref())?;
-        let onnx = read(&files.onnx)?;
+        options.validate()?;
+        let limit = options.max_model_bytes;
+        let files = files::locate(path.as_ref())?;
+        let onnx = files::read_bounded(&files.onnx, limit, "max_model_bytes")?;
         let sidecar = files
             .sidecar
             .as_deref()
             .map(|p| {
-                String::from_utf8(read(p)?)
+                String::from_utf8(files::read_bounded(p, limit, "max_model_bytes")?)
                     .map_err(|_| Error::new(Status::ModelCard, format!("{}: not UTF-8", p.display())))
             })
             .transpose()?;
         let proto = graph::decode(&onnx)
             .map_err(|e| Error::new(e.status(), format!("{}: {}", files.onnx.display(), e.message())))?;
         drop(onnx);
-        let parsed = graph::parse(proto, sidecar.as_deref())?;
+        without_panics(|| Model::build_from_proto(proto, sidecar.as_deref(), &files.dir, options))
+    }
+
+    fn build_from_proto(
+        proto: tract_onnx::pb::ModelProto,
+        sidecar: Option<&str>,
+        dir: &Path,
+        options: &ModelOptions,
+    ) -> Result<Model> {
+        let limit = options.max_model_bytes;
+        let parsed = graph::parse(proto, sidecar)?;
         let tokenizer = if parsed.inputs.iter().any(|i| i.role == InputRole::TokenIds) {
             let name = parsed.card.tokenizer.clone().unwrap_or_else(|| "tokenizer.json".to_string());
-            let path = files.dir.join(&name);
-            Some(std::fs::read(&path).map_err(|e| {
-                Error::new(Status::Tokenizer, format!("text model needs its tokenizer {}: {e}", path.display()))
+            let path = dir.join(&name);
+            Some(files::read_bounded(&path, limit, "max_model_bytes").map_err(|e| {
+                let status = if e.status() == Status::Io { Status::Tokenizer } else { e.status() };
+                Error::new(status, format!("text model needs its tokenizer: {}", e.message()))
             })?)
         } else {
             None
@@ -175,21 +220,22 @@ impl Model {
         sidecar_card: Option<&str>,
         options: &ModelOptions,
     ) -> Result<Model> {
+        options.validate()?;
+        if onnx.len() as u64 > options.max_model_bytes {
+            return fail(
+                Status::ModelLimit,
+                format!(
+                    "the ONNX data has {} bytes, above the limit of {}: raise max_model_bytes to load it",
+                    onnx.len(),
+                    options.max_model_bytes
+                ),
+            );
+        }
         let proto = graph::decode(onnx)?;
-        let parsed = graph::parse(proto, sidecar_card)?;
-        Model::build(parsed, tokenizer_json, options)
+        without_panics(|| Model::build(graph::parse(proto, sidecar_card)?, tokenizer_json, options))
     }
 
     fn build(parsed: graph::ParsedGraph, tokenizer_json: Option<&[u8]>, options: &ModelOptions) -> Result<Model> {
-        if options.threads == 0 || options.threads > MAX_THREADS {
-            return fail(
-                Status::InvalidArgument,
-                format!("threads must be 1..={MAX_THREADS}, got {}", options.threads),
-            );
-        }
-        if options.max_batch == 0 {
-            return fail(Status::InvalidArgument, "max_batch must be at least 1");
-        }
         let is_text = parsed.inputs.iter().any(|i| i.role == InputRole::TokenIds);
         let kind = parsed.card.input_kind.unwrap_or(if is_text {
             InputKind::Text
@@ -207,6 +253,12 @@ impl Model {
         let lengths: Vec<Option<usize>> = match kind {
             InputKind::Text => {
                 let card_max = parsed.card.max_sequence_length.unwrap_or(DEFAULT_MAX_SEQUENCE_LENGTH);
+                if card_max == 0 || card_max > MAX_SEQUENCE_LENGTH {
+                    return fail(
+                        Status::ModelCard,
+                        format!("the card's max_sequence_length must be 1..={MAX_SEQUENCE_LENGTH}, got {card_max}"),
+                    );
+                }
                 max_tokens = match options.max_sequence_length {
                     Some(n) if n == 0 || n > card_max => {
                         return fail(
@@ -219,10 +271,9 @@ impl Model {
                 };
                 let json = tokenizer_json
                     .ok_or_else(|| Error::new(Status::Tokenizer, "a text model needs its tokenizer.json"))?;
-                let text_bytes = options.max_text_bytes.unwrap_or(max_tokens * text::DEFAULT_TEXT_BYTES_PER_TOKEN);
-                if text_bytes == 0 {
-                    return fail(Status::InvalidArgument, "max_text_bytes must be positive");
-                }
+                let text_bytes = options
+                    .max_text_bytes
+                    .unwrap_or((max_tokens * text::DEFAULT_TEXT_BYTES_PER_TOKEN).min(MAX_TEXT_BYTES));
                 text = Some(TextEncoder::new(json, max_tokens, text_bytes)?);
                 buckets(options.sequence_buckets.as_deref().or(parsed.card.sequence_buckets.as_deref()), max_tokens)?
                     .into_iter()
@@ -272,9 +323,10 @@ impl Model {
                 Ok(plan) => BatchPlans::Symbolic(plan),
                 // Some graphs (Magika's) only analyse with a known batch size: make plans per
                 // power-of-two size on first use, from the parsed graph kept for that.
-                Err(_) => {
-                    BatchPlans::Sized { source: Mutex::new(parsed.without_card()), plans: Mutex::new(Vec::new()) }
-                }
+                Err(_) => BatchPlans::Sized {
+                    source: Box::new(Mutex::new(parsed.without_card())),
+                    plans: Mutex::new(Vec::new()),
+                },
             }
         };
 
@@ -296,11 +348,14 @@ impl Model {
             options: options.clone(),
             executor,
             spare_units: Mutex::new(Vec::new()),
-            test_extra_latency_ns: std::sync::atomic::AtomicU64::new(0),
+            #[cfg(feature = "test-hooks")]
+            test_latency_ns: std::sync::atomic::AtomicU64::new(0),
+            #[cfg(feature = "test-hooks")]
+            test_gate: Mutex::new(None),
         };
         // Learn the output width from a real run (also proves every plan runs), then settle the
         // labels and the postprocessing.
-        let width = crate::session::self_check(&inner)?;
+        let width = unit::self_check(&inner)?;
         inner.output_width = width;
         let name = inner.output_name.to_ascii_lowercase();
         let two_labels = inner.card.labels.as_ref().is_some_and(|l| l.len() == 2);
@@ -409,6 +464,19 @@ impl Model {
     }
 }
 
+/// Runs a load step with a panic inside tract (analysing or running a crafted graph) turned into
+/// a model error: bad data is answered with a status, never with a panic.
+fn without_panics<T>(step: impl FnOnce() -> Result<T>) -> Result<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(step)).unwrap_or_else(|payload| {
+        let message = payload
+            .downcast_ref::<&str>()
+            .copied()
+            .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+            .unwrap_or("(no message)");
+        fail(Status::ModelInvalid, format!("the graph could not be analysed (tract panicked: {message})"))
+    })
+}
+
 /// tract's executor for `threads` threads per run.
 fn executor(threads: usize) -> Result<Executor> {
     if threads == 1 {
@@ -428,7 +496,7 @@ pub(crate) enum BatchPlans {
     Symbolic(Arc<TypedRunnableModel>),
     /// Plans for fixed batch sizes (powers of two up to `max_batch`), made on first use; a batch
     /// is padded up to the next size.
-    Sized { source: Mutex<graph::ParsedGraph>, plans: Mutex<Vec<(usize, Arc<TypedRunnableModel>)>> },
+    Sized { source: Box<Mutex<graph::ParsedGraph>>, plans: Mutex<Vec<(usize, Arc<TypedRunnableModel>)>> },
 }
 
 impl BatchPlans {
@@ -457,8 +525,14 @@ impl BatchPlans {
 fn buckets(requested: Option<&[usize]>, max: usize) -> Result<Vec<usize>> {
     let mut list: Vec<usize> = match requested {
         Some(list) => {
-            if list.iter().any(|&b| b == 0) {
+            if list.contains(&0) {
                 return fail(Status::InvalidArgument, "sequence buckets must be positive");
+            }
+            if list.len() > MAX_BUCKETS {
+                return fail(
+                    Status::InvalidArgument,
+                    format!("{} sequence buckets given, at most {MAX_BUCKETS} are allowed", list.len()),
+                );
             }
             list.iter().copied().filter(|&b| b < max).collect()
         }

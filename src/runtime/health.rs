@@ -1,8 +1,12 @@
-//! What `Runtime::health` reports.
+//! What `Runtime::health` reports, and how it is gathered.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use crate::deploy::staleness::Staleness;
+use super::state::{Shared, DRAINING, SERVING};
+use super::Runtime;
+use crate::deploy::staleness::{self, Staleness};
+use crate::telemetry::Telemetry;
 use crate::Level;
 
 /// The runtime's lifecycle state.
@@ -110,4 +114,67 @@ pub struct Health {
     pub counters: RuntimeCounters,
     /// The telemetry's counters (sent, retried, dropped, pending…), when telemetry is on.
     pub telemetry: Option<crate::telemetry::TelemetryStats>,
+}
+
+impl Runtime {
+    /// The runtime's health.
+    pub fn health(&self) -> Health {
+        self.shared.health()
+    }
+}
+
+impl Shared {
+    pub(super) fn health(&self) -> Health {
+        let d = self.current();
+        let now = staleness::now_unix();
+        let mut level = Level::Ok;
+        let models = d
+            .slots()
+            .into_iter()
+            .map(|(role, variant, slot)| {
+                let stale = staleness::staleness(slot.model.card(), now, &self.options.staleness);
+                let alert_level = slot.level();
+                level = level.max(alert_level);
+                if role != Role::Shadow {
+                    level = level.max(stale.level);
+                }
+                LoadedModel {
+                    role,
+                    variant,
+                    variant_name: if role == Role::Shadow { String::new() } else { d.names[variant].to_string() },
+                    name: slot.model.card().name.clone(),
+                    version: slot.version.to_string(),
+                    staleness: stale,
+                    alert_level,
+                }
+            })
+            .collect();
+        let c = &self.counters;
+        let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        Health {
+            state: match self.state.load(Ordering::SeqCst) {
+                SERVING => RuntimeState::Serving,
+                DRAINING => RuntimeState::Draining,
+                _ => RuntimeState::Stopped,
+            },
+            level,
+            models,
+            rollout: d.rollout.as_ref().map(|r| r.status()),
+            last_error: self.last_error.lock().unwrap_or_else(|e| e.into_inner()).clone(),
+            uptime: self.created.elapsed(),
+            in_flight: self.in_flight.load(Ordering::SeqCst),
+            counters: RuntimeCounters {
+                requests: load(&c.requests),
+                errors: load(&c.errors),
+                busy: load(&c.busy),
+                refused_shutting_down: load(&c.refused_shutting_down),
+                hook_errors: load(&c.hook_errors),
+                swaps: load(&c.swaps),
+                refused_models: load(&c.refused_models),
+                rollbacks: load(&c.rollbacks),
+                rollouts_completed: load(&c.rollouts_completed),
+            },
+            telemetry: self.options.telemetry.as_ref().map(Telemetry::stats),
+        }
+    }
 }

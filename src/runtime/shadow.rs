@@ -36,6 +36,7 @@ impl ShadowItem {
     fn fill(&mut self, input: Input<'_>, production_label: Option<&Arc<str>>) -> bool {
         let fits = match input {
             Input::Text(t) => t.len() <= self.text.capacity(),
+            Input::Utf8(_) => false,
             Input::Tensor(v) => v.len() <= self.values.capacity(),
             Input::Bytes(b) => b.len() <= self.bytes.capacity(),
         };
@@ -48,6 +49,7 @@ impl ShadowItem {
         self.bytes.clear();
         match input {
             Input::Text(t) => self.text.push_str(t),
+            Input::Utf8(_) => unreachable!("refused above"),
             Input::Tensor(v) => self.values.extend_from_slice(v),
             Input::Bytes(b) => self.bytes.extend_from_slice(b),
         }

@@ -33,7 +33,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use crossbeam_queue::ArrayQueue;
 
 use crate::error::{fail, Result, Status};
-use crate::runtime::Event;
+use crate::events::Event;
 use crate::sampling::EvenSampler;
 use crate::session::Prediction;
 use jsonl::BatchHeader;
@@ -452,7 +452,7 @@ impl Telemetry {
     /// `clock`: the host's now, or `None` for the real clock (read again when the host answers,
     /// so that a slow upload does not eat into its own backoff).
     fn flush_with_clock(&self, clock: Option<Instant>) -> Result<FlushReport> {
-        let now = clock.unwrap_or_else(Instant::now);
+        let now = clock.unwrap_or_else(crate::clock::now);
         let inner = &*self.inner;
         let mut state = self.try_lock_state()?;
         inner.since_flush.store(0, Ordering::Relaxed);
@@ -484,7 +484,7 @@ impl Telemetry {
                     inner.counters.retried.fetch_add(n, Ordering::Relaxed);
                     inner.counters.batches_retried.fetch_add(1, Ordering::Relaxed);
                     let wait = inner.backoff(batch.id, batch.attempts);
-                    batch.not_before = Some(clock.unwrap_or_else(Instant::now) + wait);
+                    batch.not_before = Some(clock.unwrap_or_else(crate::clock::now) + wait);
                     report.retried = true;
                     report.retry_after = Some(wait);
                     break;

@@ -1,7 +1,7 @@
 //! What the telemetry queue holds: fixed-size records (no heap), and their binary form in the
 //! spool file.
 
-use crate::runtime::{Event, EventKind};
+use crate::events::{Event, EventKind};
 use crate::{Level, Status};
 
 /// Longest model version kept in a record, in bytes (longer ones are cut at a char boundary).

@@ -14,8 +14,9 @@ use crate::snapshot::{
     MAX_VERSION_LEN, STATUS_SLOTS,
 };
 use crate::stats::{
-    chi2_contingency_2xk, f32_from_key, f32_key, histogram_upper_inclusive, ks_2samp_sorted, mean, percentile_floor_index,
-    psi, sort_by_keys, SortScratch, CONFIDENCE_BUCKETS, INPUT_LENGTH_BUCKETS, LATENCY_BUCKETS_SECONDS,
+    chi2_contingency_2xk, f32_from_key, f32_key, histogram_upper_inclusive, ks_2samp_sorted, mean,
+    percentile_floor_index, psi, sort_by_keys, SortScratch, CONFIDENCE_BUCKETS, INPUT_LENGTH_BUCKETS,
+    LATENCY_BUCKETS_SECONDS,
 };
 use crate::totals::Totals;
 

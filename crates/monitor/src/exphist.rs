@@ -60,8 +60,8 @@ pub fn lower_boundary(index: i64, scale: i32) -> f64 {
 pub enum ExpHistogramError {
     /// NaN, infinite or negative value.
     BadValue,
-    /// A histogram's fields are inconsistent (scale out of range, too many buckets, counts that
-    /// do not add up).
+    /// A histogram's fields are inconsistent (scale out of range, too many buckets, an offset
+    /// no value maps to, counts that do not add up or would overflow, NaN sum/min/max).
     BadHistogram,
 }
 
@@ -104,6 +104,11 @@ impl Default for ExpHistogram {
     }
 }
 
+/// Largest bucket index a histogram can reach: an f64 is below 2^1024 and above 2^-1075, so at
+/// scale 20 (2^20 buckets per power of two) every index lies within ±1100·2^20. A histogram
+/// whose offset lies beyond is corrupt (and would overflow the index arithmetic).
+const MAX_INDEX: i64 = 1100 << 20;
+
 /// How many halvings make `[lo, hi]` fit in the buckets.
 fn change_needed(lo: i64, hi: i64) -> i32 {
     let mut change = 0;
@@ -124,10 +129,14 @@ impl ExpHistogram {
         &self.counts[..self.len]
     }
 
-    /// Records one value (finite, ≥ 0).
+    /// Records one value (finite, ≥ 0). The histogram must be valid ([`validate`](Self::validate):
+    /// what this crate makes always is; check one that came from outside first).
     pub fn record(&mut self, value: f64) -> Result<(), ExpHistogramError> {
         if !value.is_finite() || value < 0.0 {
             return Err(ExpHistogramError::BadValue);
+        }
+        if self.count == u64::MAX - 1 {
+            return Err(ExpHistogramError::BadHistogram);
         }
         self.count += 1;
         self.sum += value;
@@ -194,12 +203,16 @@ impl ExpHistogram {
 
     /// Checks the fields (for histograms that come from outside, e.g. through C).
     pub fn validate(&self) -> Result<(), ExpHistogramError> {
-        let buckets: u64 = self.counts[..self.len.min(EXP_MAX_BUCKETS)].iter().sum();
+        let buckets = self.counts[..self.len.min(EXP_MAX_BUCKETS)].iter().try_fold(0u64, |sum, c| sum.checked_add(*c));
         let ok = (EXP_MIN_SCALE..=EXP_MAX_SCALE).contains(&self.scale)
             && self.len <= EXP_MAX_BUCKETS
+            && (-MAX_INDEX..=MAX_INDEX).contains(&self.offset)
             && self.counts[self.len..].iter().all(|c| *c == 0)
-            && buckets.checked_add(self.zero_count) == Some(self.count)
-            && !self.sum.is_nan();
+            && buckets.and_then(|b| b.checked_add(self.zero_count)) == Some(self.count)
+            && self.count < u64::MAX
+            && !self.sum.is_nan()
+            && !self.min.is_nan()
+            && !self.max.is_nan();
         if ok {
             Ok(())
         } else {
@@ -212,6 +225,9 @@ impl ExpHistogram {
     pub fn merge(&self, other: &ExpHistogram) -> Result<ExpHistogram, ExpHistogramError> {
         self.validate()?;
         other.validate()?;
+        if self.count.checked_add(other.count).is_none_or(|n| n == u64::MAX) {
+            return Err(ExpHistogramError::BadHistogram);
+        }
         let mut scale = self.scale.min(other.scale);
         let ranges = [self, other].map(|h| {
             (h.len > 0).then(|| {

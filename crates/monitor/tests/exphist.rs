@@ -110,3 +110,29 @@ fn boundaries_bracket_their_values() {
         }
     }
 }
+
+#[test]
+fn corrupted_histograms_are_refused_not_overflowed() {
+    let mut h = ExpHistogram::new();
+    h.record(1.0).unwrap();
+    let mut huge = h;
+    huge.counts[0] = u64::MAX;
+    huge.count = u64::MAX;
+    assert!(huge.validate().is_err(), "counts that reach u64::MAX");
+    let mut overflowing = h;
+    overflowing.counts[0] = u64::MAX;
+    overflowing.zero_count = 2;
+    assert!(overflowing.validate().is_err(), "bucket counts + zeros overflow");
+    let mut far = h;
+    far.offset = i64::MAX - 1;
+    assert!(far.validate().is_err(), "an offset no value maps to");
+    let mut nan = h;
+    nan.min = f64::NAN;
+    assert!(nan.validate().is_err());
+    let mut big = h;
+    big.counts[0] = 1 << 63;
+    big.count = 1 << 63;
+    assert!(big.validate().is_ok());
+    assert!(big.merge(&big).is_err(), "a merge whose count would overflow");
+    assert!(big.merge(&h).is_ok());
+}

@@ -4,7 +4,7 @@ mod common;
 
 use common::{load, sample};
 use mlops_edge_monitor::stats::{
-    chi2_contingency_2xk, histogram_upper_inclusive, ks_2samp, mean, percentile_nearest_rank, percentile_floor_index,
+    chi2_contingency_2xk, histogram_upper_inclusive, ks_2samp, mean, percentile_floor_index, percentile_nearest_rank,
     CONFIDENCE_BUCKETS, INPUT_LENGTH_BUCKETS, LATENCY_BUCKETS_SECONDS,
 };
 

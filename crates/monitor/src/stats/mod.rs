@@ -9,7 +9,7 @@ mod sort;
 mod special;
 
 pub use descriptive::{
-    histogram_upper_inclusive, mean, percentile_nearest_rank, percentile_floor_index, CONFIDENCE_BUCKETS,
+    histogram_upper_inclusive, mean, percentile_floor_index, percentile_nearest_rank, CONFIDENCE_BUCKETS,
     INPUT_LENGTH_BUCKETS, LATENCY_BUCKETS_SECONDS,
 };
 pub use kolmogorov::kstwo_sf;

@@ -1,0 +1,211 @@
+//! A session's *unit*: the tract states (one per plan), the input tensors they read and the
+//! memory pool, made once and recycled through the model (a dropped session gives its unit back;
+//! the next session takes it). tract keeps per-thread matmul scratch keyed by the state's
+//! identity, so reusing states keeps that scratch bounded however often the host creates
+//! sessions or moves them between threads. Also the load-time check that every plan runs.
+
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use tract_onnx::prelude::*;
+
+use super::tensors::{plan_inputs, run, write_ints, write_text_inputs, write_values};
+use super::{InputKind, ModelInner};
+use crate::alloc::{self, Pool, PoolScope};
+use crate::error::{fail, Error, Result, Status};
+
+/// How a session gets its memory pool.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Default)]
+pub enum PoolMode {
+    /// A pool sized from warm-up runs when the router is the global allocator; none otherwise.
+    #[default]
+    Auto,
+    /// No pool: tract allocates from the system allocator on every request.
+    Off,
+    /// A pool of exactly this many bytes (the router must be the global allocator).
+    Bytes(usize),
+}
+
+/// Preallocated per-session scratch; recycled through the model (see the module docs).
+pub(crate) struct Unit {
+    pub(crate) id: u64,
+    pub(crate) states: Vec<TypedSimpleState>,
+    /// `inputs[plan][input]`: the tensors fed to each plan, rewritten in place per request.
+    pub(crate) inputs: Vec<Vec<Arc<Tensor>>>,
+    pub(crate) pool: Option<Pool>,
+    /// Set while a request runs; still set afterwards means the request panicked or tract
+    /// failed midway, and the states are rebuilt before the next use.
+    pub(crate) dirty: bool,
+}
+
+static NEXT_UNIT_ID: AtomicU64 = AtomicU64::new(1);
+
+pub(crate) fn pool_matches(unit: &Unit, mode: PoolMode) -> bool {
+    match (mode, &unit.pool) {
+        (PoolMode::Off, None) => true,
+        (PoolMode::Auto, Some(_)) => true,
+        (PoolMode::Auto, None) => !alloc::router_installed(),
+        (PoolMode::Bytes(n), Some(pool)) => pool.stats().capacity == n.next_multiple_of(4096),
+        _ => false,
+    }
+}
+
+pub(crate) fn spawn_states(model: &ModelInner) -> Result<Vec<TypedSimpleState>> {
+    model
+        .plans
+        .iter()
+        .map(|p| p.runnable.spawn().map_err(|e| Error::tract(Status::Inference, "creating a tract state", e)))
+        .collect()
+}
+
+pub(crate) fn rebuild_states(
+    model: &ModelInner,
+    states: &mut Vec<TypedSimpleState>,
+    inputs: &mut Vec<Vec<Arc<Tensor>>>,
+) -> Result<()> {
+    let _system = PoolScope::system();
+    *states = spawn_states(model)?;
+    *inputs = plan_inputs(model)?;
+    Ok(())
+}
+
+/// Run every plan once on a neutral input; returns the output width (values per example).
+/// Used at load time: it proves the plans run and tells how many scores the model gives.
+pub(crate) fn self_check(model: &ModelInner) -> Result<usize> {
+    let mut width = None;
+    let mut inputs = plan_inputs(model)?;
+    for (plan, tensors) in model.plans.iter().zip(inputs.iter_mut()) {
+        let mut state =
+            plan.runnable.spawn().map_err(|e| Error::tract(Status::Inference, "creating a tract state", e))?;
+        if model.kind == InputKind::Text {
+            let pad = model.text.as_ref().map(|t| t.pad_id()).unwrap_or(0);
+            let ids = vec![pad; plan.length];
+            write_text_inputs(&model.inputs, tensors, &ids, pad)?;
+        }
+        let outputs = run(model, &mut state, tensors).map_err(|e| {
+            Error::new(
+                Status::ModelUnsupported,
+                format!("the model does not run at length {}: {}", plan.length, e.message()),
+            )
+        })?;
+        let output = outputs.first().ok_or_else(|| Error::new(Status::ModelUnsupported, "the model has no output"))?;
+        let shape = output.shape();
+        let wide_axes = shape.iter().skip(1).filter(|&&d| d > 1).count();
+        if shape.len() >= 2 && (shape[0] != 1 || wide_axes > 1) {
+            return fail(
+                Status::ModelUnsupported,
+                format!(
+                    "output {:?} of shape {shape:?} is not one score vector per example: not a classifier",
+                    model.output_name
+                ),
+            );
+        }
+        if !output.datum_type().is_float() {
+            return fail(
+                Status::ModelUnsupported,
+                format!("output {:?} has type {:?}, not float scores", model.output_name, output.datum_type()),
+            );
+        }
+        let n = output.len();
+        if n == 0 || width.is_some_and(|w| w != n) {
+            return fail(
+                Status::ModelUnsupported,
+                format!("output {:?} changes size with the input length: not a classifier", model.output_name),
+            );
+        }
+        width = Some(n);
+    }
+    width.ok_or_else(|| Error::new(Status::ModelUnsupported, "the model has no plan"))
+}
+
+/// A fresh unit: states, inputs, and a pool sized from warm-up runs.
+pub(crate) fn new_unit(model: &ModelInner, mode: PoolMode) -> Result<Unit> {
+    let _system = PoolScope::system();
+    let id = NEXT_UNIT_ID.fetch_add(1, Ordering::Relaxed);
+    let mut unit = Unit { id, states: spawn_states(model)?, inputs: plan_inputs(model)?, pool: None, dirty: false };
+    let router = alloc::router_installed();
+    let bytes = match mode {
+        PoolMode::Off => return Ok(unit),
+        PoolMode::Auto if !router => return Ok(unit),
+        PoolMode::Bytes(_) if !router => {
+            return fail(Status::InvalidArgument, "a pool needs alloc::PoolRouter as the global allocator")
+        }
+        PoolMode::Bytes(n) => {
+            warm_up(model, &mut unit)?;
+            n
+        }
+        PoolMode::Auto => {
+            alloc::reset_thread_peak();
+            let base = alloc::thread_stats().system_net_bytes;
+            warm_up(model, &mut unit)?;
+            let peak = (alloc::thread_stats().system_peak_bytes - base).max(0) as usize;
+            (2 * peak + 256 * 1024).clamp(alloc::MIN_POOL_BYTES, alloc::MAX_POOL_BYTES)
+        }
+    };
+    unit.pool = Some(Pool::create(bytes).map_err(|e| {
+        Error::new(
+            Status::InvalidArgument,
+            format!(
+                "cannot create a {bytes}-byte memory pool: {e:?} (allowed {}..={} bytes)",
+                alloc::MIN_POOL_BYTES,
+                alloc::MAX_POOL_BYTES
+            ),
+        )
+    })?);
+    Ok(unit)
+}
+
+/// Worst-case requests on every plan (the longest inputs each can get), outside any pool. The
+/// thread this runs on counts as warmed for every plan of the unit.
+pub(crate) fn warm_up(model: &ModelInner, unit: &mut Unit) -> Result<()> {
+    let mut ids = vec![0i64; model.max_tokens];
+    if let Some(encoder) = &model.text {
+        // The tokenizer's worst cases: many one-letter words, punctuation, multi-byte text.
+        let n = encoder.max_text_bytes();
+        for unit_text in ["a ", "!", "\u{00e9}", "\u{1F525}"] {
+            let text = unit_text.repeat(n / unit_text.len() + 1);
+            encoder.encode(&text, &mut ids)?;
+        }
+    }
+    for (index, plan) in model.plans.iter().enumerate() {
+        match model.kind {
+            InputKind::Text => {
+                let pad = model.text.as_ref().map(|t| t.pad_id()).unwrap_or(0);
+                ids.iter_mut().for_each(|v| *v = pad);
+                write_text_inputs(&model.inputs, &mut unit.inputs[index], &ids[..plan.length], pad)?;
+            }
+            _ => write_values(&mut unit.inputs[index][0], |t| write_ints(t, |_| 0))?,
+        }
+        for _ in 0..2 {
+            let outputs = run(model, &mut unit.states[index], &unit.inputs[index])?;
+            drop(outputs);
+        }
+        thread_has_run(unit.id, index);
+    }
+    Ok(())
+}
+
+const WARM_SLOTS: usize = 64;
+
+thread_local! {
+    /// (unit id << 8 | plan index) pairs whose first run on this thread already happened;
+    /// a small ring, so a thread that serves many units forgets the oldest (which then just
+    /// run once more outside the pool).
+    static WARM: RefCell<([u64; WARM_SLOTS], usize)> = const { RefCell::new(([0; WARM_SLOTS], 0)) };
+}
+
+/// True if this (unit, plan) already ran on this thread; records it otherwise.
+pub(crate) fn thread_has_run(unit: u64, plan: usize) -> bool {
+    let key = (unit << 8) | plan as u64;
+    WARM.with(|warm| {
+        let mut warm = warm.borrow_mut();
+        if warm.0.contains(&key) {
+            return true;
+        }
+        let next = warm.1;
+        warm.0[next] = key;
+        warm.1 = (next + 1) % WARM_SLOTS;
+        false
+    })
+}
