@@ -315,7 +315,7 @@ fn deployment(models: &Path) -> Result<(), Failure> {
     }
     // A candidate made 3 ms slower (an injected degradation) is rolled back by its critical p95 alert.
     let slow = version("2.1.0-slow")?;
-    mlops_edge::testing::set_model_latency(&slow, Some(Duration::from_millis(3)));
+    slow.test_hooks().set_latency(Some(Duration::from_millis(3)));
     options.stages_percent = vec![50, 100];
     runtime.start_rollout(0, &slow, options, None)?;
     for i in 0..120 {

@@ -17,7 +17,7 @@
  *   this boundary (MLE_ERR_PANIC).
  * - Structs that grow: every struct the caller allocates or the library fills starts with
  *   uint32_t struct_size. Set it to sizeof the struct (the *_init functions take that size and
- *   fill the defaults; `mle_snapshot s = { sizeof s };` does it for outputs; arrays need it in
+ *   fill the defaults; `mle_snapshot s = { .struct_size = sizeof s };` does it for outputs; arrays need it in
  *   every element of an input array, and in element 0 of an output array). Newer minor versions
  *   only append fields: the library reads and writes what your struct has room for, fills
  *   fields your struct lacks with defaults, zeroes fields it does not know, and refuses a struct
@@ -106,9 +106,10 @@
 #define MLE_ABI_VERSION_MINOR 0
 
 /**
- * `(major << 16) | minor`: pass it to `mle_abi_check`.
+ * `(major << 16) | minor`: pass it to `mle_abi_check`. (A literal, so that every binding's
+ * macro importer takes it; a compile-time check ties it to the two above.)
  */
-#define MLE_ABI_VERSION ((MLE_ABI_VERSION_MAJOR << 16) | MLE_ABI_VERSION_MINOR)
+#define MLE_ABI_VERSION 65536
 
 /**
  * Metrics format: Prometheus text exposition 0.0.4.
@@ -365,6 +366,16 @@
  * Session pool mode: a pool of exactly `pool_bytes` bytes.
  */
 #define MLE_POOL_FIXED 2
+
+/**
+ * Smallest `pool_bytes` of `MLE_POOL_FIXED` (64 KiB).
+ */
+#define MLE_POOL_MIN_BYTES (64 * 1024)
+
+/**
+ * Largest `pool_bytes` of `MLE_POOL_FIXED` (256 MiB).
+ */
+#define MLE_POOL_MAX_BYTES ((256 * 1024) * 1024)
 
 /**
  * Bytes of the fixed error-message buffers in result structs (NUL included).
@@ -1607,7 +1618,8 @@ typedef struct mle_loaded_model {
 typedef void (*mle_final_snapshot_callback)(void *userdata, int32_t role, size_t variant, const char *version, const struct mle_snapshot *snapshot);
 
 /**
- * Session options: set `struct_size`; all other fields 0 mean the defaults (`MLE_POOL_AUTO`).
+ * Session options: `mle_session_options_init`, or set `struct_size` and leave the other fields
+ * 0 for the defaults (`MLE_POOL_AUTO`).
  */
 typedef struct mle_session_options {
     /**
@@ -1818,7 +1830,8 @@ typedef struct mle_telemetry_options {
     /**
      * Called exactly once with `userdata`, or NULL: when the telemetry's last user lets go
      * (`mle_telemetry_free`, or the runtime holding it last, on the thread of that call), or at
-     * once on the calling thread when `mle_telemetry_new` fails.
+     * once on the calling thread when `mle_telemetry_new` fails (except when `struct_size` is
+     * below the struct's first layout: then the struct is not read, and `userdata` stays yours).
      */
     mle_free_userdata free_userdata;
 } mle_telemetry_options;
@@ -2149,8 +2162,9 @@ const char *mle_last_error(void);
 /**
  * Export the runtime's metrics (every loaded model's monitor analysed now, A/B, rollout,
  * shadow, and its telemetry's counters) as `format` (`MLE_METRICS_*`) into `buffer`
- * (NUL-terminated). Call with a NULL buffer to learn the size (`MLE_ERR_BUFFER_TOO_SMALL`,
- * `*length` = bytes needed, NUL included); the size can grow between calls: add headroom.
+ * (NUL-terminated). On success `*length` is the text's length without the NUL. Call with a NULL
+ * buffer to learn the size (`MLE_ERR_BUFFER_TOO_SMALL`, `*length` = bytes needed, NUL
+ * included); the size can grow between calls: add headroom.
  *
  * Errors: `MLE_ERR_INVALID_ARGUMENT` (NULL runtime or length, unknown format),
  * `MLE_ERR_BUFFER_TOO_SMALL`.
@@ -2576,10 +2590,11 @@ mle_status mle_runtime_new(const struct mle_model *production, const struct mle_
 void mle_runtime_free(struct mle_runtime *runtime);
 
 /**
- * Classify `text_len` bytes of UTF-8 text for `user_id` (NUL-terminated, may be empty: then
- * anonymous requests are spread by a counter): assign the variant (hook, else hashing), route
- * to the rollout candidate when its share says so, run on a pooled session, offer the shadow a
- * copy when sampled. `*out` gets the answer; `probabilities` (NULL, or at least the largest
+ * Classify `text_len` bytes of UTF-8 text for `user_id` (NUL-terminated; may be empty for an
+ * anonymous request: hashing then gives every anonymous request the same variant, and a rollout
+ * sends exactly its share of them to the candidate, by a counter): assign the variant (hook,
+ * else hashing), route to the rollout candidate when its share says so, run on a pooled session,
+ * offer the shadow a copy when sampled. `*out` gets the answer; `probabilities` (NULL, or at least the largest
  * label count of the deployment's models: `mle_model_details.label_count`) the probabilities,
  * `*probabilities_len` (may be NULL) their count.
  *
@@ -2873,6 +2888,16 @@ mle_status mle_runtime_get_health(const struct mle_runtime *runtime, struct mle_
  * Thread safety: safe from any thread except the runtime's own callbacks.
  */
 mle_status mle_runtime_shutdown(const struct mle_runtime *runtime, uint32_t timeout_ms, mle_final_snapshot_callback callback, void *userdata);
+
+/**
+ * Fill `*options` with the defaults (`MLE_POOL_AUTO`); pass `sizeof(mle_session_options)`.
+ *
+ * # Safety
+ * `options` is NULL or points to `struct_size` writable bytes.
+ *
+ * Thread safety: safe from any thread.
+ */
+mle_status mle_session_options_init(struct mle_session_options *options, size_t struct_size);
 
 /**
  * Create a session for `model` (`options` may be NULL). Creating one runs each plan once

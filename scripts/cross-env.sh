@@ -33,6 +33,8 @@ cross_env() {
       runs_on=${runner%% *}
       runner="$runner -L /usr/$gnu"
       export "CARGO_TARGET_${upper}_RUNNER=$runner"
+      # Tests that are heavy under emulation are marked cfg_attr(mle_emulated, ignore) in the code.
+      export "CARGO_TARGET_${upper}_RUSTFLAGS=--cfg mle_emulated"
     fi
   else
     # clang assembles tract-linalg's kernels for the target (no sysroot needed for assembly).

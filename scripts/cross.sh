@@ -8,7 +8,9 @@
 #   nothing of the host's is used before it exists.
 #
 #   aarch64-unknown-linux-gnu, armv7-unknown-linux-gnueabihf (Debian's cross gcc, qemu-user):
-#     the Rust test suite runs under qemu (without the heavy tests listed below); the C library
+#     the Rust test suite runs under qemu, built with `--cfg mle_emulated` (tests that load
+#     MiniLM or magika are marked `cfg_attr(mle_emulated, ignore = …)` in the code: qemu-user
+#     runs tract ~100x slower, a MiniLM load takes a minute); the C library
 #     (cdylib + staticlib, pool allocator) is built, exports every function of the header, and the C
 #     example prints the host's answers under qemu linked against each; the classify CLI answers
 #     every golden input of every model like the host build (tests/check_cross.py).
@@ -39,27 +41,6 @@ fi
 . scripts/cross-env.sh
 step() { printf '\n== [%d:%02d] %s: %s\n' $((SECONDS / 60)) $((SECONDS % 60)) "$target" "$*"; }
 
-# Tests left out under emulation, each of which loads the headline model (MiniLM, 128 tokens) or
-# magika once or more and then runs hundreds of requests: qemu-user runs tract ~100x slower than
-# the host (a MiniLM load takes ~1 min, a request ~1 s), which would put one target's suite at over
-# an hour. They run natively in scripts/test.sh; on the targets, the answers of both models on every
-# golden input are compared with the host's (tests/check_cross.py below).
-HEAVY_TESTS=(
-  # allocation counts and memory bounds (MiniLM, magika, thousands of requests); the zero-calls
-  # test on every input kind runs, without MiniLM (MLE_TEST_EMULATED below)
-  without_a_pool_every_request_allocates
-  a_pool_that_runs_out_is_an_error_not_an_abort memory_stays_flat_when_sessions_change_threads
-  zero_system_calls_per_request_with_the_monitor_attached zero_system_calls_per_request_through_the_runtime
-  zero_system_calls_per_request_through_the_c_runtime_calls
-  # MiniLM accuracy on the 2,101-row test split, bucket plans, batches, threads, bad input, goldens
-  headline_accuracy_on_slabs_test_split per_bucket_plans_agree_with_the_shared_plan
-  buckets_make_short_requests_short_and_agree batch_equals_single_requests
-  magika_matches_onnxruntime_on_real_files headline_matches_onnxruntime bad_inputs_get_clear_errors
-  bad_model_files_get_clear_errors seed_edge_cases_never_fail threads_share_a_model_with_identical_answers
-  # 600 MiniLM requests through the monitor
-  injection_traffic_raises_label_and_confidence_drift_on_the_headline_model
-)
-
 check_exports() {
   local archive=$1 missing
   missing=$(comm -23 <(grep -oE '\bmle_[a-z0-9_]+\(' include/mlops_edge.h | tr -d '(' | sort -u) \
@@ -75,12 +56,10 @@ check_exports() {
 linux() {
   local target=$1
   local out="$CARGO_TARGET_DIR/$target/debug"
-  local skips=()
-  for name in "${HEAVY_TESTS[@]}"; do skips+=(--skip "$name"); done
 
-  step "Rust test suite under $runs_on (${#HEAVY_TESTS[@]} heavy tests left to the host run)"
+  step "Rust test suite under $runs_on (tests marked heavy, or heavy under emulation, left to the host run)"
   # MLE_TEST_EMULATED: tests that honour it (tests/common under_emulation) run fewer requests.
-  MLE_TEST_EMULATED=1 cargo test --target "$target" --lib --tests -- "${skips[@]}"
+  MLE_TEST_EMULATED=1 cargo test --target "$target" --lib --tests
 
   step "C library (cdylib + staticlib, pool allocator) and the classify CLI"
   cargo build --target "$target" --lib --features pool-allocator
@@ -91,7 +70,7 @@ linux() {
   step "C example under $runs_on: the same answers as the host's (shared and static library)"
   # Built as a C user would, through the installed pkg-config file (examples/c/pkgconfig).
   PKG_CONFIG_PATH="$out/prefix/lib/pkgconfig" make -s -B -C examples/c/pkgconfig OUT="$out" CC="$gnu-gcc"
-  "$gnu-readelf" -d "$out/classify_demo_shared" | grep -c 'NEEDED.*\[libmlops_edge.so.0' >/dev/null ||
+  "$gnu-readelf" -d "$out/classify_demo_shared" | grep -c 'NEEDED.*\[libmlops_edge.so.1' >/dev/null ||
     { echo "the C example does not load libmlops_edge through its SONAME" >&2; exit 1; }
   $runner "$out/classify_demo_shared" models/minilm-l3-promptinj | tee "$out/demo-minilm.txt"
   $runner "$out/classify_demo_static" models/profanity-tfidf | tee "$out/demo-profanity.txt"

@@ -5,7 +5,8 @@
 # pkg-config (packaging consumers), kotlin and JNA (the Kotlin binding), clang (the Swift module
 # map check), Debian's aarch64/armv7 cross gcc and qemu-user, llvm-14 (llvm-nm reads the Android
 # and iOS archives), the Rust toolchain's rustfmt and the four cross targets' standard libraries,
-# and a nightly toolchain with miri and rust-src (Miri and ThreadSanitizer).
+# and the pinned nightly toolchain (scripts/toolchain.sh) with miri and rust-src (Miri and
+# ThreadSanitizer).
 set -euo pipefail
 
 need=()
@@ -31,8 +32,11 @@ rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup com
 for target in aarch64-unknown-linux-gnu armv7-unknown-linux-gnueabihf aarch64-linux-android aarch64-apple-ios; do
   rustup target list --installed | grep -qx "$target" || rustup target add "$target"
 done
-rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
+. scripts/toolchain.sh
+rustup toolchain list | grep -q "^$NIGHTLY" || rustup toolchain install "$NIGHTLY" --profile minimal
 for component in miri rust-src; do
-  rustup +nightly component list --installed 2>/dev/null | grep -q "^$component" || rustup +nightly component add "$component"
+  rustup "+$NIGHTLY" component list --installed 2>/dev/null | grep -q "^$component" ||
+    rustup "+$NIGHTLY" component add "$component"
 done
+rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy
 echo "setup done"

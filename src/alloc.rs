@@ -12,12 +12,13 @@
 //! overflow is counted, and the session turns the request into
 //! [`Status::PoolExhausted`](crate::Status::PoolExhausted).
 //!
-//! The C library (`cdylib`/`staticlib` built with the `pool-allocator` feature, as the README's
-//! build does) installs the router itself. A Rust application using the rlib opts in:
+//! The C library (`cdylib`/`staticlib` built with the `pool-allocator` feature, as the test and
+//! packaging builds do) installs the router itself. A Rust application using the rlib opts in:
 //!
-//! ```ignore
+//! ```no_run
 //! #[global_allocator]
 //! static ALLOCATOR: mlops_edge::alloc::PoolRouter = mlops_edge::alloc::PoolRouter::system();
+//! # fn main() {}
 //! ```
 //!
 //! Without the router, everything works the same; sessions just have no pool.

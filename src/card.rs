@@ -2,7 +2,7 @@
 //!
 //! Both sources are flattened into one key → string map (sidecar values that are JSON numbers,
 //! booleans, objects or arrays are kept as their JSON text); sidecar keys override metadata keys.
-//! The keys are documented in README.md ("Model cards"); unknown keys are kept in
+//! The keys are documented in docs/models.md ("Model cards"); unknown keys are kept in
 //! [`ModelCard::properties`].
 
 use std::collections::BTreeMap;

@@ -1,16 +1,20 @@
-//! Test hooks: ways for a test suite to make a request panic or report a chosen latency, with
-//! nothing waiting on the wall clock. The public functions exist only with the `test-hooks`
+//! Test hooks: ways for a test suite to make a request panic, wait, or report a chosen latency,
+//! with nothing waiting on the wall clock. The public items exist only with the `test-hooks`
 //! cargo feature (the crate's own tests turn it on; the shipped library never has it); without
 //! it the request path's checks compile to nothing.
+//!
+//! Per-model hooks live in the model ([`crate::Model::test_hooks`]); the thread's own hooks here.
 
 use std::time::Duration;
 
-use crate::model::ModelInner;
+#[cfg(feature = "test-hooks")]
+pub use hooks::{panic_in_next_request, set_thread_latency, Hold, ModelHooks};
 
 #[cfg(feature = "test-hooks")]
 mod hooks {
     use std::cell::Cell;
-    use std::sync::atomic::Ordering;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::{Arc, Condvar, Mutex};
     use std::time::Duration;
 
     thread_local! {
@@ -30,99 +34,137 @@ mod hooks {
         THREAD_LATENCY.with(|l| l.set(latency));
     }
 
-    /// Make every request on `model` (any session, any thread) report `latency` (`None`: measure
-    /// again): an injected slowdown of one model version. A thread's own latency wins.
-    pub fn set_model_latency(model: &crate::Model, latency: Option<Duration>) {
-        let ns = latency.map_or(0, |d| d.as_nanos().clamp(1, u64::MAX as u128) as u64);
-        model.inner.test_latency_ns.store(ns, Ordering::Relaxed);
+    /// One model's hooks: an injected latency and a gate that holds its requests.
+    #[derive(Default)]
+    pub struct ModelHooks {
+        latency_ns: AtomicU64,
+        gate: Mutex<Option<Arc<Gate>>>,
     }
 
-    /// While the returned [`Hold`] lives, every request on `model` waits inside the request path
-    /// (holding its session) before it runs: a test makes a session busy without timing.
-    pub fn hold_requests(model: &crate::Model) -> Hold {
-        let gate = std::sync::Arc::new(Gate::default());
-        *model.inner.test_gate.lock().unwrap_or_else(|e| e.into_inner()) = Some(std::sync::Arc::clone(&gate));
-        Hold { model: model.clone(), gate }
+    impl ModelHooks {
+        /// Make every request on this model (any session, any thread) report `latency`
+        /// (`None`: measure again): an injected slowdown of one model version. A thread's own
+        /// latency ([`set_thread_latency`]) wins.
+        pub fn set_latency(&self, latency: Option<Duration>) {
+            let ns = latency.map_or(0, |d| d.as_nanos().clamp(1, u64::MAX as u128) as u64);
+            self.latency_ns.store(ns, Ordering::Relaxed);
+        }
+
+        /// While the returned [`Hold`] lives, every request on this model waits inside the
+        /// request path (holding its session) before it runs: a test makes a session busy
+        /// without timing anything.
+        pub fn hold_requests(self: &Arc<Self>) -> Hold {
+            self.hold();
+            Hold { hooks: Arc::clone(self) }
+        }
+
+        /// Start holding this model's requests (see [`hold_requests`](Self::hold_requests)).
+        pub fn hold(&self) {
+            let mut gate = self.gate.lock().unwrap_or_else(|e| e.into_inner());
+            if gate.is_none() {
+                *gate = Some(Arc::new(Gate::default()));
+            }
+        }
+
+        /// Let every held request go, and stop holding new ones.
+        pub fn release(&self) {
+            let gate = self.gate.lock().unwrap_or_else(|e| e.into_inner()).take();
+            if let Some(gate) = gate {
+                gate.state.lock().unwrap_or_else(|e| e.into_inner()).open = true;
+                gate.changed.notify_all();
+            }
+        }
+
+        /// Blocks until `n` requests are held (returns at once when nothing is held).
+        pub fn wait_for_held(&self, n: usize) {
+            let gate = self.gate.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            let Some(gate) = gate else { return };
+            let mut state = gate.state.lock().unwrap_or_else(|e| e.into_inner());
+            while state.waiting < n {
+                state = gate.changed.wait(state).unwrap_or_else(|e| e.into_inner());
+            }
+        }
+
+        pub(crate) fn latency(&self) -> Option<Duration> {
+            THREAD_LATENCY.with(Cell::get).or_else(|| {
+                let ns = self.latency_ns.load(Ordering::Relaxed);
+                (ns > 0).then(|| Duration::from_nanos(ns))
+            })
+        }
+
+        pub(crate) fn wait_at_gate(&self) {
+            let gate = self.gate.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            let Some(gate) = gate else { return };
+            let mut state = gate.state.lock().unwrap_or_else(|e| e.into_inner());
+            state.waiting += 1;
+            gate.changed.notify_all();
+            while !state.open {
+                state = gate.changed.wait(state).unwrap_or_else(|e| e.into_inner());
+            }
+            state.waiting -= 1;
+        }
     }
 
-    /// Requests held on a model (see [`hold_requests`]); dropping it lets them go.
+    /// Requests held on a model (see [`ModelHooks::hold_requests`]); dropping it lets them go.
     pub struct Hold {
-        model: crate::Model,
-        gate: std::sync::Arc<Gate>,
+        hooks: Arc<ModelHooks>,
     }
 
     impl Hold {
         /// Blocks until `n` requests are waiting.
         pub fn wait_for_waiters(&self, n: usize) {
-            let mut state = self.gate.state.lock().unwrap_or_else(|e| e.into_inner());
-            while state.1 < n {
-                state = self.gate.changed.wait(state).unwrap_or_else(|e| e.into_inner());
-            }
+            self.hooks.wait_for_held(n);
         }
     }
 
     impl Drop for Hold {
         fn drop(&mut self) {
-            *self.model.inner.test_gate.lock().unwrap_or_else(|e| e.into_inner()) = None;
-            self.gate.state.lock().unwrap_or_else(|e| e.into_inner()).0 = true;
-            self.gate.changed.notify_all();
+            self.hooks.release();
         }
     }
 
-    /// (open, waiting) and its condition variable.
     #[derive(Default)]
-    pub(crate) struct Gate {
-        state: std::sync::Mutex<(bool, usize)>,
-        changed: std::sync::Condvar,
+    struct GateState {
+        open: bool,
+        waiting: usize,
     }
 
-    pub(super) fn wait_at_gate(model: &crate::model::ModelInner) {
-        let gate = model.test_gate.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        let Some(gate) = gate else { return };
-        let mut state = gate.state.lock().unwrap_or_else(|e| e.into_inner());
-        state.1 += 1;
-        gate.changed.notify_all();
-        while !state.0 {
-            state = gate.changed.wait(state).unwrap_or_else(|e| e.into_inner());
-        }
-        state.1 -= 1;
+    #[derive(Default)]
+    struct Gate {
+        state: Mutex<GateState>,
+        changed: Condvar,
     }
 
     pub(super) fn take_panic() -> bool {
         PANIC_NEXT.with(|p| p.replace(false))
     }
-
-    pub(super) fn latency(model: &crate::model::ModelInner) -> Option<Duration> {
-        THREAD_LATENCY.with(Cell::get).or_else(|| {
-            let ns = model.test_latency_ns.load(Ordering::Relaxed);
-            (ns > 0).then(|| Duration::from_nanos(ns))
-        })
-    }
 }
 
+/// What the request path asks of a model's hooks (a unit type without the feature).
 #[cfg(feature = "test-hooks")]
-pub(crate) use hooks::Gate;
-#[cfg(feature = "test-hooks")]
-pub use hooks::{hold_requests, panic_in_next_request, set_model_latency, set_thread_latency, Hold};
+pub(crate) type Hooks = std::sync::Arc<ModelHooks>;
+/// What the request path asks of a model's hooks (a unit type without the feature).
+#[cfg(not(feature = "test-hooks"))]
+pub(crate) type Hooks = ();
 
 /// Panics when a test asked for it, or waits while a test holds the model's requests (request
 /// path; nothing without the feature).
 #[inline]
-pub(crate) fn checkpoint(_model: &ModelInner) {
+pub(crate) fn checkpoint(_hooks: &Hooks) {
     #[cfg(feature = "test-hooks")]
     {
-        hooks::wait_at_gate(_model);
+        _hooks.wait_at_gate();
         if hooks::take_panic() {
             panic!("forced panic for testing (mle_test_panic_next_request)");
         }
     }
 }
 
-/// The latency a request on `model` reports: the measured one, unless a test injected another.
+/// The latency a request reports: the measured one, unless a test injected another.
 #[inline]
-pub(crate) fn reported_latency(_model: &ModelInner, measured: Duration) -> Duration {
+pub(crate) fn reported_latency(_hooks: &Hooks, measured: Duration) -> Duration {
     #[cfg(feature = "test-hooks")]
-    if let Some(injected) = hooks::latency(_model) {
+    if let Some(injected) = _hooks.latency() {
         return injected;
     }
     measured

@@ -14,7 +14,6 @@ use mlops_edge::deploy::ab::{self, Assignment};
 use mlops_edge::deploy::rollout::RolloutConfig;
 use mlops_edge::deploy::selftest::{OwnedInput, SelfTestCase};
 use mlops_edge::runtime::{EventKind, Role, RuntimeState};
-use mlops_edge::testing;
 use mlops_edge::{Level, Model, ModelOptions, Runtime, RuntimeOptions, Status, Target, Variant};
 
 /// Some tests inject latency or measure it: one at a time.
@@ -296,7 +295,7 @@ fn a_slow_candidate_is_rolled_back_automatically() {
     // Injected latencies (no request waits): production answers in 1 ms, the candidate in 3 ms,
     // so the candidate's p95 is +200% over the baseline's, above the critical threshold (+100%).
     let production = breast("1.0.0");
-    testing::set_model_latency(&production, Some(Duration::from_millis(1)));
+    production.test_hooks().set_latency(Some(Duration::from_millis(1)));
     let rt = Runtime::new(&production, manual()).unwrap();
     let events = record_events(&rt);
     let rows = breast_rows();
@@ -309,7 +308,7 @@ fn a_slow_candidate_is_rolled_back_automatically() {
     let baseline_p95_us = rt.snapshot(Target::Candidate).unwrap().baseline.expect("baseline carried").latency_p95_us;
     assert_eq!(baseline_p95_us, 1000.0);
     let extra = Duration::from_millis(3);
-    testing::set_model_latency(&candidate, Some(extra));
+    candidate.test_hooks().set_latency(Some(extra));
     // Its first few requests are 3 ms slower, but too few to judge it by: no alert yet (the
     // monitor's min_alert_samples, 30), so the rollout carries on.
     let mut on_candidate = 0;
@@ -350,7 +349,7 @@ fn a_slow_candidate_is_rolled_back_automatically() {
         let s = rt.classify_f32(&format!("user{i}"), &rows[0], None).unwrap();
         assert!(!s.candidate && &*s.version == "1.0.0");
     }
-    testing::set_model_latency(&candidate, None);
+    candidate.test_hooks().set_latency(None);
 }
 
 #[test]
@@ -434,7 +433,7 @@ fn busy_is_returned_when_every_session_stays_busy() {
     let row = breast_rows()[0].clone();
     // One request holds the only session (it waits inside the request path until released);
     // a second one, with no busy wait, finds every session busy.
-    let hold = testing::hold_requests(&model);
+    let hold = model.test_hooks().hold_requests();
     let holder = {
         let (rt, row) = (Arc::clone(&rt), row.clone());
         std::thread::spawn(move || rt.classify_f32("a", &row, None).map(|_| ()))

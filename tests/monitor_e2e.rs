@@ -75,6 +75,7 @@ fn breast_cancer_feature_shift_raises_a_feature_drift_alert() {
 }
 
 #[test]
+#[cfg_attr(mle_emulated, ignore = "heavy under emulation: 600 MiniLM requests")]
 fn injection_traffic_raises_label_and_confidence_drift_on_the_headline_model() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let model = load("minilm-l3-promptinj");

@@ -1,9 +1,20 @@
 /*
- * A C program that uses only include/mlops_edge.h and the library: load the headline model,
- * classify a few texts, print label, score, latency and the probability vector.
+ * A C program that uses only include/mlops_edge.h and the library: check the library serves
+ * this header's ABI, load the headline model, classify a few texts, print label, score, latency
+ * and the probability vector.
  *
- *   cc -std=c99 -Iinclude examples/c/classify_demo.c -Ltarget/debug -lmlops_edge -o classify_demo
+ *   cc -std=c99 -Iinclude examples/c/classify_demo.c -Ltarget/capi/lib -lmlops_edge -o classify_demo
  *   ./classify_demo models/minilm-l3-promptinj
+ *
+ * The struct_size idiom (copy it): every struct you hand to the library starts with
+ * `uint32_t struct_size`, set to sizeof the struct as *your* header declares it. That lets a
+ * newer library serve a program built against an older header, and an older library refuse
+ * (MLE_ERR_ABI_MISMATCH) rather than misread a newer program's struct.
+ *   - options you fill in:   mle_X_options_init(&options, sizeof options), then change fields;
+ *   - structs the library fills:  `mle_prediction p = { .struct_size = sizeof p };`
+ *     (or memset to 0 and set struct_size);
+ *   - arrays: in every element of an array you pass in, in element 0 of an array the library
+ *     fills.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,12 +34,21 @@ int main(int argc, char **argv) {
     const char *path = argc > 1 ? argv[1] : "models/minilm-l3-promptinj";
     mle_model *model = NULL;
     mle_session *session = NULL;
-    mle_model_details info;
+    mle_model_options options;
+    mle_model_details info = {.struct_size = sizeof info};
     int ok = 0;
 
-    printf("libmlops_edge %s (header %s)\n", mle_version(), MLE_VERSION_STRING);
-    if (!check(mle_model_load(path, NULL, &model), "mle_model_load")) goto done;
-    if (!check(mle_model_info(model, &info), "mle_model_info")) goto done;
+    /* First: is the library we were linked with (at run time) one this header describes? */
+    if (!check(mle_abi_check(MLE_ABI_VERSION), "mle_abi_check")) return 1;
+    printf("libmlops_edge %s (header %s), C ABI %u.%u\n", mle_version(), MLE_VERSION_STRING,
+           (unsigned)(mle_abi_version() >> 16), (unsigned)(mle_abi_version() & 0xffff));
+
+    /* Options: init with our struct's size (defaults), then change what we need. */
+    if (!check(mle_model_options_init(&options, sizeof options), "mle_model_options_init")) return 1;
+    options.max_sequence_length = 128;
+
+    if (!check(mle_model_load(path, &options, &model), "mle_model_load")) goto done;
+    if (!check(mle_model_get_details(model, &info), "mle_model_get_details")) goto done;
     printf("model %s %s, trained %s, %u labels, max %u tokens\n", info.name, info.version, info.trained_at,
            (unsigned)info.label_count, (unsigned)info.max_input_length);
     if (!check(mle_session_new(model, NULL, &session), "mle_session_new")) goto done;
@@ -43,9 +63,11 @@ int main(int argc, char **argv) {
         size_t i, j, n_probs = 0;
         if (probs == NULL) goto done;
         for (i = 0; i < sizeof texts / sizeof texts[0]; i++) {
-            mle_prediction p;
-            if (!check(mle_classify_text(session, texts[i], strlen(texts[i]), &p, probs, info.label_count, &n_probs),
-                       "mle_classify_text")) {
+            mle_prediction p = {.struct_size = sizeof p};
+            /* session, input, out, probabilities, capacity, probabilities_len */
+            if (!check(mle_session_classify_text(session, texts[i], strlen(texts[i]), &p, probs, info.label_count,
+                                                 &n_probs),
+                       "mle_session_classify_text")) {
                 free(probs);
                 goto done;
             }

@@ -40,8 +40,10 @@ use crate::error::{fail, Error, Result, Status};
 pub const MLE_ABI_VERSION_MAJOR: u32 = 1;
 /// Minor version of the C ABI this header describes (fields and functions added, none changed).
 pub const MLE_ABI_VERSION_MINOR: u32 = 0;
-/// `(major << 16) | minor`: pass it to `mle_abi_check`.
-pub const MLE_ABI_VERSION: u32 = (MLE_ABI_VERSION_MAJOR << 16) | MLE_ABI_VERSION_MINOR;
+/// `(major << 16) | minor`: pass it to `mle_abi_check`. (A literal, so that every binding's
+/// macro importer takes it; a compile-time check ties it to the two above.)
+pub const MLE_ABI_VERSION: u32 = 0x0001_0000;
+const _: () = assert!(MLE_ABI_VERSION == (MLE_ABI_VERSION_MAJOR << 16) | MLE_ABI_VERSION_MINOR);
 const ABI_MAJOR: u32 = MLE_ABI_VERSION_MAJOR;
 const ABI_MINOR: u32 = MLE_ABI_VERSION_MINOR;
 
@@ -130,7 +132,7 @@ unsafe fn caller_size<T: Extensible>(ptr: *const T, argument: &str) -> Result<us
             Status::InvalidArgument,
             format!(
                 "{argument}.struct_size is {size}{how}, below the smallest {} ({} bytes): set it to sizeof({}) \
-                 (the *_init functions and `= {{ sizeof x }}` do)",
+                 (the *_init functions and `= {{ .struct_size = sizeof x }}` do)",
                 T::NAME,
                 T::SIZES[0],
                 T::NAME
@@ -193,6 +195,23 @@ pub(crate) unsafe fn read_in<T: Extensible>(ptr: *const T, argument: &str) -> Re
     Ok(value)
 }
 
+/// The fields of a caller's input struct that this library knows, whatever the struct holds
+/// beyond them: `None` only when `struct_size` is below the struct's first layout (then nothing
+/// of it may be read). For releasing what a refused struct hands over (its userdata).
+///
+/// # Safety
+/// As [`read_in`].
+pub(crate) unsafe fn read_known<T: Extensible>(ptr: *const T) -> Option<T> {
+    checked(ptr, "").ok()?;
+    // SAFETY: per the caller's contract.
+    let size = unsafe { caller_size(ptr, "") }.ok()?;
+    let known = T::SIZES.iter().copied().filter(|&s| s <= size).max()?;
+    let mut value = T::defaults();
+    // SAFETY: as in read_in.
+    unsafe { std::ptr::copy_nonoverlapping(ptr.cast::<u8>(), (&mut value as *mut T).cast::<u8>(), known) };
+    Some(value)
+}
+
 /// Read `count` input structs laid out `element 0's struct_size` apart.
 ///
 /// # Safety
@@ -252,6 +271,17 @@ unsafe fn check_unknown_tail_is_zero<T: Extensible>(ptr: *const u8, size: usize,
         );
     }
     Ok(())
+}
+
+/// Check a caller's output struct (non-NULL, aligned, a valid `struct_size`) before anything is
+/// done that the result should be written for.
+///
+/// # Safety
+/// `ptr` is NULL or points to a struct of `struct_size` bytes.
+pub(crate) unsafe fn check_out<T: Extensible>(ptr: *const T, argument: &str) -> Result<()> {
+    checked(ptr, argument)?;
+    // SAFETY: non-NULL and aligned; the caller's struct starts with struct_size.
+    unsafe { caller_size(ptr, argument) }.map(drop)
 }
 
 /// Write `value` into the caller's output struct (as many bytes as it has room for; bytes

@@ -24,7 +24,8 @@ pub const MLE_METRICS_OPENMETRICS: i32 = 1;
 pub const MLE_METRICS_OTLP_JSON: i32 = 2;
 
 /// Renders `metrics` in `format` into `(buffer, capacity)`, NUL-terminated; `*length` gets the
-/// text's length (without the NUL) on success and the needed capacity (with it) when too small.
+/// text's length (without the NUL) on success and the needed capacity (with the NUL) when the
+/// buffer is too small.
 /// OTLP's resource gets the telemetry's device id, if any.
 ///
 /// # Safety
@@ -68,8 +69,9 @@ unsafe fn render_into(
 
 /// Export the runtime's metrics (every loaded model's monitor analysed now, A/B, rollout,
 /// shadow, and its telemetry's counters) as `format` (`MLE_METRICS_*`) into `buffer`
-/// (NUL-terminated). Call with a NULL buffer to learn the size (`MLE_ERR_BUFFER_TOO_SMALL`,
-/// `*length` = bytes needed, NUL included); the size can grow between calls: add headroom.
+/// (NUL-terminated). On success `*length` is the text's length without the NUL. Call with a NULL
+/// buffer to learn the size (`MLE_ERR_BUFFER_TOO_SMALL`, `*length` = bytes needed, NUL
+/// included); the size can grow between calls: add headroom.
 ///
 /// Errors: `MLE_ERR_INVALID_ARGUMENT` (NULL runtime or length, unknown format),
 /// `MLE_ERR_BUFFER_TOO_SMALL`.

@@ -4,7 +4,7 @@ use std::ffi::c_void;
 
 use mlops_edge_monitor::{BaselineSamples, LevelChange, Monitor, MAX_FEATURES};
 
-use super::abi::{init, read_in, write_out};
+use super::abi::{check_out, init, read_in, write_out};
 use super::args::{output, slice};
 use super::boundary::guard;
 use super::handle::{self, Handle};
@@ -167,9 +167,9 @@ pub unsafe extern "C" fn mle_monitor_snapshot(
     guard(|| {
         // SAFETY: per this function's contract.
         let monitor = unsafe { monitor_ref(monitor)? };
-        if out.is_null() {
-            return fail(Status::InvalidArgument, "out is NULL");
-        }
+        // Checked before the analysis, which drains the rings and may fire the level callback.
+        // SAFETY: per this function's contract.
+        unsafe { check_out(out, "out")? };
         let needed = monitor.config().label_count + 1;
         // SAFETY: per this function's contract.
         let buffer = unsafe { super::args::optional_out_slice(label_counts, label_capacity, "label_counts")? };

@@ -5,7 +5,7 @@ use std::ffi::c_char;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use super::abi::{read_in, write_out, Extensible};
+use super::abi::{check_out, init, read_in, write_out, Extensible};
 use super::args::{optional_out_slice, output, slice, write_optional};
 use super::boundary::guard;
 use super::handle::{self, Handle};
@@ -52,11 +52,14 @@ pub const MLE_POOL_OFF: i32 = 1;
 /// Session pool mode: a pool of exactly `pool_bytes` bytes.
 pub const MLE_POOL_FIXED: i32 = 2;
 /// Smallest `pool_bytes` of `MLE_POOL_FIXED` (64 KiB).
-pub const MLE_POOL_MIN_BYTES: usize = crate::alloc::MIN_POOL_BYTES;
+pub const MLE_POOL_MIN_BYTES: usize = 64 * 1024;
 /// Largest `pool_bytes` of `MLE_POOL_FIXED` (256 MiB).
-pub const MLE_POOL_MAX_BYTES: usize = crate::alloc::MAX_POOL_BYTES;
+pub const MLE_POOL_MAX_BYTES: usize = 256 * 1024 * 1024;
+const _: () =
+    assert!(MLE_POOL_MIN_BYTES == crate::alloc::MIN_POOL_BYTES && MLE_POOL_MAX_BYTES == crate::alloc::MAX_POOL_BYTES);
 
-/// Session options: set `struct_size`; all other fields 0 mean the defaults (`MLE_POOL_AUTO`).
+/// Session options: `mle_session_options_init`, or set `struct_size` and leave the other fields
+/// 0 for the defaults (`MLE_POOL_AUTO`).
 #[repr(C)]
 pub struct mle_session_options {
     /// `sizeof(mle_session_options)`.
@@ -173,6 +176,18 @@ pub(crate) unsafe fn with_session<R>(
     body(unsafe { &mut *cell.inner.get() })
 }
 
+/// Fill `*options` with the defaults (`MLE_POOL_AUTO`); pass `sizeof(mle_session_options)`.
+///
+/// # Safety
+/// `options` is NULL or points to `struct_size` writable bytes.
+///
+/// Thread safety: safe from any thread.
+#[no_mangle]
+pub unsafe extern "C" fn mle_session_options_init(options: *mut mle_session_options, struct_size: usize) -> mle_status {
+    // SAFETY: per this function's contract.
+    guard(|| unsafe { init(options, struct_size, "options") })
+}
+
 /// Create a session for `model` (`options` may be NULL). Creating one runs each plan once
 /// (warm-up and pool sizing): create sessions up front, one per thread that classifies.
 ///
@@ -286,10 +301,8 @@ unsafe fn classify_one<'a>(
             with_session(session, |s| {
                 let labels = s.model.labels.len();
                 let result = s.session.classify_checked(|| {
+                    check_out(out, "out")?;
                     let buffer = optional_out_slice(probabilities, capacity, "probabilities")?;
-                    if out.is_null() {
-                        return fail(Status::InvalidArgument, "out is NULL");
-                    }
                     Ok((input()?, buffer))
                 });
                 if result.is_ok() || result.as_ref().is_err_and(|e| e.status() == Status::BufferTooSmall) {

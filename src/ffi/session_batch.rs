@@ -3,51 +3,55 @@
 use std::ffi::c_char;
 
 use super::abi::OutArray;
-use super::args::{optional_out_slice, slice, utf8, write_optional};
+use super::args::{optional_out_slice, slice, write_optional};
 use super::boundary::guard;
 use super::session::{mle_prediction, mle_session, prediction_to_c, with_session};
 use super::status::mle_status;
 use crate::error::{fail, Error, Result, Status};
-use crate::session::{Prediction, Session};
+use crate::session::Input;
 
 /// The shared body of the batch calls: `count` predictions into `out`, probabilities row by row.
+/// Checking the arguments is part of the request (counted by the session).
 ///
 /// # Safety
 /// The pointers follow the contract of the `mle_session_classify_*_batch` functions.
-unsafe fn classify_many(
+unsafe fn classify_many<'a>(
     session: *mut mle_session,
     count: usize,
     out: *mut mle_prediction,
     probabilities: *mut f32,
     capacity: usize,
     probabilities_len: *mut usize,
-    call: impl FnOnce(&mut Session, Option<&mut [f32]>) -> Result<Vec<Prediction>>,
+    inputs: impl FnOnce() -> Result<Vec<Input<'a>>>,
 ) -> mle_status {
     guard(|| {
-        if out.is_null() {
-            return fail(Status::InvalidArgument, "out is NULL");
-        }
-        // SAFETY: per the calling function's contract.
-        let mut out = unsafe { OutArray::new(out, count, "out")? };
         // SAFETY: per the calling function's contract.
         unsafe {
             with_session(session, |s| {
-                let needed = count
-                    .checked_mul(s.model.labels.len())
-                    .ok_or_else(|| Error::new(Status::InvalidArgument, "count too large"))?;
-                let buffer = optional_out_slice(probabilities, capacity, "probabilities")?;
-                if buffer.is_some() && capacity < needed {
-                    write_optional(probabilities_len, needed);
-                    return fail(
-                        Status::BufferTooSmall,
-                        format!("probabilities holds {capacity} values, {needed} needed"),
-                    );
-                }
-                let predictions = call(&mut s.session, buffer)?;
+                let labels = s.model.labels.len();
+                let needed = count.checked_mul(labels);
+                let result = s.session.classify_batch_checked(count, || {
+                    if out.is_null() {
+                        return fail(Status::InvalidArgument, "out is NULL");
+                    }
+                    OutArray::new(out, count, "out")?;
+                    let needed = needed.ok_or_else(|| Error::new(Status::InvalidArgument, "count too large"))?;
+                    let buffer = optional_out_slice(probabilities, capacity, "probabilities")?;
+                    if buffer.is_some() && capacity < needed {
+                        write_optional(probabilities_len, needed);
+                        return fail(
+                            Status::BufferTooSmall,
+                            format!("probabilities holds {capacity} values, {needed} needed"),
+                        );
+                    }
+                    Ok((inputs()?, buffer))
+                });
+                let predictions = result?;
+                let mut array = OutArray::new(out, count, "out")?;
                 for (i, p) in predictions.iter().enumerate() {
-                    out.write(i, &prediction_to_c(&s.model, p))?;
+                    array.write(i, &prediction_to_c(&s.model, p))?;
                 }
-                write_optional(probabilities_len, needed);
+                write_optional(probabilities_len, predictions.len() * labels);
                 Ok(())
             })
         }
@@ -82,15 +86,9 @@ pub unsafe extern "C" fn mle_session_classify_text_batch(
 ) -> mle_status {
     // SAFETY: per this function's contract.
     unsafe {
-        classify_many(session, count, out, probabilities, capacity, probabilities_len, |s, buffer| {
+        classify_many(session, count, out, probabilities, capacity, probabilities_len, || {
             let (texts, lengths) = (slice(texts, count, "texts")?, slice(lengths, count, "lengths")?);
-            let items = texts
-                .iter()
-                .zip(lengths)
-                .enumerate()
-                .map(|(i, (&t, &n))| utf8(slice(t as *const u8, n, "texts[i]")?, &format!("texts[{i}]")))
-                .collect::<Result<Vec<&str>>>()?;
-            s.classify_text_batch(&items, buffer)
+            texts.iter().zip(lengths).map(|(&t, &n)| Ok(Input::Utf8(slice(t as *const u8, n, "texts[i]")?))).collect()
         })
     }
 }
@@ -116,7 +114,7 @@ pub unsafe extern "C" fn mle_session_classify_f32_batch(
 ) -> mle_status {
     // SAFETY: per this function's contract.
     unsafe {
-        classify_many(session, count, out, probabilities, capacity, probabilities_len, |s, buffer| {
+        classify_many(session, count, out, probabilities, capacity, probabilities_len, || {
             let values = slice(values, values_len, "values")?;
             if count == 0 {
                 return fail(Status::InvalidArgument, "a batch needs at least one input");
@@ -124,8 +122,7 @@ pub unsafe extern "C" fn mle_session_classify_f32_batch(
             if values.len() % count != 0 {
                 return fail(Status::InputShape, format!("{values_len} values do not split into {count} examples"));
             }
-            let examples: Vec<&[f32]> = values.chunks(values.len() / count).collect();
-            s.classify_f32_batch(&examples, buffer)
+            Ok(values.chunks(values.len() / count).map(Input::Tensor).collect())
         })
     }
 }
@@ -150,11 +147,9 @@ pub unsafe extern "C" fn mle_session_classify_bytes_batch(
 ) -> mle_status {
     // SAFETY: per this function's contract.
     unsafe {
-        classify_many(session, count, out, probabilities, capacity, probabilities_len, |s, buffer| {
+        classify_many(session, count, out, probabilities, capacity, probabilities_len, || {
             let (items, lengths) = (slice(items, count, "items")?, slice(lengths, count, "lengths")?);
-            let data =
-                items.iter().zip(lengths).map(|(&p, &n)| slice(p, n, "items[i]")).collect::<Result<Vec<&[u8]>>>()?;
-            s.classify_bytes_batch(&data, buffer)
+            items.iter().zip(lengths).map(|(&p, &n)| Ok(Input::Bytes(slice(p, n, "items[i]")?))).collect()
         })
     }
 }

@@ -3,7 +3,7 @@
 use std::ffi::{c_char, c_void};
 use std::time::Duration;
 
-use super::abi::{init, read_in, write_out, Extensible};
+use super::abi::{init, read_in, read_known, write_out, Extensible};
 use super::args::{c_string, copy_text, output, path_from_c, utf8};
 use super::boundary::guard;
 use super::handle::{self, Handle};
@@ -99,7 +99,8 @@ pub struct mle_telemetry_options {
     pub userdata: *mut c_void,
     /// Called exactly once with `userdata`, or NULL: when the telemetry's last user lets go
     /// (`mle_telemetry_free`, or the runtime holding it last, on the thread of that call), or at
-    /// once on the calling thread when `mle_telemetry_new` fails.
+    /// once on the calling thread when `mle_telemetry_new` fails (except when `struct_size` is
+    /// below the struct's first layout: then the struct is not read, and `userdata` stays yours).
     pub free_userdata: mle_free_userdata,
 }
 
@@ -238,7 +239,19 @@ pub unsafe extern "C" fn mle_telemetry_new(
 ) -> mle_status {
     guard(|| {
         // SAFETY: per this function's contract.
-        let o = unsafe { read_in(options, "options")? };
+        let o = match unsafe { read_in(options, "options") } {
+            Ok(o) => o,
+            Err(e) => {
+                // A struct refused for fields this library does not know still hands over its
+                // userdata: free it, as documented. One whose size is not even the first
+                // layout's is not read at all (its userdata stays the caller's).
+                // SAFETY: per this function's contract.
+                if let Some(o) = unsafe { read_known(options) } {
+                    drop(Userdata::new(o.userdata, o.free_userdata));
+                }
+                return Err(e);
+            }
+        };
         // Owns the userdata from here: freed on every early return.
         let userdata = Userdata::new(o.userdata, o.free_userdata);
         // SAFETY: per this function's contract.

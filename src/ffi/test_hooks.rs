@@ -37,7 +37,45 @@ pub unsafe extern "C" fn mle_test_set_model_latency(model: *const mle_model, lat
         // SAFETY: per this function's contract.
         let m = unsafe { model_ref(model, "model")? };
         let latency = (latency_us > 0).then(|| std::time::Duration::from_micros(latency_us));
-        crate::testing::set_model_latency(&m.model, latency);
+        m.model.test_hooks().set_latency(latency);
         Ok(())
     })
+}
+
+/// Hold every request on `model`: from now on a request waits inside the request path (holding
+/// its session) until `mle_test_release_requests`. A test makes a session or a runtime's pool
+/// busy this way without timing anything.
+///
+/// # Safety
+/// `model` is NULL or a live handle.
+///
+/// Thread safety: safe from any thread.
+#[no_mangle]
+pub unsafe extern "C" fn mle_test_hold_requests(model: *const mle_model) -> mle_status {
+    // SAFETY: per this function's contract.
+    guard(|| unsafe { model_ref(model, "model") }.map(|m| m.model.test_hooks().hold()))
+}
+
+/// Block until `count` requests on `model` are held (returns at once when none are held).
+///
+/// # Safety
+/// `model` is NULL or a live handle.
+///
+/// Thread safety: safe from any thread.
+#[no_mangle]
+pub unsafe extern "C" fn mle_test_wait_for_held_requests(model: *const mle_model, count: usize) -> mle_status {
+    // SAFETY: per this function's contract.
+    guard(|| unsafe { model_ref(model, "model") }.map(|m| m.model.test_hooks().wait_for_held(count)))
+}
+
+/// Let the requests held on `model` go, and stop holding new ones.
+///
+/// # Safety
+/// `model` is NULL or a live handle.
+///
+/// Thread safety: safe from any thread.
+#[no_mangle]
+pub unsafe extern "C" fn mle_test_release_requests(model: *const mle_model) -> mle_status {
+    // SAFETY: per this function's contract.
+    guard(|| unsafe { model_ref(model, "model") }.map(|m| m.model.test_hooks().release()))
 }

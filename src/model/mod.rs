@@ -148,13 +148,8 @@ pub(crate) struct ModelInner {
     pub executor: Executor,
     /// Session scratch given back by dropped sessions, reused by new ones (see `unit`).
     pub spare_units: Mutex<Vec<unit::Unit>>,
-    /// Test hook: the latency every request on this model reports, in ns (0: the measured one;
-    /// see `testing::set_model_latency`).
-    #[cfg(feature = "test-hooks")]
-    pub test_latency_ns: std::sync::atomic::AtomicU64,
-    /// Test hook: while set, requests wait here (see `testing::hold_requests`).
-    #[cfg(feature = "test-hooks")]
-    pub test_gate: Mutex<Option<Arc<crate::testing::Gate>>>,
+    /// Test hooks (injected latency, held requests): a unit without the `test-hooks` feature.
+    pub test_hooks: crate::testing::Hooks,
 }
 
 impl std::fmt::Debug for Model {
@@ -348,10 +343,7 @@ impl Model {
             options: options.clone(),
             executor,
             spare_units: Mutex::new(Vec::new()),
-            #[cfg(feature = "test-hooks")]
-            test_latency_ns: std::sync::atomic::AtomicU64::new(0),
-            #[cfg(feature = "test-hooks")]
-            test_gate: Mutex::new(None),
+            test_hooks: Default::default(),
         };
         // Learn the output width from a real run (also proves every plan runs), then settle the
         // labels and the postprocessing.
@@ -461,6 +453,12 @@ impl Model {
     /// The options the model was loaded with.
     pub fn options(&self) -> &ModelOptions {
         &self.inner.options
+    }
+
+    /// This model's test hooks: injected latencies and held requests (the `test-hooks` feature).
+    #[cfg(feature = "test-hooks")]
+    pub fn test_hooks(&self) -> &std::sync::Arc<crate::testing::ModelHooks> {
+        &self.inner.test_hooks
     }
 }
 

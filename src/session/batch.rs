@@ -47,6 +47,42 @@ impl Session {
         self.classify_batch(&inputs, probabilities)
     }
 
+    /// A batch whose arguments come from C: checking them (the output array, the buffer, each
+    /// item's UTF-8) is part of the request. A refusal counts as `count` failed requests when
+    /// `count` is a batch size this model accepts (1..=max_batch), as one otherwise (the items
+    /// never existed).
+    pub(crate) fn classify_batch_checked<'a>(
+        &mut self,
+        count: usize,
+        arguments: impl FnOnce() -> Result<(Vec<Input<'a>>, Option<&'a mut [f32]>)>,
+    ) -> Result<Vec<Prediction>> {
+        let start = Instant::now();
+        let max = self.model.inner.options.max_batch;
+        // The count first: the arguments closure reads `count` items of the caller's arrays.
+        let arguments = match count {
+            0 => fail(Status::InvalidArgument, "a batch needs at least one input"),
+            n if n > max => fail(
+                Status::InvalidArgument,
+                format!("a batch of {n} exceeds the model's max_batch {max} (raise mle_model_options.max_batch)"),
+            ),
+            _ => arguments(),
+        };
+        match arguments {
+            Ok((inputs, out)) => self.classify_batch(&inputs, out),
+            Err(e) => {
+                let items = if (1..=self.model.inner.options.max_batch).contains(&count) { count } else { 1 };
+                self.stats.requests += items as u64;
+                self.stats.errors += items as u64;
+                if let Some(recorder) = self.recorder.as_mut() {
+                    for _ in 0..items {
+                        record(recorder, Err(e.status()), Input::Bytes(&[]), start, &self.model.inner);
+                    }
+                }
+                Err(e)
+            }
+        }
+    }
+
     fn classify_batch(&mut self, inputs: &[Input<'_>], out: Option<&mut [f32]>) -> Result<Vec<Prediction>> {
         let start = Instant::now();
         let result = self.classify_batch_inner(inputs, out, start);
@@ -74,6 +110,21 @@ impl Session {
         start: Instant,
     ) -> Result<Vec<Prediction>> {
         let model = Arc::clone(&self.model.inner);
+        // Text from C arrives as bytes: checked here, as part of the request.
+        let checked = inputs
+            .iter()
+            .enumerate()
+            .map(|(i, input)| match input {
+                Input::Utf8(bytes) => std::str::from_utf8(bytes).map(Input::Text).map_err(|e| {
+                    Error::new(
+                        Status::InvalidUtf8,
+                        format!("batch item {i} is not valid UTF-8 (bad byte at offset {})", e.valid_up_to()),
+                    )
+                }),
+                other => Ok(*other),
+            })
+            .collect::<Result<Vec<Input<'_>>>>()?;
+        let inputs = &checked[..];
         let n = inputs.len();
         let labels = model.labels.len();
         if n == 0 {

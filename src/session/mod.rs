@@ -96,7 +96,7 @@ pub(crate) fn record(
             (r, p.latency)
         }
         Err(status) => {
-            let latency = crate::testing::reported_latency(model, start.elapsed());
+            let latency = crate::testing::reported_latency(&model.test_hooks, start.elapsed());
             (Record::error(latency.as_nanos() as u64, status.code() as u16), latency)
         }
     };
@@ -318,7 +318,7 @@ impl Session {
             unit.dirty = false;
         }
         unit.dirty = true;
-        crate::testing::checkpoint(model);
+        crate::testing::checkpoint(&model.test_hooks);
         unit.dirty = false;
 
         // Preprocess into the unit's tensors.
@@ -385,7 +385,7 @@ impl Session {
             label_index,
             label: Arc::clone(&model.labels[label_index]),
             score,
-            latency: crate::testing::reported_latency(model, start.elapsed()),
+            latency: crate::testing::reported_latency(&model.test_hooks, start.elapsed()),
             flags,
             input_length,
         })

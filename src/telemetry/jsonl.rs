@@ -1,5 +1,5 @@
 //! The upload batch format: JSON Lines, schema `mlops_edge.telemetry` version 1 (documented in
-//! the README). Line 1 describes the batch; every further line is one record.
+//! docs/telemetry.md). Line 1 describes the batch; every further line is one record.
 
 use std::io::Write;
 

@@ -18,9 +18,10 @@
 //! The C library (`cdylib`/`staticlib` built with the `pool-allocator` feature, as the README's
 //! build does) installs the router itself. A Rust application using the rlib opts in:
 //!
-//! ```ignore
+//! ```no_run
 //! #[global_allocator]
-//! static ALLOCATOR: mlops_edge::alloc::PoolRouter = mlops_edge::alloc::PoolRouter::system();
+//! static ALLOCATOR: mlops_edge_alloc::PoolRouter = mlops_edge_alloc::PoolRouter::system();
+//! # fn main() {}
 //! ```
 //!
 //! Without the router, everything works the same; sessions just have no pool.

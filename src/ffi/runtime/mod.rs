@@ -12,7 +12,7 @@ pub use types::*;
 use std::ffi::c_char;
 use std::time::Duration;
 
-use super::abi::{init, read_in, write_out};
+use super::abi::{check_out, init, read_in, write_out};
 use super::args::{c_string, copy_text, optional_out_slice, output, slice, utf8, write_optional};
 use super::boundary::guard;
 use super::handle::{self, Handle};
@@ -187,9 +187,8 @@ unsafe fn classify<'a>(
         // SAFETY: per the calling function's contract.
         let rt = unsafe { runtime_ref(runtime)? };
         let result = rt.classify_checked(|| {
-            if out.is_null() {
-                return fail(Status::InvalidArgument, "out is NULL");
-            }
+            // SAFETY: per the calling function's contract.
+            unsafe { check_out(out, "out")? };
             // SAFETY: per the calling function's contract.
             let user = utf8(unsafe { c_string(user_id, "user_id")? }, "user_id")?;
             // SAFETY: per the calling function's contract.
@@ -211,10 +210,11 @@ unsafe fn classify<'a>(
     })
 }
 
-/// Classify `text_len` bytes of UTF-8 text for `user_id` (NUL-terminated, may be empty: then
-/// anonymous requests are spread by a counter): assign the variant (hook, else hashing), route
-/// to the rollout candidate when its share says so, run on a pooled session, offer the shadow a
-/// copy when sampled. `*out` gets the answer; `probabilities` (NULL, or at least the largest
+/// Classify `text_len` bytes of UTF-8 text for `user_id` (NUL-terminated; may be empty for an
+/// anonymous request: hashing then gives every anonymous request the same variant, and a rollout
+/// sends exactly its share of them to the candidate, by a counter): assign the variant (hook,
+/// else hashing), route to the rollout candidate when its share says so, run on a pooled session,
+/// offer the shadow a copy when sampled. `*out` gets the answer; `probabilities` (NULL, or at least the largest
 /// label count of the deployment's models: `mle_model_details.label_count`) the probabilities,
 /// `*probabilities_len` (may be NULL) their count.
 ///

@@ -5,7 +5,7 @@ use std::ffi::{c_void, CString};
 use std::time::Duration;
 
 use super::super::ab::{mle_significance_result, write_significance};
-use super::super::abi::{write_out, OutArray};
+use super::super::abi::{check_out, write_out, OutArray};
 use super::super::args::{copy_text, optional_out_slice, write_optional};
 use super::super::boundary::guard;
 use super::super::model::MLE_TIME_UNKNOWN;
@@ -174,9 +174,9 @@ pub unsafe extern "C" fn mle_runtime_snapshot(
         if counts.is_none() && label_capacity != 0 {
             return fail(Status::InvalidArgument, "label_counts is NULL but label_capacity is not 0");
         }
-        if out.is_null() {
-            return fail(Status::InvalidArgument, "out is NULL");
-        }
+        // Checked before the analysis, which drains the rings and may fire the level callback.
+        // SAFETY: per this function's contract.
+        unsafe { check_out(out, "out")? };
         let snapshot = rt.snapshot(target(role, variant)?)?;
         let needed = snapshot.label_counts.len();
         if let Some(dst) = &counts {
