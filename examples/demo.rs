@@ -204,9 +204,10 @@ fn tabular(models: &Path) -> Result<(), Failure> {
     Ok(())
 }
 
-/// The deployment runtime on breast-cancer-logreg: an A/B experiment with the seed's md5
-/// assignment, a shadow, a staged rollout that completes, one rolled back by an injected 3 ms
-/// slowdown, health, and a graceful shutdown. Events are printed as the host's callback gets them.
+/// The deployment runtime on breast-cancer-logreg: an A/B experiment with md5 assignment
+/// (`int(md5("experiment:user_id"), 16) % 1000 / 1000` against the cumulative weights), a
+/// shadow, a staged rollout that completes, one rolled back by an injected 3 ms slowdown, health,
+/// and a graceful shutdown. Events are printed as the host's callback gets them.
 fn deployment(models: &Path) -> Result<(), Failure> {
     use mlops_edge::deploy::ab::Assignment;
     use mlops_edge::deploy::rollout::RolloutConfig;

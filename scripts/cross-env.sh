@@ -43,5 +43,16 @@ cross_env() {
     printf '#!/bin/sh\nexec clang --target=%s "$@"\n' "$clang_target" > "$cc"
     chmod +x "$cc"
   fi
-  export "CC_$lower=$cc" "AR_$lower=llvm-ar-14" "CARGO_TARGET_${upper}_LINKER=$cc"
+  export "CC_$lower=$cc" "AR_$lower=llvm-ar-14"
+  if [ "$kind" = linux ]; then
+    # Executables link through lld when it is installed (as on the host: scripts/cc-lld).
+    local root
+    root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+    mkdir -p "$CARGO_TARGET_DIR/$target"
+    printf '#!/bin/sh\nCC_LLD_DRIVER=%s exec %s "$@"\n' "$cc" "$root/scripts/cc-lld" > "$CARGO_TARGET_DIR/$target/linker"
+    chmod +x "$CARGO_TARGET_DIR/$target/linker"
+    export "CARGO_TARGET_${upper}_LINKER=$CARGO_TARGET_DIR/$target/linker"
+  else
+    export "CARGO_TARGET_${upper}_LINKER=$cc"
+  fi
 }

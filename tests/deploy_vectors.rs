@@ -1,5 +1,6 @@
-//! A/B assignment and significance against their references: vectors made by executing the
-//! seed's own Python (tests/data/make_deploy_vectors.py) and GrowthBook's conformance suite
+//! A/B assignment and significance against their references: vectors made by a reference Python
+//! implementation of the md5 assignment and the pooled two-proportion z-test, with scipy
+//! (tests/data/make_deploy_vectors.py), and GrowthBook's conformance suite
 //! (tests/data/conformance/growthbook/cases.json).
 
 use mlops_edge::deploy::ab;
@@ -16,7 +17,7 @@ fn f64s(v: &Value) -> Vec<f64> {
 }
 
 #[test]
-fn seed_assignment_is_bit_identical() {
+fn md5_assignment_is_bit_identical_to_the_reference() {
     let data = load("ab_seed_cases.json");
     let mut checked = 0;
     for section in ["cases", "traps"] {
@@ -35,7 +36,7 @@ fn seed_assignment_is_bit_identical() {
 }
 
 #[test]
-fn seed_float_traps() {
+fn float_traps_at_cumulative_boundaries() {
     // The trap the vectors pin: 0.1 + 0.2 = 0.30000000000000004, so bucket 0.300 is variant 1.
     assert_eq!(ab::choose_cumulative(0.3, &[0.1, 0.2, 0.7]), 1);
     assert_eq!(ab::choose_cumulative(0.333, &[1.0 / 3.0; 3]), 0);
@@ -123,7 +124,7 @@ fn growthbook_assignment_agrees_with_the_suite_functions() {
 }
 
 #[test]
-fn significance_matches_the_seed_with_scipy() {
+fn significance_matches_the_reference_z_test_with_scipy() {
     let data = load("significance_cases.json");
     let cases = data["cases"].as_array().unwrap();
     assert_eq!(cases.len(), 70);

@@ -40,8 +40,8 @@ fn manual() -> RuntimeOptions {
 
 /// Latency alerts only past +10,000% (critical +20,000%). Requests on breast-cancer take ~2 µs,
 /// and on this shared 2-vCPU host a preempted request makes a p95 over 40 requests jump by more
-/// than the seed's +50%; the tests that expect a healthy candidate use these, the slowdown test
-/// keeps the seed's thresholds.
+/// than the default +50% warning; the tests that expect a healthy candidate use these, the
+/// slowdown test keeps the default thresholds (warning above +50%, critical above +100%).
 fn tolerant(options: RuntimeOptions) -> RuntimeOptions {
     let mut options = options;
     options.monitor.thresholds.latency_p95_warning = 100.0;
@@ -63,7 +63,7 @@ fn kinds(events: &Events) -> Vec<EventKind> {
 }
 
 #[test]
-fn variants_are_served_as_the_seed_assigns_them() {
+fn variants_are_served_as_md5_and_growthbook_assign_them() {
     let rt = Runtime::new(&breast("1.0.0"), manual()).unwrap();
     let (a, b, c) = (breast("a"), breast("b"), breast("c"));
     let weights = [0.1, 0.2, 0.7];
@@ -162,7 +162,7 @@ fn the_host_hook_overrides_hashing_and_bad_answers_fall_back() {
 }
 
 #[test]
-fn outcomes_give_the_seed_significance() {
+fn outcomes_give_the_pooled_z_test_significance() {
     let rt = Runtime::new(&breast("1"), manual()).unwrap();
     let vs: Vec<Variant> =
         ["c", "t"].iter().map(|n| Variant { name: n.to_string(), model: breast(n), weight: 0.5 }).collect();
@@ -395,7 +395,8 @@ fn health_reports_versions_staleness_and_state_and_shutdown_hands_over_the_snaps
     assert_eq!(h.models.len(), 1);
     let m = &h.models[0];
     assert_eq!((m.role, m.version.as_str()), (Role::Variant, "1.0.0"));
-    // The shipped card has trained_at: its age is known and within the seed's 30 days here.
+    // The shipped card has trained_at: its age is known (whole days, not negative). Whether it is
+    // within the default 30-day warning limit depends on today's date, so it is not asserted.
     assert!(m.staleness.trained_at_unix.is_some());
     assert!(m.staleness.age_days.unwrap() >= 0);
     assert_eq!(h.counters.requests, 120);
@@ -498,10 +499,13 @@ fn eight_threads_classify_through_swaps_and_rollouts() {
         rt.set_shadow(&breast(&format!("vs{round}")), 0.25).unwrap();
         // A rollout left to the supervisor: it completes.
         rt.start_rollout(0, &breast(&format!("v{}", round * 10 + 2)), fast.clone(), None).unwrap();
-        let deadline = std::time::Instant::now() + Duration::from_secs(60);
-        while rt.health().rollout.is_some() {
-            assert!(std::time::Instant::now() < deadline, "rollout stuck: {:?}", rt.health().rollout);
-            std::thread::sleep(Duration::from_millis(5));
+        // Bounded by progress, not time: its 4 stages of 50 candidate requests need a few hundred
+        // requests; 200,000 served without completing is a stuck rollout on any machine.
+        let started_at = rt.health().counters.requests;
+        while let Some(rollout) = rt.health().rollout {
+            let served = rt.health().counters.requests - started_at;
+            assert!(served < 200_000, "rollout stuck after {served} requests: {rollout:?}");
+            std::thread::sleep(Duration::from_millis(2)); // lets the request threads run; decides nothing
         }
         // A rollout rolled back by hand midway.
         rt.start_rollout(0, &breast(&format!("v{}", round * 10 + 3)), fast.clone(), None).unwrap();

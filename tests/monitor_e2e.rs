@@ -1,6 +1,7 @@
-//! The monitor on the shipped models: real requests through sessions, drift and alerts as the
-//! issue describes (feature drift on breast-cancer data, label/confidence drift on the headline
-//! model, a latency slowdown), and the session/monitor wiring.
+//! The monitor on the shipped models: real requests through sessions, drift and alerts in three
+//! scenarios (feature drift on breast-cancer data, label and confidence drift when injection
+//! traffic follows a benign baseline on the headline model minilm-l3-promptinj, a 4× latency
+//! slowdown on digits-mlp), and the session/monitor wiring.
 
 mod common;
 

@@ -1,8 +1,10 @@
 //! Telemetry and metric exports on a real runtime (breast-cancer-logreg): every request and
-//! event reaches the upload callback, the Prometheus / OpenMetrics / OTLP exports carry the seed's
-//! metric names with values equal to the runtime's own counts, and the files written here are
-//! validated by `tests/check_exports.py` (promtool, prometheus_client's strict OpenMetrics
-//! parser, opentelemetry-proto) in the test command.
+//! event reaches the upload callback, the Prometheus / OpenMetrics / OTLP exports carry the common
+//! model-serving metric names (`model_prediction_latency_seconds`, `model_predictions_total`,
+//! `model_confidence_score`, `model_input_length`) and the `mlops_edge_` ones, with values equal
+//! to the runtime's own counts, and the files written here are validated by
+//! `tests/check_exports.py` (promtool, prometheus_client's strict OpenMetrics parser,
+//! opentelemetry-proto) in the test command.
 
 mod common;
 

@@ -1,14 +1,16 @@
-//! A/B variant assignment: the seed's md5 scheme (the default) and GrowthBook's fnv1a32 scheme.
+//! A/B variant assignment: the md5 scheme (the default; bit-identical to the reference Python
+//! implementation in tests/data (make_deploy_vectors.py)) and GrowthBook's fnv1a32 scheme.
 //!
 //! Both are pure functions of (experiment, user id, weights): a user always gets the same variant
-//! on every device and server that uses the same scheme. See ALGORITHMS.md ("A/B variant
-//! assignment") for the exact arithmetic each must reproduce.
+//! on every device and server that uses the same scheme. docs/deployment.md ("A/B
+//! assignment") states the arithmetic each reproduces.
 
 use md5::{Digest, Md5};
 
 use crate::error::{fail, Result, Status};
 
-/// How far the weights of an experiment may be from summing to 1 (the seed's tolerance).
+/// How far the weights of an experiment may be from summing to 1: `|sum - 1| <= 0.001`, the sum
+/// taken in order in f64.
 pub const WEIGHT_SUM_TOLERANCE: f64 = 0.001;
 
 /// Most variants an experiment may have.
@@ -17,7 +19,10 @@ pub const MAX_VARIANTS: usize = 16;
 /// Which hashing scheme assigns users to variants.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Default)]
 pub enum Assignment {
-    /// The seed's `ABTest.get_variant`: md5 of `"experiment:user_id"`, bucket `(h % 1000) / 1000`.
+    /// md5 of `"experiment:user_id"` read as a big-endian 128-bit integer `h`, bucket
+    /// `(h % 1000) / 1000`, then the first variant whose cumulative weight exceeds the bucket (the
+    /// last if none): bit-identical to the reference Python implementation in tests/data
+    /// (make_deploy_vectors.py).
     #[default]
     Md5,
     /// GrowthBook's `hash(seed = experiment, user_id, version)` then `chooseVariation` over
@@ -30,7 +35,7 @@ pub enum Assignment {
 }
 
 /// Checks an experiment's weights: 1 to [`MAX_VARIANTS`] finite, non-negative values summing to 1
-/// within [`WEIGHT_SUM_TOLERANCE`] (summed in order in f64, as the seed does).
+/// within [`WEIGHT_SUM_TOLERANCE`] (0.001; summed in order in f64).
 pub fn validate_weights(weights: &[f64]) -> Result<()> {
     if weights.is_empty() {
         return fail(Status::InvalidArgument, "an experiment needs at least one variant");
@@ -56,7 +61,7 @@ pub fn validate_weights(weights: &[f64]) -> Result<()> {
     Ok(())
 }
 
-/// The seed's bucket in [0, 1): `int(md5("experiment:user_id").hexdigest(), 16) % 1000 / 1000`.
+/// The md5 bucket in [0, 1): `int(md5("experiment:user_id").hexdigest(), 16) % 1000 / 1000`.
 ///
 /// The 128-bit digest is read big-endian, as Python's `int(hexdigest, 16)`.
 pub fn md5_bucket(experiment: &str, user_id: &str) -> f64 {
@@ -69,8 +74,11 @@ pub fn md5_bucket(experiment: &str, user_id: &str) -> f64 {
     (value % 1000) as f64 / 1000.0
 }
 
-/// The seed's `get_variant`: the first variant whose cumulative weight (summed in f64, in order)
-/// exceeds the bucket, else the last. `weights` must be valid (see [`validate_weights`]).
+/// The md5 scheme's choice: the first variant whose cumulative weight (summed in f64, in order)
+/// exceeds the bucket (`bucket < cumulative`), else the last, which also takes the top of [0, 1)
+/// that weights summing to less than 1 (by at most 0.001) leave uncovered, as the reference
+/// Python implementation in tests/data (make_deploy_vectors.py) does. `weights` must be valid (see
+/// [`validate_weights`]).
 pub fn choose_cumulative(bucket: f64, weights: &[f64]) -> usize {
     let mut cumulative = 0.0f64;
     for (i, w) in weights.iter().enumerate() {
@@ -82,7 +90,8 @@ pub fn choose_cumulative(bucket: f64, weights: &[f64]) -> usize {
     weights.len().saturating_sub(1)
 }
 
-/// The seed's assignment of `user_id` in `experiment`, after checking the weights.
+/// The md5 assignment of `user_id` in `experiment` ([`md5_bucket`], then [`choose_cumulative`]),
+/// after checking the weights.
 pub fn assign_md5(experiment: &str, user_id: &str, weights: &[f64]) -> Result<usize> {
     validate_weights(weights)?;
     Ok(choose_cumulative(md5_bucket(experiment, user_id), weights))
@@ -184,9 +193,10 @@ pub fn growthbook_in_namespace(user_id: &str, namespace: &str, start: f64, end: 
     }
 }
 
-/// GrowthBook assignment without allocating: the ranges are walked in place. A bucket that falls
-/// outside every range (only possible at float edges, since coverage is 1 and the weights are
-/// valid) gets the last variant, as the seed's fallback does.
+/// GrowthBook assignment without allocating: the ranges are walked in place (coverage 1). A bucket
+/// that falls outside every range (above the weights' sum, which may be as low as 0.999, or at a
+/// float edge) gets the last variant, as the md5 scheme's [`choose_cumulative`] does, where
+/// GrowthBook's `chooseVariation` would return no variant.
 pub fn choose_growthbook(experiment: &str, user_id: &str, weights: &[f64], hash_version: u8) -> Result<usize> {
     let Some(n) = growthbook_hash(experiment, user_id, hash_version) else {
         return fail(Status::InvalidArgument, format!("GrowthBook hash version {hash_version} is not 1 or 2"));
@@ -242,8 +252,9 @@ mod tests {
     }
 
     #[test]
-    fn seed_fallback_is_the_last_variant() {
-        // Weights summing to 0.9991 leave the top of [0, 1) uncovered: the seed returns the last.
+    fn an_uncovered_top_falls_back_to_the_last_variant() {
+        // Weights summing to 0.9991 (within the 0.001 tolerance) leave [0.9991, 1) uncovered: the
+        // last variant takes it.
         assert_eq!(choose_cumulative(0.9995, &[0.5, 0.4991]), 1);
         assert_eq!(choose_cumulative(0.9995, &[0.4991, 0.5]), 1);
         assert_eq!(choose_cumulative(0.0, &[0.0, 1.0]), 1);

@@ -1,4 +1,4 @@
-//! Staged rollout: the candidate's share of traffic climbs through stages (default the seed's
+//! Staged rollout: the candidate's share of traffic climbs through stages (default
 //! 10% → 25% → 50% → 100%), moving on after a number of requests per stage while its alerts stay
 //! ok; a critical alert or a failed health check sends traffic back to the last good version.
 
@@ -14,7 +14,7 @@ pub const MAX_STAGES: usize = 8;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RolloutConfig {
     /// Candidate traffic per stage, in percent: strictly increasing, each in 1..=100, the last
-    /// 100 (default `[10, 25, 50, 100]`, the seed's).
+    /// 100 (default `[10, 25, 50, 100]`).
     pub stages_percent: Vec<u32>,
     /// Candidate requests served at a stage before it may advance (default 100).
     pub requests_per_stage: u64,
@@ -119,9 +119,11 @@ pub fn alerts_judged(snapshot: &Snapshot) -> bool {
 
 /// Whether this request goes to the candidate at `percent`% of traffic.
 ///
-/// With a user id, the seed's md5 bucket of `"salt:user_id"`: a user stays on the candidate as
-/// its share grows (bucket < percent / 100). Without one, the request counter spreads requests
-/// evenly: exactly `percent` of every 100 consecutive anonymous requests.
+/// With a user id, the md5 bucket of `"salt:user_id"` ([`md5_bucket`]:
+/// `int(md5("salt:user_id"), 16) % 1000 / 1000`; the runtime's salt is the candidate's version): a
+/// user stays on the candidate as its share grows (bucket < percent / 100). Without one, the
+/// request counter spreads requests evenly: exactly `percent` of every 100 consecutive anonymous
+/// requests.
 pub fn routes_to_candidate(salt: &str, user_id: &str, percent: u32, anonymous_counter: u64) -> bool {
     if percent >= 100 {
         return true;

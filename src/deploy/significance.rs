@@ -1,5 +1,5 @@
-//! The seed's `calculate_significance`: a pooled two-proportion z-test of treatment against
-//! control, two-tailed, with a normal confidence interval for the lift.
+//! A pooled two-proportion z-test of treatment against control, two-tailed, with a normal
+//! confidence interval for the lift (`calculate_significance`).
 //!
 //! The normal distribution functions follow scipy.stats.norm: `cdf` through `erfc` (libm, a port
 //! of FreeBSD's msun, correctly rounded to about 1 ulp) and `ppf` by Acklam's rational
@@ -7,7 +7,7 @@
 
 use crate::error::{fail, Result, Status};
 
-/// The seed's result dictionary.
+/// The result of [`calculate_significance`].
 #[derive(Copy, Clone, Debug, PartialEq)]
 pub struct Significance {
     /// Control conversions / control total.
@@ -16,16 +16,17 @@ pub struct Significance {
     pub treatment_rate: f64,
     /// `treatment_rate - control_rate`.
     pub lift: f64,
-    /// `lift / control_rate * 100`, or 0 when the control rate is 0 (as the seed).
+    /// `lift / control_rate * 100`, or 0 when the control rate is 0.
     pub lift_percent: f64,
-    /// Two-tailed p-value of the pooled z-test (1 when the pooled standard error is 0, as the
-    /// seed's z = 0).
+    /// Two-tailed p-value of the pooled z-test, `2 * (1 - cdf(|z|))` (1 when the pooled standard
+    /// error is 0, since z is then 0).
     pub p_value: f64,
     /// The z score (0 when the standard error is 0).
     pub z_score: f64,
     /// `p_value < 1 - confidence_level`.
     pub significant: bool,
-    /// Lower end of the confidence interval for the lift (pooled standard error, as the seed).
+    /// Lower end of the confidence interval for the lift: `lift - z_critical * se`, with the
+    /// z-test's pooled standard error `se` and `z_critical = ppf((1 + confidence_level) / 2)`.
     pub ci_lower: f64,
     /// Upper end.
     pub ci_upper: f64,
@@ -95,10 +96,12 @@ pub fn normal_ppf(p: f64) -> f64 {
     x - u / (1.0 + x * u / 2.0)
 }
 
-/// The seed's `calculate_significance(control_conversions, control_total, treatment_conversions,
-/// treatment_total, confidence_level)`.
+/// A pooled two-proportion z-test, two-tailed, of the treatment's conversion rate against the
+/// control's: pooled rate `p = (cc + tc) / (ct + tt)`, `se = sqrt(p * (1 - p) * (1/ct + 1/tt))`,
+/// `z = (treatment_rate - control_rate) / se` (0 when `se` is 0), `p_value = 2 * (1 - cdf(|z|))`,
+/// significant when `p_value < 1 - confidence_level`.
 ///
-/// Errors (`InvalidArgument`): a total of 0 (the seed divides by it), conversions above their
+/// Errors (`InvalidArgument`): a total of 0 (the rates divide by it), conversions above their
 /// total, a confidence level outside (0, 1).
 pub fn calculate_significance(
     control_conversions: u64,

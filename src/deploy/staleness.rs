@@ -1,15 +1,16 @@
-//! The seed's model freshness check (`check_model_freshness`): age from the card's `trained_at`,
-//! warning after 30 days, critical after 60 (both configurable).
+//! Model freshness: age in whole days from the card's `trained_at`, a warning when older than 30
+//! days, critical when older than 60 (both configurable).
 
 use crate::card::ModelCard;
 use crate::Level;
 
-/// Age limits, in whole days (the seed's `>` comparisons: 31 days old is a warning at 30).
+/// Age limits, in whole days, compared with `>` (`age_days > warning_days`): 31 days old is a
+/// warning at 30, 30 days old is not.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub struct StalenessThresholds {
-    /// Older than this many days: warning (seed: 30).
+    /// Older than this many days: warning (default 30).
     pub warning_days: i64,
-    /// Older than this many days: critical (seed: 60).
+    /// Older than this many days: critical (default 60).
     pub critical_days: i64,
 }
 
@@ -24,9 +25,10 @@ impl Default for StalenessThresholds {
 pub struct Staleness {
     /// The card's `trained_at` as Unix seconds, when the card has it.
     pub trained_at_unix: Option<i64>,
-    /// Whole days since `trained_at` (the seed's `timedelta.days`: floor), when known.
+    /// Whole days since `trained_at`, rounded down (floor, as Python's `timedelta.days`: negative
+    /// for a `trained_at` in the future), when known.
     pub age_days: Option<i64>,
-    /// `age_days > warning_days` (the seed's `needs_retraining`).
+    /// `age_days > warning_days` (false when `trained_at` is unknown).
     pub needs_retraining: bool,
     /// Ok, warning or critical by age. A card without `trained_at` is a warning: its freshness
     /// cannot be tracked.
@@ -70,7 +72,7 @@ mod tests {
     }
 
     #[test]
-    fn seed_boundaries() {
+    fn age_limits_compare_whole_days_with_greater_than() {
         let t = StalenessThresholds::default();
         let day = 86_400;
         let at = |days: i64, extra: i64| staleness(&card(Some(0)), days * day + extra, &t);
@@ -80,7 +82,7 @@ mod tests {
         assert!(at(31, 0).needs_retraining);
         assert_eq!(at(60, 0).level, Level::Warning);
         assert_eq!(at(61, 0).level, Level::Critical);
-        assert_eq!(at(0, -1).age_days, Some(-1)); // trained in the future: floor, as Python
+        assert_eq!(at(0, -1).age_days, Some(-1)); // trained in the future: floor, so -1
         assert_eq!(staleness(&card(None), 0, &t).level, Level::Warning);
     }
 }

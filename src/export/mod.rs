@@ -231,7 +231,7 @@ pub fn families(m: &Metrics) -> Vec<Family> {
     );
     push(
         "mlops_edge_window_latency_seconds",
-        "Latency percentiles of the monitor window (seed rule sorted[int(n*q)])",
+        "Latency percentiles of the monitor window (floor-index rule sorted[floor(n*q)])",
         "s",
         Points::Gauge(
             models

@@ -19,10 +19,10 @@ use crate::session::Session;
 use crate::{InputKind, Level, Model, ModelOptions};
 
 impl Runtime {
-    /// Sets an experiment: `variants[0]` is control. Weights are checked as the seed does
-    /// (sum to 1 within 0.001); every model must take the production model's input kind. A
-    /// model already loaded for the same variant position keeps its sessions. Variant counters
-    /// restart. Not allowed during a rollout (`InvalidState`).
+    /// Sets an experiment: `variants[0]` is control. Weights must sum to 1 within 0.001 (summed
+    /// in order in f64; 1 to 16 finite, non-negative weights); every model must take the
+    /// production model's input kind. A model already loaded for the same variant position keeps
+    /// its sessions. Variant counters restart. Not allowed during a rollout (`InvalidState`).
     pub fn set_experiment(&self, name: &str, variants: &[Variant], scheme: Assignment) -> Result<()> {
         if name.is_empty() {
             return fail(Status::InvalidArgument, "the experiment needs a name");

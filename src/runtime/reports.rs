@@ -70,7 +70,8 @@ impl Runtime {
         d.shadow.as_ref().map(|s| shadow_report(s)).transpose()
     }
 
-    /// The seed's significance test of `treatment` against `control` on the recorded outcomes.
+    /// A pooled two-proportion z-test, two-tailed ([`calculate_significance`]), of `treatment`
+    /// against `control` on the recorded outcomes (each variant's conversions out of its outcomes).
     pub fn significance(&self, control: usize, treatment: usize, confidence_level: f64) -> Result<Significance> {
         let n = self.variant_count();
         if control >= n || treatment >= n {

