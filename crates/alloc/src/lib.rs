@@ -38,6 +38,7 @@
 #![warn(clippy::undocumented_unsafe_blocks, clippy::multiple_unsafe_ops_per_block)]
 
 mod pool;
+mod region;
 mod router;
 mod sync;
 

@@ -23,7 +23,8 @@
 //!   sees every write of the previous ones.
 //! - **\[T2\] region.** While `tlsf` is non-null it points at an initialized TLSF control block at
 //!   the start of a live region of `region_size` bytes that `Table::create` got from `System`
-//!   with `REGION_ALIGN`; the rest of the region was handed to that TLSF and nothing else uses
+//!   (through `region.rs`, which under loom cuts it from a per-execution arena instead) with
+//!   `REGION_ALIGN`; the rest of the region was handed to that TLSF and nothing else uses
 //!   it. `tlsf` is set (under the lock) only by `create` and cleared only by
 //!   `Locked::release`, in the same critical section that gives the region back to `System`.
 //! - **\[T3\] live blocks.** `live_blocks` counts the blocks the slot's TLSF handed out and that
@@ -43,14 +44,16 @@
 //!   slot's lock against `tlsf`/`region_size` (\[T2\]). The range of a slot that holds a live
 //!   block, on the other hand, was published before that block could be handed out and stays
 //!   so until the block is freed (\[T4\]), so the scan never misses the owner of a live block.
-//! - **\[T6\] disjoint.** A region is itself a live allocation from `System`, so no other region
+//! - **\[T6\] disjoint.** A region is itself a live allocation from `System` (under loom, a
+//!   distinct part of the arena), so no other region
 //!   and no live block of any other allocator (the router's inner allocator included) overlaps
 //!   it: a live block whose address lies inside slot `i`'s current region is a block of slot
 //!   `i`'s TLSF.
 
-use std::alloc::{GlobalAlloc, Layout, System};
+use std::alloc::Layout;
 use std::ptr::NonNull;
 
+use crate::region;
 use crate::sync::{
     array_of, const_fn_unless_loom, spin_loop, AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering, UnsafeCell,
 };
@@ -237,7 +240,7 @@ impl Locked<'_> {
         // SAFETY: [T2] `tlsf` is the start of the region `create` got from `System` with `layout`;
         // [T4] the owner let go of it and no block of it is live, and `tlsf` is now null, so
         // nothing can reach the region any more.
-        unsafe { System.dealloc(tlsf.cast(), layout) };
+        unsafe { region::release(tlsf.cast(), layout) };
         slot.state.store(FREE, Ordering::Release);
     }
 }
@@ -285,7 +288,7 @@ impl Table {
         self.slots_used.fetch_max(index + 1, Ordering::SeqCst);
         let slot = &self.slots[index];
         // SAFETY: `layout` has a non-zero size (at least MIN_POOL_BYTES).
-        let Some(region) = NonNull::new(unsafe { System.alloc(layout) }) else {
+        let Some(region) = NonNull::new(unsafe { region::allocate(layout) }) else {
             slot.state.store(FREE, Ordering::Release);
             return Err(PoolError::OutOfMemory);
         };
