@@ -40,9 +40,9 @@
 
 /** Version of this header (the library reports its own with mle_version()). */
 #define MLE_VERSION_MAJOR 0
-#define MLE_VERSION_MINOR 2
+#define MLE_VERSION_MINOR 3
 #define MLE_VERSION_PATCH 0
-#define MLE_VERSION_STRING "0.2.0"
+#define MLE_VERSION_STRING "0.3.0"
 
 /**
  * Input kind of a model: UTF-8 text.
@@ -103,13 +103,13 @@
 /**
  * Minor version of the C ABI this header describes (fields and functions added, none changed).
  */
-#define MLE_ABI_VERSION_MINOR 0
+#define MLE_ABI_VERSION_MINOR 1
 
 /**
  * `(major << 16) | minor`: pass it to `mle_abi_check`. (A literal, so that every binding's
  * macro importer takes it; a compile-time check ties it to the two above.)
  */
-#define MLE_ABI_VERSION 65536
+#define MLE_ABI_VERSION 65537
 
 /**
  * Metrics format: Prometheus text exposition 0.0.4.
@@ -1563,6 +1563,11 @@ typedef struct mle_health {
      * Telemetry records waiting for upload.
      */
     uint64_t telemetry_pending;
+    /**
+     * Spool bytes lost when the telemetry was created: a torn tail cut, damage skipped, or a
+     * spool found emptied (`mle_telemetry_stats` says which). Since C ABI 1.1.
+     */
+    uint64_t telemetry_spool_lost_bytes;
 } mle_health;
 
 /**
@@ -1943,6 +1948,21 @@ typedef struct mle_telemetry_stats {
      * The last spool error (empty if none).
      */
     char last_spool_error[MLE_ERROR_BUFFER];
+    /**
+     * Bytes of damaged entries skipped inside the spool at creation (the intact entries after
+     * them were recovered). Since C ABI 1.1.
+     */
+    uint64_t spool_corrupt_bytes;
+    /**
+     * Stretches of damage skipped inside the spool at creation. Since C ABI 1.1.
+     */
+    uint64_t spool_corrupt_regions;
+    /**
+     * 1 when the spool file existed but was found shorter than its header at creation (emptied or
+     * cut by something else: its records are lost; `spool_torn_bytes` holds what was left).
+     * Since C ABI 1.1.
+     */
+    uint32_t spool_truncated;
 } mle_telemetry_stats;
 
 /**
@@ -2078,6 +2098,13 @@ typedef struct mle_telemetry_stats {
  * `mle_model_options.max_model_bytes`); the message names the limit and how to raise it.
  */
 #define MLE_ERR_MODEL_LIMIT 24
+
+/**
+ * The telemetry spool file is in use by another telemetry handle (of this process or another):
+ * one handle per spool file (free the other, or give this one its own `spool_path`). Since C ABI
+ * 1.1.
+ */
+#define MLE_ERR_SPOOL_LOCKED 25
 
 #ifdef __cplusplus
 extern "C" {
@@ -2594,9 +2621,9 @@ void mle_runtime_free(struct mle_runtime *runtime);
  * anonymous request: hashing then gives every anonymous request the same variant, and a rollout
  * sends exactly its share of them to the candidate, by a counter): assign the variant (hook,
  * else hashing), route to the rollout candidate when its share says so, run on a pooled session,
- * offer the shadow a copy when sampled. `*out` gets the answer; `probabilities` (NULL, or at least the largest
- * label count of the deployment's models: `mle_model_details.label_count`) the probabilities,
- * `*probabilities_len` (may be NULL) their count.
+ * offer the shadow a copy when sampled. `*out` gets the answer; `probabilities` (NULL, or at
+ * least `mle_runtime_get_max_labels` values) the probabilities, `*probabilities_len` (may be
+ * NULL) their count.
  *
  * Errors: the session's (see `mle_session_classify_text`), `MLE_ERR_BUSY` (every session of
  * the model stayed busy for `busy_wait_ms`), `MLE_ERR_SHUTTING_DOWN`. Every call is counted
@@ -2631,12 +2658,14 @@ mle_status mle_runtime_classify_bytes(const struct mle_runtime *runtime, const c
 
 /**
  * Set an experiment: `variants[0]` is control; `scheme` (`MLE_ASSIGN_*`) assigns users. Every
- * model must take the production model's input kind. Variant counters restart. Not allowed
- * during a rollout (`MLE_ERR_INVALID_STATE`).
+ * model must take the inputs production takes (kind, feature count and shape, byte layout) and
+ * have no more labels than the deployment's models (the hosts' probability buffers); a model that
+ * does not is refused (event `MLE_EVENT_SWAP_REFUSED`) and the experiment is not set. Variant
+ * counters restart. Not allowed during a rollout (`MLE_ERR_INVALID_STATE`).
  *
  * Errors: `MLE_ERR_INVALID_ARGUMENT` (NULL arguments, 0 or more than 16 variants, names empty
- * or above 64 bytes, weights not summing to 1 within 0.001, an unknown scheme, another input
- * kind), `MLE_ERR_INVALID_UTF8`, `MLE_ERR_INVALID_STATE`.
+ * or above 64 bytes, weights not summing to 1 within 0.001, an unknown scheme, a model that
+ * cannot take production's inputs), `MLE_ERR_INVALID_UTF8`, `MLE_ERR_INVALID_STATE`.
  *
  * # Safety
  * `runtime` is NULL or live; `name` NULL or NUL-terminated; `variants` NULL or `count` structs
@@ -2682,10 +2711,13 @@ mle_status mle_runtime_set_event_callback(const struct mle_runtime *runtime, mle
 
 /**
  * Hot swap: `model` serves `variant` from now on, after it passed its self-test on a fresh
- * session (`cases`, or the card's `self_test` cases when `count` is 0; none is a pass) and takes
- * the same input kind. Refused models keep the old one serving (`MLE_ERR_SELF_TEST_FAILED`,
- * event `MLE_EVENT_SWAP_REFUSED`). Requests in flight finish on the old model, which is kept
- * for `mle_runtime_rollback`.
+ * session (`cases`, or the card's `self_test` cases when `count` is 0; none is a pass) and
+ * proved it can take the inputs the runtime serves: the same input kind, the same feature count
+ * and shape (tensor models), the same byte layout (bytes models), and no more labels than the
+ * deployment's models have (the hosts' probability buffers). Refused models keep the old one
+ * serving (`MLE_ERR_SELF_TEST_FAILED`, event `MLE_EVENT_SWAP_REFUSED` saying why). A deliberate
+ * change of input schema is `mle_runtime_change_input_schema`. Requests in flight finish on the
+ * old model, which is kept for `mle_runtime_rollback`.
  *
  * Errors: `MLE_ERR_INVALID_ARGUMENT` (NULL/invalid handles, no such variant, bad cases),
  * `MLE_ERR_SELF_TEST_FAILED`, `MLE_ERR_INVALID_STATE` (the variant is under rollout),
@@ -2711,6 +2743,25 @@ mle_status mle_runtime_swap(const struct mle_runtime *runtime, size_t variant, c
  * Thread safety: safe from any thread (control calls are serialised).
  */
 mle_status mle_runtime_swap_path(const struct mle_runtime *runtime, size_t variant, const char *path, const struct mle_model_options *options, const struct mle_self_test_case *cases, size_t count);
+
+/**
+ * A deliberate change of input schema: `model` replaces production although it takes another
+ * kind or shape of input, or has more labels, than the deployment serves (what
+ * `mle_runtime_swap` refuses). It still passes its self-test (`cases` as in
+ * `mle_runtime_swap`). Only while production serves alone (no experiment, rollout or shadow).
+ * From the next request on, hosts send the new inputs and size their probability buffers for
+ * the new model's label count; there is no rollback across a schema change. Event
+ * `MLE_EVENT_SWAPPED`, its message naming both schemas. Since C ABI 1.1.
+ *
+ * Errors: `MLE_ERR_INVALID_STATE` (an experiment, rollout or shadow is set),
+ * `MLE_ERR_SELF_TEST_FAILED`, `MLE_ERR_SHUTTING_DOWN`, `MLE_ERR_INVALID_ARGUMENT`.
+ *
+ * # Safety
+ * As `mle_runtime_swap`.
+ *
+ * Thread safety: safe from any thread (control calls are serialised).
+ */
+mle_status mle_runtime_change_input_schema(const struct mle_runtime *runtime, const struct mle_model *model, const struct mle_self_test_case *cases, size_t count);
 
 /**
  * Fill `*options` with the defaults; pass `sizeof(mle_rollout_options)`.
@@ -2762,9 +2813,12 @@ mle_status mle_runtime_rollback(const struct mle_runtime *runtime, size_t varian
 
 /**
  * Set a shadow model that sees `fraction` (0 < f <= 1) of production requests, off the request
- * path (its answers are compared, never returned); replaces any previous shadow.
+ * path (its answers are compared, never returned); replaces any previous shadow. It must take
+ * the inputs production takes (kind, feature count and shape, byte layout; its labels may
+ * differ); otherwise it is refused (event `MLE_EVENT_SWAP_REFUSED`).
  *
- * Errors: `MLE_ERR_INVALID_ARGUMENT` (fraction, input kind), `MLE_ERR_SHUTTING_DOWN`.
+ * Errors: `MLE_ERR_INVALID_ARGUMENT` (fraction, a model that cannot take production's inputs),
+ * `MLE_ERR_SHUTTING_DOWN`.
  *
  * # Safety
  * `runtime` and `model` NULL or live.
@@ -2843,6 +2897,19 @@ mle_status mle_runtime_get_shadow_report(const struct mle_runtime *runtime, stru
  * Thread safety: safe from any thread.
  */
 mle_status mle_runtime_snapshot(const struct mle_runtime *runtime, int32_t role, size_t variant, struct mle_snapshot *out, uint64_t *label_counts, size_t label_capacity, size_t *labels_written);
+
+/**
+ * The most labels a model answering this runtime's requests has (the variants and the rollout
+ * candidate; not the shadow): what a `probabilities` buffer of the classify calls must hold.
+ * It only changes with `mle_runtime_change_input_schema` (other deployment changes that would
+ * raise it are refused). Since C ABI 1.1.
+ *
+ * # Safety
+ * `runtime` is NULL or live; `out` is NULL or writable.
+ *
+ * Thread safety: safe from any thread.
+ */
+mle_status mle_runtime_get_max_labels(const struct mle_runtime *runtime, size_t *out);
 
 /**
  * One supervisor pass now, on the calling thread: runs the queued shadow comparisons, analyses

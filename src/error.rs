@@ -72,11 +72,14 @@ pub enum Status {
     /// The model exceeds a configured resource limit (file size, `max_model_bytes`); the message
     /// names the limit and the option that raises it.
     ModelLimit = 24,
+    /// A telemetry spool file is in use by another telemetry handle (of this process or
+    /// another): one handle per spool file.
+    SpoolLocked = 25,
 }
 
 impl Status {
     /// Every status, in code order.
-    pub const ALL: [Status; 25] = [
+    pub const ALL: [Status; 26] = [
         Status::Ok,
         Status::InvalidArgument,
         Status::InvalidUtf8,
@@ -102,6 +105,7 @@ impl Status {
         Status::SessionBusy,
         Status::AbiMismatch,
         Status::ModelLimit,
+        Status::SpoolLocked,
     ];
 
     /// The numeric code.
@@ -142,6 +146,7 @@ impl Status {
             Status::SessionBusy => "session_busy",
             Status::AbiMismatch => "abi_mismatch",
             Status::ModelLimit => "model_limit",
+            Status::SpoolLocked => "spool_locked",
         }
     }
 
@@ -178,6 +183,7 @@ impl Status {
             Status::SessionBusy => c"session in use by another call",
             Status::AbiMismatch => c"C ABI version mismatch",
             Status::ModelLimit => c"model exceeds a configured limit",
+            Status::SpoolLocked => c"telemetry spool in use by another handle",
         }
     }
 }

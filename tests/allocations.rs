@@ -458,3 +458,160 @@ fn zero_system_calls_per_request_through_the_c_runtime_calls() {
         mle_model_free(model);
     }
 }
+
+/// Requests refused for their arguments (invalid UTF-8, a short buffer, an unset `out`, the
+/// wrong input kind) through the C calls make no system-allocator call either: the session's
+/// checks run in its pool, the runtime's in its refusal pool. Each is still counted once.
+#[test]
+fn zero_system_calls_for_refused_requests_through_the_c_calls() {
+    use mlops_edge::ffi::*;
+    use std::ffi::{c_char, CString};
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let text_path = CString::new(model_dir("profanity-tfidf").to_str().unwrap()).unwrap();
+    let tensor_path = CString::new(model_dir("breast-cancer-logreg").to_str().unwrap()).unwrap();
+    let (mut text_model, mut tensor_model) = (std::ptr::null_mut(), std::ptr::null_mut());
+    let (mut session, mut rt) = (std::ptr::null_mut(), std::ptr::null_mut());
+    // SAFETY: valid NUL-terminated paths and output pointers, as the C contract asks.
+    unsafe {
+        assert_eq!(mle_model_load(text_path.as_ptr(), std::ptr::null(), &mut text_model), MLE_OK);
+        assert_eq!(mle_model_load(tensor_path.as_ptr(), std::ptr::null(), &mut tensor_model), MLE_OK);
+        assert_eq!(mle_session_new(text_model, std::ptr::null(), &mut session), MLE_OK);
+        let mut options = std::mem::zeroed::<mle_runtime_options>();
+        assert_eq!(mle_runtime_options_init(&mut options, std::mem::size_of::<mle_runtime_options>()), MLE_OK);
+        options.max_concurrency = 1;
+        options.supervisor_thread = 0;
+        assert_eq!(mle_runtime_new(tensor_model, &options, &mut rt), MLE_OK);
+    }
+    let bad_utf8: &[u8] = b"caf\xc3(";
+    let good = b"have a lovely day";
+    let user = CString::new("user-1").unwrap();
+    let bad_user: &[u8] = b"us\xffer\0";
+    let row = breast_rows()[0].clone();
+    let wrong_row = [0.0f32; 3];
+    // SAFETY: all-zero is a valid mle_prediction / mle_served; struct_size is set where wanted.
+    let (mut p, mut unset_p): (mle_prediction, mle_prediction) = unsafe { (std::mem::zeroed(), std::mem::zeroed()) };
+    p.struct_size = std::mem::size_of::<mle_prediction>() as u32;
+    // SAFETY: as above.
+    let (mut served, mut unset_served): (mle_served, mle_served) = unsafe { (std::mem::zeroed(), std::mem::zeroed()) };
+    served.struct_size = std::mem::size_of::<mle_served>() as u32;
+    let mut one = [0f32; 1];
+    let mut n = 0usize;
+    let mut round = || {
+        // SAFETY: live handles; every pointer is valid for the length given (what is refused is
+        // the content: bad UTF-8, a short buffer, an unset struct_size, a wrong shape).
+        unsafe {
+            let text = |t: &[u8]| (t.as_ptr() as *const c_char, t.len());
+            let (bad, bad_len) = text(bad_utf8);
+            let (ok, ok_len) = text(good);
+            let statuses = [
+                mle_session_classify_text(session, bad, bad_len, &mut p, std::ptr::null_mut(), 0, &mut n),
+                mle_session_classify_text(session, ok, ok_len, &mut p, one.as_mut_ptr(), 1, &mut n),
+                mle_session_classify_text(session, ok, ok_len, &mut unset_p, std::ptr::null_mut(), 0, &mut n),
+                mle_session_classify_f32(session, row.as_ptr(), row.len(), &mut p, std::ptr::null_mut(), 0, &mut n),
+                mle_runtime_classify_f32(
+                    rt,
+                    bad_user.as_ptr() as *const c_char,
+                    row.as_ptr(),
+                    row.len(),
+                    &mut served,
+                    std::ptr::null_mut(),
+                    0,
+                    &mut n,
+                ),
+                mle_runtime_classify_f32(
+                    rt,
+                    user.as_ptr(),
+                    row.as_ptr(),
+                    row.len(),
+                    &mut served,
+                    one.as_mut_ptr(),
+                    1,
+                    &mut n,
+                ),
+                mle_runtime_classify_f32(
+                    rt,
+                    user.as_ptr(),
+                    row.as_ptr(),
+                    row.len(),
+                    &mut unset_served,
+                    std::ptr::null_mut(),
+                    0,
+                    &mut n,
+                ),
+                mle_runtime_classify_f32(
+                    rt,
+                    user.as_ptr(),
+                    wrong_row.as_ptr(),
+                    wrong_row.len(),
+                    &mut served,
+                    std::ptr::null_mut(),
+                    0,
+                    &mut n,
+                ),
+            ];
+            assert_eq!(
+                statuses,
+                [
+                    MLE_ERR_INVALID_UTF8,
+                    MLE_ERR_BUFFER_TOO_SMALL,
+                    MLE_ERR_INVALID_ARGUMENT,
+                    MLE_ERR_WRONG_INPUT_KIND,
+                    MLE_ERR_INVALID_UTF8,
+                    MLE_ERR_BUFFER_TOO_SMALL,
+                    MLE_ERR_INVALID_ARGUMENT,
+                    MLE_ERR_INPUT_SHAPE,
+                ]
+            );
+        }
+    };
+    round(); // the first round may warm what a thread keeps
+    let calls = calls_during(|| {
+        for _ in 0..20 {
+            round();
+        }
+    });
+    assert_eq!(calls, 0, "refused requests made {calls} system-allocator calls");
+    // Counted once each: 4 session requests and 4 runtime requests per round, all errors.
+    // SAFETY: live handles; zeroed structs with their size set.
+    unsafe {
+        let mut stats: mle_session_stats = std::mem::zeroed();
+        stats.struct_size = std::mem::size_of::<mle_session_stats>() as u32;
+        assert_eq!(mle_session_get_stats(session, &mut stats), MLE_OK);
+        assert_eq!((stats.requests, stats.errors), (4 * 21, 4 * 21));
+        let mut health: mle_health = std::mem::zeroed();
+        health.struct_size = std::mem::size_of::<mle_health>() as u32;
+        assert_eq!(mle_runtime_get_health(rt, &mut health, std::ptr::null_mut(), 0), MLE_OK);
+        assert_eq!((health.requests, health.errors), (4 * 21, 4 * 21));
+        mle_runtime_free(rt);
+        mle_session_free(session);
+        mle_model_free(text_model);
+        mle_model_free(tensor_model);
+    }
+}
+
+/// A request whose run panics (a bug) is counted once, under `Panic`, in the session's stats and
+/// the runtime's health; the session serves the next request.
+#[test]
+fn a_panicking_request_is_counted_and_the_session_recovers() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let model = load("breast-cancer-logreg");
+    let row = breast_rows()[0].clone();
+    let mut session = Session::new(&model).unwrap();
+    mlops_edge::testing::panic_in_next_request();
+    assert_eq!(session.classify_f32(&row, None).unwrap_err().status(), Status::Panic);
+    session.classify_f32(&row, None).unwrap();
+    let stats = session.stats();
+    assert_eq!((stats.requests, stats.errors), (2, 1));
+    let rt = mlops_edge::Runtime::new(
+        &model,
+        mlops_edge::RuntimeOptions { supervisor_thread: false, max_concurrency: 1, ..Default::default() },
+    )
+    .unwrap();
+    mlops_edge::testing::panic_in_next_request();
+    assert_eq!(rt.classify_f32("user", &row, None).unwrap_err().status(), Status::Panic);
+    rt.classify_f32("user", &row, None).unwrap();
+    let h = rt.health();
+    assert_eq!((h.counters.requests, h.counters.errors), (2, 1));
+    let snapshot = rt.snapshot(mlops_edge::Target::Variant(0)).unwrap();
+    assert_eq!(snapshot.status_counts[Status::Panic.code() as usize], 1, "the monitor saw it too");
+}

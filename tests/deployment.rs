@@ -118,10 +118,14 @@ fn experiments_are_checked() {
         .set_experiment("e", &[v(0.5), Variant { name: "t".into(), model: wrong_kind, weight: 0.5 }], Assignment::Md5)
         .unwrap_err();
     assert_eq!(err.status(), Status::InvalidArgument);
-    // Another tensor model is accepted (same input kind), and serves its own input length.
-    rt.set_experiment("e", &[Variant { name: "d".into(), model: digits, weight: 1.0 }], Assignment::Md5).unwrap();
-    assert_eq!(rt.classify_f32("u", &[0.0; 30], None).unwrap_err().status(), Status::InputShape);
-    assert!(rt.classify_f32("u", &[0.0; 64], None).is_ok());
+    // Another tensor model of another shape cannot take the traffic: refused, production serves on.
+    let err = rt
+        .set_experiment("e", &[Variant { name: "d".into(), model: digits, weight: 1.0 }], Assignment::Md5)
+        .unwrap_err();
+    assert_eq!(err.status(), Status::InvalidArgument);
+    assert!(err.message().contains("change_input_schema"), "{}", err.message());
+    assert!(rt.classify_f32("u", &[0.0; 30], None).is_ok());
+    assert_eq!(rt.classify_f32("u", &[0.0; 64], None).unwrap_err().status(), Status::InputShape);
     assert!(RuntimeOptions { max_concurrency: 0, ..manual() }.max_concurrency == 0);
     assert_eq!(
         Runtime::new(&m, RuntimeOptions { max_concurrency: 0, ..manual() }).unwrap_err().status(),

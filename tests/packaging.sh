@@ -11,8 +11,9 @@
 #  - the consumers: the C example built through pkg-config (shared and static) and CMake's
 #    find_package (shared, static, and the C++ example) runs, each binary needing the SONAME (the
 #    static ones no libmlops_edge at all);
-#  - the CMake version file: accepts 0.2 (and the exact version, and a range holding it), refuses
-#    0.1 (the previous C ABI), a newer minor version and another major version.
+#  - the CMake version file: accepts this version, the exact version, a range holding it, and 0.2
+#    (the first library version of C ABI 1); refuses 0.1 (the previous C ABI), a newer minor
+#    version and another major version.
 # Usage: tests/packaging.sh <profile: debug|release|dist> [--no-build]
 #   Without --no-build, scripts/install.sh first builds the library as it ships (`cargo build
 #   --lib --features pool-allocator`; with the dependencies built, only this crate compiles).
@@ -158,6 +159,8 @@ expect_refused "$major.$((minor + 1))...<$major.$((minor + 3))" range_after
 expect_refused "$major.$((minor + 1))" newer_minor
 expect_refused "$((major + 1)).0" next_major
 expect_refused "$((major + 1))" next_major_bare
+# 0.2.0 was the first library version of C ABI 1: a program asking for it runs on this one.
+expect_found 0.2 first_of_this_abi
 # 0.1 is the last library version of C ABI 0 (before the ABI was versioned on its own).
 expect_refused 0.1 previous_abi
 echo "packaging ok: $passed checks passed ($soname, exports = the header's $(wc -l < "$work/header_functions") functions, no test hooks;" \

@@ -75,7 +75,8 @@ fn backend(
         assert_eq!(header["records"].as_u64(), Some(batch.records as u64));
         assert_eq!(records.len(), batch.records);
         let seqs: Vec<u64> = records.iter().map(|r| r["seq"].as_u64().unwrap()).collect();
-        assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1), "a batch is a run of sequence numbers");
+        // Consecutive, except where a damaged spool lost records (the recovery tests count those).
+        assert!(seqs.windows(2).all(|w| w[1] > w[0]), "a batch's sequence numbers increase");
         assert_eq!((seqs[0], *seqs.last().unwrap()), (batch.first_seq, batch.last_seq));
         let mut b = backend.lock().unwrap();
         let shape = (batch.first_seq, batch.last_seq, batch.records);
@@ -529,19 +530,108 @@ fn a_spool_cut_mid_record_is_recovered_and_the_tail_reported() {
         telemetry.record_event(&event(1000));
         telemetry.persist().unwrap();
     }
-    // Flip one byte inside the 10th record: recovery stops there, everything after is reported.
+    // Flip one byte at 10% of the file, inside one record's entry: recovery skips that entry,
+    // keeps every intact record after it, counts what it skipped, and rewrites a clean file.
     let mut bytes = std::fs::read(&path).unwrap();
     let at = bytes.len() / 10;
     bytes[at] ^= 0x40;
     std::fs::write(&path, &bytes).unwrap();
+    let recovered = {
+        let telemetry =
+            Telemetry::new(spool_options(&path), backend(Arc::clone(&seen), |_| Verdict::Retry), None).unwrap();
+        let stats = telemetry.stats();
+        assert_eq!(stats.recovered, 99, "one damaged record of 100 lost, not everything after it: {stats:?}");
+        assert_eq!(stats.spool_corrupt_regions, 1, "{stats:?}");
+        assert!(stats.spool_corrupt_bytes > 0 && stats.spool_corrupt_bytes < 300, "{stats:?}");
+        assert_eq!(stats.spool_torn_bytes, 0, "damage inside the file is not a torn tail");
+        assert!(!stats.spool_truncated);
+        let message = stats.last_spool_error.clone().expect("the damage is reported");
+        assert!(message.contains("damaged bytes") && message.contains("1 place"), "{message}");
+        assert!(stats.spool_bytes < bytes.len() as u64, "the file was rewritten without the damage");
+        stats.recovered
+    };
+    // The rewritten file holds no damage: a second recovery finds the same 99, nothing skipped.
     let telemetry = Telemetry::new(spool_options(&path), backend(Arc::clone(&seen), |_| Verdict::Ok), None).unwrap();
     let stats = telemetry.stats();
-    assert!(stats.recovered < 100 && stats.recovered > 0, "{stats:?}");
-    assert!(stats.spool_torn_bytes > 0);
+    assert_eq!((stats.recovered, stats.spool_corrupt_regions, stats.spool_corrupt_bytes), (recovered, 0, 0));
     drain(&telemetry, Instant::now());
     let seen = seen.lock().unwrap();
-    assert_eq!(seen.delivered.len() as u64, stats.recovered);
-    assert_eq!(seen.delivered, (1..=stats.recovered).collect::<Vec<u64>>());
+    assert_eq!(seen.delivered.len() as u64, recovered);
+    let lost: Vec<u64> = (1..=100).filter(|seq| !seen.delivered.contains(seq)).collect();
+    assert_eq!(lost.len(), 1, "exactly the damaged record is missing: {lost:?}");
+    assert!((5..=15).contains(&lost[0]), "the record at 10% of the file: {lost:?}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn damage_in_several_places_keeps_every_intact_record() {
+    let dir = temp_dir("damage");
+    let path = dir.join("telemetry.spool");
+    {
+        let telemetry = Telemetry::new(spool_options(&path), Box::new(|_: &Batch<'_>| Verdict::Retry), None).unwrap();
+        for i in 0..200 {
+            telemetry.record_event(&event(i));
+        }
+        telemetry.persist().unwrap();
+    }
+    let mut bytes = std::fs::read(&path).unwrap();
+    // A run of zeros at 30% (a bad sector) and a flipped byte at 70%.
+    let len = bytes.len();
+    bytes[len * 3 / 10..len * 3 / 10 + 40].fill(0);
+    bytes[len * 7 / 10] ^= 0xff;
+    std::fs::write(&path, &bytes).unwrap();
+    let telemetry = Telemetry::new(spool_options(&path), Box::new(|_: &Batch<'_>| Verdict::Ok), None).unwrap();
+    let stats = telemetry.stats();
+    assert_eq!(stats.spool_corrupt_regions, 2, "{stats:?}");
+    assert!(stats.recovered >= 196 && stats.recovered <= 198, "at most two records per damaged place: {stats:?}");
+    assert_eq!(stats.spool_torn_bytes, 0);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_spool_emptied_by_something_else_is_reported() {
+    let dir = temp_dir("emptied");
+    let path = dir.join("telemetry.spool");
+    {
+        let telemetry = Telemetry::new(spool_options(&path), Box::new(|_: &Batch<'_>| Verdict::Retry), None).unwrap();
+        for i in 0..10 {
+            telemetry.record_event(&event(i));
+        }
+        telemetry.persist().unwrap();
+    }
+    std::fs::OpenOptions::new().write(true).open(&path).unwrap().set_len(0).unwrap();
+    let telemetry = Telemetry::new(spool_options(&path), Box::new(|_: &Batch<'_>| Verdict::Ok), None).unwrap();
+    let stats = telemetry.stats();
+    assert!(stats.spool_truncated, "{stats:?}");
+    assert_eq!(stats.recovered, 0);
+    let message = stats.last_spool_error.clone().expect("reported");
+    assert!(message.contains("emptied"), "{message}");
+    drop(telemetry);
+    // A brand-new spool is not reported as emptied.
+    let fresh = dir.join("fresh.spool");
+    let telemetry = Telemetry::new(spool_options(&fresh), Box::new(|_: &Batch<'_>| Verdict::Ok), None).unwrap();
+    assert!(!telemetry.stats().spool_truncated);
+    assert!(telemetry.stats().last_spool_error.is_none());
+    drop(telemetry);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_spool_is_owned_by_one_handle_at_a_time() {
+    let dir = temp_dir("owned");
+    let path = dir.join("telemetry.spool");
+    let first = Telemetry::new(spool_options(&path), Box::new(|_: &Batch<'_>| Verdict::Retry), None).unwrap();
+    for i in 0..50 {
+        first.record_event(&event(i));
+    }
+    first.persist().unwrap();
+    let err = Telemetry::new(spool_options(&path), Box::new(|_: &Batch<'_>| Verdict::Ok), None).unwrap_err();
+    assert_eq!(err.status(), Status::SpoolLocked);
+    assert!(err.message().contains(&path.display().to_string()), "the message names the path: {}", err.message());
+    // The first handle's records are untouched; once it is gone, the spool can be opened again.
+    drop(first);
+    let second = Telemetry::new(spool_options(&path), Box::new(|_: &Batch<'_>| Verdict::Ok), None).unwrap();
+    assert_eq!(second.stats().recovered, 50);
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

@@ -1,4 +1,4 @@
-// mlops_edge.hpp — a header-only C++17 wrapper over the C API (include/mlops_edge.h, C ABI 1.0).
+// mlops_edge.hpp — a header-only C++17 wrapper over the C API (include/mlops_edge.h, C ABI 1.1).
 //
 // - Handles are move-only RAII classes: Model, Session, Monitor, Telemetry, Runtime.
 // - Every failing call throws mle::Error, carrying the mle_status (compare it with the MLE_ERR_*
@@ -45,7 +45,8 @@ class Error : public std::runtime_error {
   public:
     Error(mle_status status, const std::string &message)
         : std::runtime_error(std::string(mle_status_str(status)) + ": " + message), status_(status) {}
-    /// The MLE_ERR_* code (e.g. MLE_ERR_MODEL_LIMIT, MLE_ERR_SESSION_BUSY, MLE_ERR_ABI_MISMATCH).
+    /// The MLE_ERR_* code (e.g. MLE_ERR_MODEL_LIMIT, MLE_ERR_SESSION_BUSY, MLE_ERR_ABI_MISMATCH, or
+    /// MLE_ERR_SPOOL_LOCKED since C ABI 1.1).
     mle_status status() const noexcept { return status_; }
 
   private:
@@ -57,7 +58,7 @@ inline void check(mle_status status) {
     if (status != MLE_OK) throw Error(status, mle_last_error());
 }
 
-/// The library version, e.g. "0.2.0" (needs no ABI check: safe to print when the check fails).
+/// The library version, e.g. "0.3.0" (needs no ABI check: safe to print when the check fails).
 inline std::string version() { return mle_version(); }
 
 /// The C ABI version the library implements, `(major << 16) | minor`; MLE_ABI_VERSION is the
@@ -454,7 +455,10 @@ struct Batch {
     uint32_t attempt;
 };
 
-/// Telemetry: the record queue, batches, spool and the host's upload hooks.
+/// Telemetry: the record queue, batches, spool and the host's upload hooks. One Telemetry per
+/// spool file: a second one on the same spool_path while the first (or a runtime using it) lives
+/// throws MLE_ERR_SPOOL_LOCKED (since C ABI 1.1). stats() says what a damaged or emptied spool
+/// lost at creation (spool_corrupt_bytes, spool_corrupt_regions, spool_truncated: C ABI 1.1).
 class Telemetry {
   public:
     using UploadFn = std::function<Upload(const Batch &)>;
@@ -630,7 +634,9 @@ class Runtime {
                                               0, nullptr);
         });
     }
-    /// Sets an experiment; `scheme` is MLE_ASSIGN_MD5, MLE_ASSIGN_GROWTHBOOK_V1 or _V2.
+    /// Sets an experiment; `scheme` is MLE_ASSIGN_MD5, MLE_ASSIGN_GROWTHBOOK_V1 or _V2. Every model
+    /// must take the inputs production takes (kind, feature count and shape, byte layout) and have
+    /// no more labels than max_labels(); otherwise MLE_ERR_INVALID_ARGUMENT and nothing changes.
     void set_experiment(const std::string &name, const std::vector<VariantSpec> &variants,
                         int32_t scheme = MLE_ASSIGN_MD5) const {
         std::vector<mle_variant> c;
@@ -664,7 +670,10 @@ class Runtime {
         auto *f = new HookFn(std::move(hook));
         check(mle_runtime_set_assignment_hook(handle_.get(), &hook_trampoline, f, &detail::destroy<HookFn>));
     }
-    /// Hot swap after a self-test (`cases`, or the card's when empty).
+    /// Hot swap after a self-test (`cases`, or the card's when empty). A model that cannot take the
+    /// inputs the runtime serves (another input kind, feature count or shape, byte layout) or has
+    /// more labels than max_labels() is refused with MLE_ERR_SELF_TEST_FAILED (since C ABI 1.1)
+    /// and the old one keeps serving; a deliberate change is change_input_schema().
     void swap(size_t variant, const Model &model, const std::vector<SelfTestCase> &cases = {}) const {
         const auto c = detail::c_cases(cases);
         check(mle_runtime_swap(handle_.get(), variant, model.get(), c.data(), c.size()));
@@ -680,7 +689,8 @@ class Runtime {
         check(mle_runtime_swap_path(handle_.get(), variant, path.c_str(), detail::optional_ptr(o), c.data(), c.size()));
     }
     /// Starts a staged rollout (`stages`: candidate percent per stage, the last 100; empty: the
-    /// defaults; `requests_per_stage` 0: the default).
+    /// defaults; `requests_per_stage` 0: the default). The candidate is refused as swap() refuses
+    /// a model (MLE_ERR_SELF_TEST_FAILED).
     void start_rollout(size_t variant, const Model &candidate, const std::vector<uint32_t> &stages = {},
                        uint64_t requests_per_stage = 0, const std::vector<SelfTestCase> &cases = {}) const {
         mle_rollout_options o = detail::initialized(&mle_rollout_options_init);
@@ -693,8 +703,21 @@ class Runtime {
         const auto c = detail::c_cases(cases);
         check(mle_runtime_start_rollout(handle_.get(), variant, candidate.get(), &o, c.data(), c.size()));
     }
+    /// A deliberate change of input schema: `model` replaces production although it takes another
+    /// kind or shape of input, or has more labels, than the runtime serves (what swap() refuses).
+    /// It still passes its self-test (`cases`, or the card's when empty). Only while production
+    /// serves alone (an experiment of several variants, a rollout or a shadow:
+    /// MLE_ERR_INVALID_STATE). From the next request on, send the new inputs; max_labels()
+    /// follows the new model; rollback() cannot cross the change (MLE_ERR_INVALID_STATE).
+    /// Since C ABI 1.1.
+    void change_input_schema(const Model &model, const std::vector<SelfTestCase> &cases = {}) const {
+        const auto c = detail::c_cases(cases);
+        check(mle_runtime_change_input_schema(handle_.get(), model.get(), c.data(), c.size()));
+    }
     void promote() const { check(mle_runtime_promote(handle_.get())); }
     void rollback(size_t variant) const { check(mle_runtime_rollback(handle_.get(), variant)); }
+    /// Mirrors `fraction` of production requests to `model`, off the request path. It must take the
+    /// inputs production takes (its labels may differ), else MLE_ERR_INVALID_ARGUMENT.
     void set_shadow(const Model &model, double fraction) const {
         check(mle_runtime_set_shadow(handle_.get(), model.get(), fraction));
     }
@@ -725,10 +748,19 @@ class Runtime {
         check(mle_runtime_snapshot(handle_.get(), role, variant, &s, nullptr, 0, &written));
         return s;
     }
+    /// The most labels a model answering this runtime's requests has (the variants and the rollout
+    /// candidate, not the shadow): what a probabilities buffer of the C classify calls must hold.
+    /// It only changes with change_input_schema(). Since C ABI 1.1.
+    size_t max_labels() const {
+        size_t n = 0;
+        check(mle_runtime_get_max_labels(handle_.get(), &n));
+        return n;
+    }
     /// One supervisor pass now, on this thread (with runtime.supervisor_thread = 0).
     void evaluate() const { check(mle_runtime_evaluate(handle_.get())); }
     /// The runtime's health; `models` (optional) receives every loaded model (role, variant,
-    /// version, staleness, alert level), as many as health().model_count.
+    /// version, staleness, alert level), as many as health().model_count. Since C ABI 1.1 it
+    /// carries telemetry_spool_lost_bytes (what the telemetry's spool lost at its creation).
     mle_health health(std::vector<mle_loaded_model> *models = nullptr) const {
         auto h = detail::output<mle_health>();
         if (!models) {

@@ -7,10 +7,13 @@
 #include <cstddef>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <string>
 #include <vector>
+
+#include <unistd.h>
 
 #include "mlops_edge.hpp"
 #include "test_hooks.h"
@@ -46,9 +49,143 @@ static std::vector<uint8_t> read_file(const std::string &path) {
     return std::vector<uint8_t>(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
+static void write_file(const std::string &path, const std::vector<uint8_t> &bytes) {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out.write(reinterpret_cast<const char *>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+}
+
 // The new statuses of ABI 1.0 are distinct codes C++ code can switch on.
 static_assert(MLE_ERR_SESSION_BUSY == 22 && MLE_ERR_ABI_MISMATCH == 23 && MLE_ERR_MODEL_LIMIT == 24,
               "ABI 1.0 status codes");
+// ... and the one ABI 1.1 added follows them; this wrapper is written for ABI 1.1.
+static_assert(MLE_ERR_SPOOL_LOCKED == 25, "ABI 1.1 status code");
+static_assert(MLE_ABI_VERSION_MAJOR == 1 && MLE_ABI_VERSION_MINOR == 1 && MLE_ABI_VERSION == 0x10001u, "C ABI 1.1");
+
+// ABI 1.1: a runtime serving the 30-feature, 2-label breast-cancer model refuses a swap to the
+// 64-feature digits model (and a rollout, an experiment variant, a shadow of it, a swap to 3
+// labels); production keeps answering; change_input_schema is the deliberate change, and
+// max_labels follows it.
+static void input_schema(const std::string &root) {
+    auto breast = mle::Model::load(root + "/models/breast-cancer-logreg");
+    auto breast_b = mle::Model::load(root + "/models/breast-cancer-logreg");
+    auto digits = mle::Model::load(root + "/models/digits-mlp");
+    auto three = mle::Model::load(root + "/tests/data/three_labels_30.onnx");
+    std::vector<float> rows30(30), rows64(64, 3.0f);
+    for (size_t i = 0; i < rows30.size(); i++) rows30[i] = static_cast<float>(i % 7) * 0.5f;
+    const std::string version = breast.info().version;
+    auto ropts = mle::Runtime::default_options();
+    ropts.runtime.supervisor_thread = 0;
+    mle::Runtime rt(breast, ropts);
+    std::vector<mle::Event> events;
+    rt.set_event_callback([&](const mle::Event &e) { events.push_back(e); });
+    EXPECT(rt.max_labels() == 2, "breast-cancer: max_labels 2");
+    const auto before = rt.health();
+
+    std::string message;
+    EXPECT(status_of([&] { rt.swap(0, digits); }, &message) == MLE_ERR_SELF_TEST_FAILED,
+           "a swap to 64 features: MLE_ERR_SELF_TEST_FAILED");
+    EXPECT(contains(message, "cannot take the inputs") && contains(message, "mle_runtime_change_input_schema"),
+           "the refusal says why and names the deliberate way");
+    EXPECT(!events.empty() && events.back().kind == MLE_EVENT_SWAP_REFUSED &&
+               contains(events.back().message, "cannot take the inputs"),
+           "a refusal event");
+    EXPECT(status_of([&] { rt.swap(0, three); }) == MLE_ERR_SELF_TEST_FAILED, "a swap to 3 labels (buffers hold 2)");
+    EXPECT(status_of([&] { rt.start_rollout(0, digits); }) == MLE_ERR_SELF_TEST_FAILED, "a rollout of 64 features");
+    EXPECT(status_of([&] { rt.set_experiment("schema", {{"control", &breast_b, 0.5}, {"wide", &digits, 0.5}}); }) ==
+               MLE_ERR_INVALID_ARGUMENT,
+           "an experiment variant of 64 features");
+    EXPECT(status_of([&] { rt.set_shadow(digits, 1.0); }) == MLE_ERR_INVALID_ARGUMENT, "a shadow of 64 features");
+    const auto after = rt.health();
+    EXPECT(after.swaps == before.swaps && after.refused_models - before.refused_models == 5,
+           "nothing swapped, 5 refusals counted");
+
+    // Production keeps answering, with its 2 labels.
+    const auto served = rt.classify_f32("u", rows30);
+    EXPECT(served.variant == 0 && served.version == version && served.label == breast.label(served.label_index),
+           "production still answers");
+    EXPECT(rt.max_labels() == 2, "still 2 labels after the refusals");
+
+    // The same schema is accepted; a shadow may have other labels, but blocks a schema change.
+    rt.swap(0, breast_b);
+    rt.set_shadow(three, 1.0);
+    EXPECT(status_of([&] { rt.change_input_schema(digits); }) == MLE_ERR_INVALID_STATE,
+           "no schema change beside a shadow");
+    rt.clear_shadow();
+    EXPECT(status_of([&] { rt.change_input_schema(digits, {mle::SelfTestCase::of_features(rows64, "no such label")}); }) ==
+               MLE_ERR_SELF_TEST_FAILED,
+           "the schema change's self-test runs");
+    EXPECT(rt.max_labels() == 2, "a refused change leaves max_labels");
+
+    // The deliberate change.
+    rt.change_input_schema(digits);
+    EXPECT(events.back().kind == MLE_EVENT_SWAPPED && contains(events.back().message, "input schema changed"),
+           "a schema change event");
+    EXPECT(rt.max_labels() == 10, "digits: max_labels 10");
+    {
+        // max_labels() sizes the probabilities buffer of the C call.
+        std::vector<float> probs(rt.max_labels());
+        auto out = mle::detail::output<mle_served>();
+        size_t n = 0;
+        EXPECT(mle_runtime_classify_f32(rt.get(), "u", rows64.data(), rows64.size(), &out, probs.data(), probs.size(),
+                                        &n) == MLE_OK &&
+                   n == 10,
+               "a buffer of max_labels() holds the new model's probabilities");
+    }
+    EXPECT(rt.classify_f32("u", rows64).version == digits.info().version, "digits serves");
+    EXPECT(status_of([&] { rt.classify_f32("u", rows30); }) == MLE_ERR_INPUT_SHAPE, "the old inputs no longer fit");
+    EXPECT(status_of([&] { rt.rollback(0); }) == MLE_ERR_INVALID_STATE, "no rollback across a schema change");
+    rt.change_input_schema(breast);
+    EXPECT(rt.max_labels() == 2 && rt.classify_f32("u", rows30).version == version, "back to breast-cancer");
+}
+
+// ABI 1.1's spool: one Telemetry per spool file (MLE_ERR_SPOOL_LOCKED), and what a damaged spool
+// lost, in the telemetry stats and the runtime's health.
+static void spool(const std::string &root) {
+    const std::string path =
+        (std::filesystem::temp_directory_path() / ("mle_cpp_spool_" + std::to_string(getpid()) + ".spool")).string();
+    std::filesystem::remove(path);
+    auto digits = mle::Model::load(root + "/models/digits-mlp");
+    auto topts = mle::Telemetry::default_options();
+    topts.spool_path = path.c_str();
+    auto ropts = mle::Runtime::default_options();
+    ropts.runtime.supervisor_thread = 0;
+    const auto retry = [](const mle::Batch &) { return mle::Upload::Retry; };
+    {
+        mle::Telemetry first(topts, retry);
+        const auto fresh = first.stats();
+        EXPECT(fresh.spool_corrupt_bytes == 0 && fresh.spool_corrupt_regions == 0 && fresh.spool_truncated == 0,
+               "a new spool lost nothing");
+        std::string message;
+        EXPECT(status_of([&] { mle::Telemetry second(topts, retry); }, &message) == MLE_ERR_SPOOL_LOCKED,
+               "a second Telemetry on the same spool: MLE_ERR_SPOOL_LOCKED");
+        EXPECT(contains(message, path.c_str()), "the message names the spool");
+        mle::Runtime rt(digits, ropts, &first);
+        for (int i = 0; i < 100; i++) rt.classify_f32("u", std::vector<float>(64, 5.0f));
+        EXPECT(rt.health().telemetry_spool_lost_bytes == 0, "health: nothing lost from a new spool");
+        first.persist();
+    }
+    // Both handles gone: the file is free. One flipped bit at 10% of it.
+    auto bytes = read_file(path);
+    EXPECT(bytes.size() > 1000, "a spool was written");
+    if (bytes.size() > 1000) {
+        bytes[bytes.size() / 10] ^= 0x40;
+        write_file(path, bytes);
+        mle::Telemetry reopened(topts, retry);
+        const auto s = reopened.stats();
+        EXPECT(s.recovered == 99 && s.spool_corrupt_regions == 1 && s.spool_corrupt_bytes > 0 &&
+                   s.spool_corrupt_bytes < 300 && s.spool_torn_bytes == 0 && s.spool_truncated == 0,
+               "damage skipped and counted");
+        mle::Runtime rt(digits, ropts, &reopened);
+        EXPECT(rt.health().telemetry_spool_lost_bytes == s.spool_corrupt_bytes, "health: the spool bytes lost");
+    }
+    write_file(path, {});  // emptied by something else
+    {
+        mle::Telemetry emptied(topts, retry);
+        const auto s = emptied.stats();
+        EXPECT(s.spool_truncated == 1 && s.recovered == 0 && s.last_spool_error[0] != 0, "an emptied spool is reported");
+    }
+    std::filesystem::remove(path);
+}
 
 int main(int argc, char **argv) {
     std::string root = argc > 1 ? argv[1] : ".";
@@ -62,11 +199,13 @@ int main(int argc, char **argv) {
     std::string message;
     EXPECT(status_of([] { mle::check_abi((MLE_ABI_VERSION_MAJOR + 1u) << 16); }, &message) == MLE_ERR_ABI_MISMATCH,
            "another major version: MLE_ERR_ABI_MISMATCH");
-    EXPECT(contains(message, "C ABI version mismatch") && contains(message, "1.0"),
+    EXPECT(contains(message, "C ABI version mismatch") &&
+               contains(message, (std::to_string(MLE_ABI_VERSION_MAJOR + 1) + ".0").c_str()) &&
+               contains(message, (std::to_string(MLE_ABI_VERSION_MAJOR) + "." + std::to_string(MLE_ABI_VERSION_MINOR)).c_str()),
            "the ABI error carries the status text and the versions");
     EXPECT(status_of([] { mle::check_abi(MLE_ABI_VERSION + 1); }) == MLE_ERR_ABI_MISMATCH,
            "a newer minor version than the library: MLE_ERR_ABI_MISMATCH");
-    for (mle_status s : {MLE_ERR_SESSION_BUSY, MLE_ERR_ABI_MISMATCH, MLE_ERR_MODEL_LIMIT}) {
+    for (mle_status s : {MLE_ERR_SESSION_BUSY, MLE_ERR_ABI_MISMATCH, MLE_ERR_MODEL_LIMIT, MLE_ERR_SPOOL_LOCKED}) {
         EXPECT(std::strcmp(mle_status_str(s), "unknown status") != 0, "the library names the new statuses");
         EXPECT(mle::Error(s, "x").status() == s && contains(mle::Error(s, "x").what(), mle_status_str(s)),
                "an mle::Error carries a new status");
@@ -408,6 +547,9 @@ int main(int argc, char **argv) {
     EXPECT(status_of([&] { rt.classify_f32("u", values); }) == MLE_ERR_SHUTTING_DOWN, "after shutdown");
     EXPECT(status_of([&] { rt.shutdown(); }) == MLE_ERR_INVALID_STATE, "a second shutdown");
     EXPECT(events.size() >= 4, "events reached the lambda");
+
+    input_schema(root);
+    spool(root);
 
     std::printf("%d checks, %d failures\n", checks, failures);
     return failures == 0 ? 0 : 1;

@@ -315,6 +315,7 @@ static void structs(void) {
     FIELD(S, mle_health, telemetry_retried);
     FIELD(S, mle_health, telemetry_dropped);
     FIELD(S, mle_health, telemetry_pending);
+    FIELD(S, mle_health, telemetry_spool_lost_bytes);
 #undef S
 #define S "CLoadedModel"
     STRUCT(S, mle_loaded_model);
@@ -414,6 +415,9 @@ static void structs(void) {
     FIELD(S, mle_telemetry_stats, spool_skipped);
     FIELD(S, mle_telemetry_stats, spool_errors);
     FIELD(S, mle_telemetry_stats, last_spool_error);
+    FIELD(S, mle_telemetry_stats, spool_corrupt_bytes);
+    FIELD(S, mle_telemetry_stats, spool_corrupt_regions);
+    FIELD(S, mle_telemetry_stats, spool_truncated);
 #undef S
 }
 
@@ -462,6 +466,7 @@ static void constants(void) {
     CONST("Status.SESSION_BUSY", MLE_ERR_SESSION_BUSY);
     CONST("Status.ABI_MISMATCH", MLE_ERR_ABI_MISMATCH);
     CONST("Status.MODEL_LIMIT", MLE_ERR_MODEL_LIMIT);
+    CONST("Status.SPOOL_LOCKED", MLE_ERR_SPOOL_LOCKED);
 
     CONST("InputKind.TEXT", MLE_INPUT_TEXT);
     CONST("InputKind.TENSOR", MLE_INPUT_TENSOR);

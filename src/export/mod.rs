@@ -532,4 +532,14 @@ fn telemetry_families(t: &TelemetryStats, push: &mut impl FnMut(&'static str, &'
         Points::Gauge(vec![(Labels::new(), t.spool_bytes as f64)]),
     );
     push("mlops_edge_telemetry_spool_errors_total", "Spool writes that failed", "{error}", counter(t.spool_errors));
+    push(
+        "mlops_edge_telemetry_spool_lost_bytes_total",
+        "Spool bytes lost at recovery: a torn tail cut, damage skipped, or a spool found emptied",
+        "By",
+        Points::Counter(vec![
+            (vec![("cause", "torn_tail".to_string())], if t.spool_truncated { 0 } else { t.spool_torn_bytes }),
+            (vec![("cause", "damaged".to_string())], t.spool_corrupt_bytes),
+            (vec![("cause", "truncated".to_string())], if t.spool_truncated { t.spool_torn_bytes } else { 0 }),
+        ]),
+    );
 }

@@ -65,6 +65,10 @@ pub const MLE_ERR_ABI_MISMATCH: mle_status = 23;
 /// The model exceeds a configured resource limit (its file size above
 /// `mle_model_options.max_model_bytes`); the message names the limit and how to raise it.
 pub const MLE_ERR_MODEL_LIMIT: mle_status = 24;
+/// The telemetry spool file is in use by another telemetry handle (of this process or another):
+/// one handle per spool file (free the other, or give this one its own `spool_path`). Since C ABI
+/// 1.1.
+pub const MLE_ERR_SPOOL_LOCKED: mle_status = 25;
 
 /// The C code of a status.
 pub(crate) fn code(status: Status) -> mle_status {
@@ -103,6 +107,7 @@ mod tests {
             MLE_ERR_SESSION_BUSY,
             MLE_ERR_ABI_MISMATCH,
             MLE_ERR_MODEL_LIMIT,
+            MLE_ERR_SPOOL_LOCKED,
         ];
         assert_eq!(c.len(), Status::ALL.len());
         for (code, status) in c.iter().zip(Status::ALL) {

@@ -142,6 +142,15 @@ pub struct mle_telemetry_stats {
     pub spool_errors: u64,
     /// The last spool error (empty if none).
     pub last_spool_error: [c_char; MLE_ERROR_BUFFER],
+    /// Bytes of damaged entries skipped inside the spool at creation (the intact entries after
+    /// them were recovered). Since C ABI 1.1.
+    pub spool_corrupt_bytes: u64,
+    /// Stretches of damage skipped inside the spool at creation. Since C ABI 1.1.
+    pub spool_corrupt_regions: u64,
+    /// 1 when the spool file existed but was found shorter than its header at creation (emptied or
+    /// cut by something else: its records are lost; `spool_torn_bytes` holds what was left).
+    /// Since C ABI 1.1.
+    pub spool_truncated: u32,
 }
 
 /// What one `mle_telemetry_flush` did (set `struct_size` first).
@@ -190,7 +199,11 @@ unsafe impl Extensible for mle_telemetry_options {
 }
 
 super::abi::extensible_out! {
-    mle_telemetry_stats: &[std::mem::size_of::<mle_telemetry_stats>()];
+    // ABI 1.0 ended before `spool_corrupt_bytes`; 1.1 added the three spool-damage fields.
+    mle_telemetry_stats: &[
+        std::mem::offset_of!(mle_telemetry_stats, spool_corrupt_bytes),
+        std::mem::size_of::<mle_telemetry_stats>(),
+    ];
     mle_flush_report: &[std::mem::size_of::<mle_flush_report>()];
 }
 
@@ -432,6 +445,9 @@ pub unsafe extern "C" fn mle_telemetry_get_stats(
             spool_skipped: s.spool_skipped,
             spool_errors: s.spool_errors,
             last_spool_error: [0; MLE_ERROR_BUFFER],
+            spool_corrupt_bytes: s.spool_corrupt_bytes,
+            spool_corrupt_regions: s.spool_corrupt_regions,
+            spool_truncated: u32::from(s.spool_truncated),
         };
         copy_text(s.last_spool_error.as_deref().unwrap_or(""), &mut c.last_spool_error);
         // SAFETY: per this function's contract.

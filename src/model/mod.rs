@@ -432,6 +432,17 @@ impl Model {
         }
     }
 
+    /// Tensor and bytes models: the shape of one example (the input's dims after the batch axis);
+    /// empty for text models.
+    pub fn input_shape(&self) -> &[usize] {
+        &self.inner.example_shape
+    }
+
+    /// Bytes models: how the features are taken from the bytes (from the card).
+    pub fn byte_features(&self) -> Option<crate::card::BytesFeatures> {
+        self.inner.bytes
+    }
+
     /// The lengths plans were made for (text buckets; one value for other kinds).
     pub fn plan_lengths(&self) -> Vec<usize> {
         self.inner.plans.iter().map(|p| p.length).collect()

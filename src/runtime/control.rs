@@ -12,6 +12,7 @@ use super::state::Shared;
 use super::{no_variant, Runtime};
 use crate::deploy::ab::{self, Assignment};
 use crate::deploy::rollout::RolloutConfig;
+use crate::deploy::schema::Schema;
 use crate::deploy::selftest::{self, SelfTestCase};
 use crate::error::{fail, Error, Result, Status};
 use crate::events::{Event, EventCallback, EventKind};
@@ -45,18 +46,13 @@ impl Runtime {
         if current.rollout.is_some() {
             return fail(Status::InvalidState, "cannot change the experiment while a rollout runs");
         }
-        let kind = current.variants[0].model.input_kind();
+        let schema = Schema { serving: &current.variants[0].model, max_labels: Some(current.max_labels()) };
         let mut slots = Vec::with_capacity(variants.len());
         for (i, v) in variants.iter().enumerate() {
-            if v.model.input_kind() != kind {
-                return fail(
-                    Status::InvalidArgument,
-                    format!(
-                        "variant {i} takes {} input, the runtime serves {}",
-                        v.model.input_kind().as_str(),
-                        kind.as_str()
-                    ),
-                );
+            if let Err(e) = schema.check(&v.model, &format!("variant {i}")) {
+                drop(previous);
+                let e = Error::new(Status::InvalidArgument, e.message().to_string());
+                return Err(s.refuse(i, &current.variants[0].version, &v.model.card().version, e));
             }
             let reuse = current.variants.iter().find(|slot| slot.model.same_as(&v.model));
             slots.push(match reuse {
@@ -115,7 +111,7 @@ impl Runtime {
                 format!("variant {variant} is under rollout: promote or roll back first"),
             );
         }
-        if let Err(e) = s.admit(old, model, cases) {
+        if let Err(e) = s.admit(&current, model, cases) {
             drop(previous);
             return Err(s.refuse(variant, &old.version, &model.card().version, e));
         }
@@ -153,6 +149,49 @@ impl Runtime {
         }
     }
 
+    /// A deliberate change of input schema: `model` replaces production even though it takes
+    /// another kind or shape of input, or has more labels than the hosts' buffers were sized
+    /// for — what [`swap`](Self::swap) refuses. It still passes its self-test. Only when the
+    /// deployment is production alone (no experiment, rollout or shadow: their models would
+    /// keep the old schema): `InvalidState` otherwise. Requests in flight finish on the old
+    /// model; from the next request on, hosts must send the new inputs and size their buffers
+    /// for [`max_labels`](Self::max_labels). There is no rollback across a schema change.
+    pub fn change_input_schema(&self, model: &Model, cases: Option<&[SelfTestCase]>) -> Result<()> {
+        let s = &*self.shared;
+        s.serving()?;
+        let mut previous = s.control()?;
+        let current = s.current();
+        if current.variants.len() != 1 || current.rollout.is_some() || current.shadow.is_some() {
+            return fail(
+                Status::InvalidState,
+                "change the input schema only while production serves alone: end the experiment, the rollout and \
+                 the shadow first (their models would keep the old schema)",
+            );
+        }
+        let old = &current.variants[0];
+        if let Err(e) = s.admit_self_test(model, cases) {
+            drop(previous);
+            return Err(s.refuse(0, &old.version, &model.card().version, e));
+        }
+        let slot = Arc::new(Slot::new(model, s.options.max_concurrency, &s.options)?);
+        let from = old.version.to_string();
+        s.publish(Deployment { variants: vec![Arc::clone(&slot)], ..(*current).clone() });
+        previous[0] = None;
+        s.counters.swaps.fetch_add(1, Ordering::Relaxed);
+        drop(previous);
+        let message = format!(
+            "input schema changed: {} input of shape {:?} and {} labels (was {} input of shape {:?} and {} labels)",
+            model.input_kind().as_str(),
+            model.input_shape(),
+            model.labels().len(),
+            old.model.input_kind().as_str(),
+            old.model.input_shape(),
+            old.model.labels().len()
+        );
+        s.emit(Event::new(EventKind::Swapped, 0, &from, &slot.version, message));
+        Ok(())
+    }
+
     /// Starts a staged rollout of `candidate` for `variant`: after its self-test (as
     /// [`swap`](Self::swap)), it serves the first stage's share of that variant's users, and the
     /// supervisor (or [`evaluate`](Self::evaluate)) moves it through the stages. The candidate's
@@ -174,7 +213,7 @@ impl Runtime {
         if current.rollout.is_some() {
             return fail(Status::InvalidState, "a rollout is already running: promote or roll back first");
         }
-        let cases = match s.admit(old, candidate, cases) {
+        let cases = match s.admit(&current, candidate, cases) {
             Ok(cases) => cases,
             Err(e) => {
                 drop(control);
@@ -263,11 +302,11 @@ impl Runtime {
         let _control = s.control()?;
         let current = s.current();
         let kind = current.variants[0].model.input_kind();
-        if model.input_kind() != kind {
-            return fail(
-                Status::InvalidArgument,
-                format!("the shadow takes {} input, the runtime serves {}", model.input_kind().as_str(), kind.as_str()),
-            );
+        // The shadow's answers never reach the host: its labels may differ, its inputs may not.
+        let schema = Schema { serving: &current.variants[0].model, max_labels: None };
+        if let Err(e) = schema.check(model, "the shadow") {
+            let e = Error::new(Status::InvalidArgument, e.message().to_string());
+            return Err(s.refuse(0, "", &model.card().version, e));
         }
         let slot = Arc::new(Slot::new(model, 1, &s.options)?);
         let values = if kind == InputKind::Tensor { model.max_input_length() } else { 0 };
@@ -299,20 +338,23 @@ impl Runtime {
 }
 
 impl Shared {
-    /// Checks that `model` may replace `old`: same input kind, self-test passed. Returns the
-    /// cases used (the host's, else the card's).
-    pub(super) fn admit(&self, old: &Slot, model: &Model, cases: Option<&[SelfTestCase]>) -> Result<Vec<SelfTestCase>> {
-        if model.input_kind() != old.model.input_kind() {
-            return fail(
-                Status::SelfTestFailed,
-                format!(
-                    "model {} takes {} input; the model it would replace takes {}",
-                    model.card().version,
-                    model.input_kind().as_str(),
-                    old.model.input_kind().as_str()
-                ),
-            );
-        }
+    /// Checks that `model` may answer the deployment's traffic in place of a variant's model:
+    /// the same input schema (kind, shape, byte layout) and labels that fit the hosts' buffers
+    /// (`deploy::schema`), then its self-test. Returns the cases used (the host's, else the
+    /// card's).
+    pub(super) fn admit(
+        &self,
+        current: &Deployment,
+        model: &Model,
+        cases: Option<&[SelfTestCase]>,
+    ) -> Result<Vec<SelfTestCase>> {
+        let schema = Schema { serving: &current.variants[0].model, max_labels: Some(current.max_labels()) };
+        schema.check(model, "model")?;
+        self.admit_self_test(model, cases)
+    }
+
+    /// The self-test part of [`admit`](Self::admit).
+    pub(super) fn admit_self_test(&self, model: &Model, cases: Option<&[SelfTestCase]>) -> Result<Vec<SelfTestCase>> {
         let cases = match cases {
             Some(c) if !c.is_empty() => c.to_vec(),
             _ => selftest::cases_from_card(model)

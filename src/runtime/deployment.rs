@@ -116,13 +116,13 @@ impl Deployment {
         ab::assign(self.scheme, &self.experiment, user_id, &self.weights).unwrap_or(0)
     }
 
-    /// The most labels any of its models has (no allocation).
+    /// The most labels a model answering the host has (variants and the rollout candidate; not
+    /// the shadow, whose answers never reach the host): what a probability buffer must hold.
     pub(super) fn max_labels(&self) -> usize {
         let labels = |s: &Slot| s.model.labels().len();
         let variants = self.variants.iter().map(|s| labels(s)).max().unwrap_or(0);
         let candidate = self.rollout.as_ref().map(|r| labels(&r.candidate)).unwrap_or(0);
-        let shadow = self.shadow.as_ref().map(|s| labels(&s.slot)).unwrap_or(0);
-        variants.max(candidate).max(shadow)
+        variants.max(candidate)
     }
 
     /// Every slot with its role and variant.

@@ -46,6 +46,9 @@ pub struct Runtime {
     supervisor: Mutex<Option<JoinHandle<()>>>,
 }
 
+/// Bytes of the pool the messages of refused requests come from (see `Shared::refusals`).
+const REFUSAL_POOL_BYTES: usize = 64 * 1024;
+
 impl std::fmt::Debug for Runtime {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let d = self.shared.current();
@@ -88,6 +91,13 @@ impl Runtime {
             stop: AtomicBool::new(false),
             supervisor_thread: Mutex::new(None),
             created: Instant::now(),
+            refusals: if crate::alloc::router_installed() {
+                Some(crate::alloc::Pool::create(REFUSAL_POOL_BYTES).map_err(|e| {
+                    Error::new(Status::LimitReached, format!("cannot create the runtime's refusal pool: {e:?}"))
+                })?)
+            } else {
+                None
+            },
             options,
         });
         let supervisor = if shared.options.supervisor_thread {

@@ -46,6 +46,7 @@ impl Runtime {
         &self,
         arguments: impl FnOnce() -> Result<(&'a str, Input<'a>, Option<&'a mut [f32]>)>,
     ) -> Result<Served> {
+        let _scope = self.shared.refusals.as_ref().map(crate::alloc::PoolScope::enter);
         match arguments() {
             Ok((user_id, input, probabilities)) => self.serve(user_id, input, probabilities, true),
             Err(e) => {
@@ -65,6 +66,9 @@ impl Runtime {
         fit_every_model: bool,
     ) -> Result<Served> {
         let s = &*self.shared;
+        // What is allocated before and around the session (refusals' messages) comes from the
+        // runtime's refusal pool; the session enters its own pool for the request itself.
+        let _scope = s.refusals.as_ref().map(crate::alloc::PoolScope::enter);
         let deployment = s.current();
         if let Some(buffer) = probabilities.as_deref().filter(|_| fit_every_model) {
             let needed = deployment.max_labels();

@@ -66,6 +66,10 @@ pub(super) struct Shared {
     pub(super) stop: AtomicBool,
     pub(super) supervisor_thread: Mutex<Option<std::thread::ThreadId>>,
     pub(super) created: Instant,
+    /// A small pool for what a request allocates before it reaches a session (the messages of
+    /// refused requests: bad arguments, busy, shutting down), so that refusals, too, make no call
+    /// to the system allocator. `None` without the pool router.
+    pub(super) refusals: Option<crate::alloc::Pool>,
 }
 
 /// Decrements the in-flight count when a request ends, however it ends.

@@ -85,7 +85,7 @@ impl Session {
 
     fn classify_batch(&mut self, inputs: &[Input<'_>], out: Option<&mut [f32]>) -> Result<Vec<Prediction>> {
         let start = Instant::now();
-        let result = self.classify_batch_inner(inputs, out, start);
+        let result = super::catch_panic(|| self.classify_batch_inner(inputs, out, start));
         self.stats.requests += inputs.len() as u64;
         if result.is_err() {
             self.stats.errors += inputs.len() as u64;

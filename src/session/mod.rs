@@ -103,6 +103,20 @@ pub(crate) fn record(
     recorder.record_at(record, start + latency);
 }
 
+/// Runs a request's body with a panic (a bug in this library or in tract) turned into a
+/// `Status::Panic` error of that request, so that it is counted and recorded like any other
+/// error. The unit's states are rebuilt before its next request (they were marked dirty).
+pub(crate) fn catch_panic<T>(body: impl FnOnce() -> Result<T>) -> Result<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(body)).unwrap_or_else(|payload| {
+        let message = payload
+            .downcast_ref::<&str>()
+            .copied()
+            .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+            .unwrap_or("(no message)");
+        Err(Error::new(Status::Panic, format!("internal panic: {message}")))
+    })
+}
+
 /// One thread's scratch for one model. `Send`, not `Sync`: use it from one thread at a time.
 pub struct Session {
     model: Model,
@@ -258,7 +272,10 @@ impl Session {
             let arguments = arguments();
             drop(scope);
             match arguments {
-                Ok((input, probabilities)) => (Some(input), self.classify_inner(input, probabilities, start)),
+                Ok((input, probabilities)) => {
+                    let result = catch_panic(|| self.classify_inner(input, probabilities, start));
+                    (Some(input), result)
+                }
                 Err(e) => (None, Err(e)),
             }
         };

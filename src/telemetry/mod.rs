@@ -182,8 +182,17 @@ pub struct TelemetryStats {
     pub batches_dropped: u64,
     /// Records recovered from the spool at creation.
     pub recovered: u64,
-    /// Bytes cut off the spool's end at creation (a torn or corrupt tail).
+    /// Bytes cut off the spool's end at creation (a torn tail: a write cut short by a kill), or
+    /// the bytes of a spool found shorter than its header.
     pub spool_torn_bytes: u64,
+    /// Bytes of damaged entries skipped inside the spool at creation; the intact entries after
+    /// them were recovered.
+    pub spool_corrupt_bytes: u64,
+    /// Stretches of damage skipped inside the spool at creation.
+    pub spool_corrupt_regions: u64,
+    /// Whether the spool file existed but was shorter than its header at creation (emptied or
+    /// cut by something else: whatever it held is lost).
+    pub spool_truncated: bool,
     /// Current spool file size (0 without a spool).
     pub spool_bytes: u64,
     /// Records that did not fit in the spool (kept in memory only).
@@ -223,6 +232,9 @@ struct Counters {
     batches_dropped: AtomicU64,
     recovered: AtomicU64,
     spool_torn_bytes: AtomicU64,
+    spool_corrupt_bytes: AtomicU64,
+    spool_corrupt_regions: AtomicU64,
+    spool_truncated: AtomicBool,
     spool_bytes: AtomicU64,
     spool_skipped: AtomicU64,
     spool_errors: AtomicU64,
@@ -274,8 +286,8 @@ impl InFlight {
 
 struct State {
     upload: UploadCallback,
-    /// Numbered records waiting for a batch (a contiguous run of sequence numbers after the
-    /// batch in flight).
+    /// Numbered records waiting for a batch, in sequence order after the batch in flight
+    /// (consecutive, except where a damaged spool lost records).
     pending: VecDeque<TelemetryRecord>,
     in_flight: Option<InFlight>,
     next_seq: u64,
@@ -318,7 +330,7 @@ impl Telemetry {
     /// [`stats`](Self::stats)`.recovered` and `.spool_torn_bytes`).
     ///
     /// Errors: `InvalidArgument` for options out of range; `Io` when the spool cannot be opened
-    /// or is not a spool file.
+    /// or is not a spool file; `SpoolLocked` when another handle has the same spool open.
     pub fn new(options: TelemetryOptions, upload: UploadCallback, ready: Option<ReadyCallback>) -> Result<Telemetry> {
         options.validate()?;
         let counters = Counters::default();
@@ -337,7 +349,14 @@ impl Telemetry {
             counters.recorded.store(count, Ordering::Relaxed);
             counters.recovered.store(count, Ordering::Relaxed);
             counters.spool_torn_bytes.store(recovered.torn_bytes, Ordering::Relaxed);
+            counters.spool_corrupt_bytes.store(recovered.corrupt_bytes, Ordering::Relaxed);
+            counters.spool_corrupt_regions.store(recovered.corrupt_regions, Ordering::Relaxed);
+            counters.spool_truncated.store(recovered.truncated, Ordering::Relaxed);
             counters.spool_bytes.store(spool.len(), Ordering::Relaxed);
+            if let Some(damage) = recovered.damage(path) {
+                log::warn!("{damage}");
+                state.last_spool_error = Some(damage);
+            }
             state.next_seq = recovered.next_seq.max(1);
             state.next_batch_id = recovered.next_batch_id.max(1);
             // A batch interrupted by the kill is offered first, with its id and records; the
@@ -536,6 +555,9 @@ impl Telemetry {
             batches_dropped: get(&c.batches_dropped),
             recovered: get(&c.recovered),
             spool_torn_bytes: get(&c.spool_torn_bytes),
+            spool_corrupt_bytes: get(&c.spool_corrupt_bytes),
+            spool_corrupt_regions: get(&c.spool_corrupt_regions),
+            spool_truncated: c.spool_truncated.load(Ordering::Relaxed),
             spool_bytes: get(&c.spool_bytes),
             spool_skipped: get(&c.spool_skipped),
             spool_errors: get(&c.spool_errors),

@@ -11,10 +11,19 @@
 //!   were written before it are done;
 //! - `4` watermark: the next sequence number and batch id (written when the file is compacted).
 //!
-//! Recovery reads entries in order and stops at the first one that is incomplete or fails its
-//! checksum: that is a torn tail (a write cut short by the kill); the file is cut there and the
-//! bytes cut off are reported. Compaction rewrites the live records into a new file and renames
-//! it over the old one (atomic on POSIX file systems).
+//! Recovery reads entries in order. An entry that is incomplete or fails its checksum is either a
+//! torn tail (a write cut short by the kill: nothing valid follows it; the file is cut there) or
+//! damage inside the file (a flipped byte, a bad sector): then recovery resynchronises — it looks
+//! at every following byte offset for the next entry whose length, checksum, type and contents
+//! are all valid, keeps every intact entry after the damage, counts the bytes it skipped, and the
+//! file is rewritten without them. A spool found shorter than its header (emptied or truncated
+//! by something else) is reported too. Compaction rewrites the live records into a new file and
+//! renames it over the old one (atomic on POSIX file systems).
+//!
+//! A spool is owned by one handle at a time: an advisory lock (`flock`) on `<path>.lock`, held
+//! while the spool is open, makes a second open — in this process or another — fail with
+//! `Status::SpoolLocked` instead of two writers interleaving entries and losing records. (The
+//! lock lives on a file of its own because compaction replaces the spool file itself.)
 
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
@@ -22,7 +31,7 @@ use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use super::record::{decode, encode, TelemetryRecord};
-use crate::error::{Error, Result, Status};
+use crate::error::{fail, Error, Result, Status};
 
 const MAGIC: &[u8; 8] = b"MLESPOOL";
 const FORMAT_VERSION: u32 = 1;
@@ -63,14 +72,49 @@ pub(crate) struct Recovered {
     pub open_batch: Option<OpenBatch>,
     pub next_seq: u64,
     pub next_batch_id: u64,
-    /// Bytes cut off the end (a torn or corrupt tail).
+    /// Bytes cut off the end (a torn tail), or the bytes of a file found shorter than its header.
     pub torn_bytes: u64,
+    /// Bytes skipped inside the file (damaged entries between intact ones).
+    pub corrupt_bytes: u64,
+    /// Stretches of damage skipped.
+    pub corrupt_regions: u64,
+    /// The spool file existed but was shorter than its header (emptied or cut by something else).
+    pub truncated: bool,
+}
+
+impl Recovered {
+    /// What recovery found wrong with the file, in words, or `None` when nothing was lost.
+    pub(crate) fn damage(&self, path: &Path) -> Option<String> {
+        let path = path.display();
+        if self.truncated {
+            return Some(format!(
+                "telemetry spool {path} was found emptied or cut inside its header ({} bytes): its records are lost",
+                self.torn_bytes
+            ));
+        }
+        if self.corrupt_regions > 0 {
+            return Some(format!(
+                "telemetry spool {path}: {} damaged bytes in {} place(s) skipped; every intact record after them was \
+                 recovered{}",
+                self.corrupt_bytes,
+                self.corrupt_regions,
+                if self.torn_bytes > 0 {
+                    format!(", and a torn tail of {} bytes cut", self.torn_bytes)
+                } else {
+                    String::new()
+                }
+            ));
+        }
+        None
+    }
 }
 
 /// The open spool file.
 pub(crate) struct Spool {
     path: PathBuf,
     file: File,
+    /// `<path>.lock`, locked while the spool is open (the lock goes with the descriptor).
+    _lock: File,
     /// Current file length.
     len: u64,
     max_bytes: u64,
@@ -82,8 +126,11 @@ fn io_error(path: &Path, what: &str, e: std::io::Error) -> Error {
 }
 
 impl Spool {
-    /// Opens (or creates) the spool at `path` and recovers what it holds.
+    /// Opens (or creates) the spool at `path` and recovers what it holds. Another open handle on
+    /// the same spool (in any process) makes this fail with `Status::SpoolLocked`.
     pub(crate) fn open(path: &Path, max_bytes: u64, sync: bool) -> Result<(Spool, Recovered)> {
+        let lock = lock(path)?;
+        let existed = std::fs::metadata(path).is_ok_and(|m| m.is_file());
         let mut file = OpenOptions::new()
             .read(true)
             .write(true)
@@ -93,7 +140,7 @@ impl Spool {
             .map_err(|e| io_error(path, "cannot open", e))?;
         let mut bytes = Vec::new();
         file.read_to_end(&mut bytes).map_err(|e| io_error(path, "cannot read", e))?;
-        let mut spool = Spool { path: path.to_path_buf(), file, len: 0, max_bytes, sync };
+        let mut spool = Spool { path: path.to_path_buf(), file, _lock: lock, len: 0, max_bytes, sync };
         if (bytes.len() as u64) < HEADER_BYTES {
             if !MAGIC.starts_with(&bytes[..bytes.len().min(MAGIC.len())]) {
                 return Err(Error::new(
@@ -101,10 +148,11 @@ impl Spool {
                     format!("{} exists and is not a telemetry spool (refusing to overwrite it)", path.display()),
                 ));
             }
-            // New, or torn while its header was written: start afresh.
+            // New, or emptied or cut inside its header since the last run: start afresh, and
+            // report an existing one (its entries are gone).
             let torn_bytes = bytes.len() as u64;
             spool.rewrite(0, 0, &[], None)?;
-            return Ok((spool, Recovered { torn_bytes, ..Recovered::default() }));
+            return Ok((spool, Recovered { torn_bytes, truncated: existed, ..Recovered::default() }));
         }
         if &bytes[..8] != MAGIC {
             return Err(Error::new(
@@ -120,6 +168,13 @@ impl Spool {
             ));
         }
         let (recovered, valid_len) = recover(&bytes);
+        if recovered.corrupt_regions > 0 {
+            // Damage inside the file: write what was recovered into a clean file, so the next
+            // recovery does not meet (and count) the same damage again.
+            let live: Vec<&TelemetryRecord> = recovered.records.iter().collect();
+            spool.rewrite(recovered.next_seq, recovered.next_batch_id, &live, recovered.open_batch)?;
+            return Ok((spool, recovered));
+        }
         if valid_len < bytes.len() as u64 {
             spool.file.set_len(valid_len).map_err(|e| io_error(path, "cannot cut the torn tail", e))?;
         }
@@ -243,6 +298,41 @@ fn entry(kind: u8, values: &[u64]) -> Vec<u8> {
     payload
 }
 
+/// Takes the spool's lock (`<path>.lock`, created if missing) for as long as the returned file
+/// stays open.
+fn lock(path: &Path) -> Result<File> {
+    let mut lock_path = path.as_os_str().to_owned();
+    lock_path.push(".lock");
+    let lock_path = PathBuf::from(lock_path);
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&lock_path)
+        .map_err(|e| io_error(&lock_path, "cannot open the lock file", e))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::io::AsRawFd;
+        // SAFETY: flock on a descriptor this function owns; LOCK_NB never blocks.
+        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+            let e = std::io::Error::last_os_error();
+            if e.raw_os_error() == Some(libc::EWOULDBLOCK) {
+                return fail(
+                    Status::SpoolLocked,
+                    format!(
+                        "telemetry spool {} is in use by another telemetry handle (in this process or another): \
+                         one handle per spool file; free the other, or give this one its own spool_path",
+                        path.display()
+                    ),
+                );
+            }
+            return Err(io_error(&lock_path, "cannot lock", e));
+        }
+    }
+    Ok(file)
+}
+
 fn frame(payload: &[u8], out: &mut Vec<u8>) {
     out.extend_from_slice(&(payload.len() as u32).to_le_bytes());
     out.extend_from_slice(&crc32fast::hash(payload).to_le_bytes());
@@ -253,41 +343,80 @@ fn u64_at(bytes: &[u8], at: usize) -> u64 {
     u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"))
 }
 
-/// Replays the entries after the header; returns what is live and where the valid part ends.
+/// One entry as recovery sees it.
+enum Entry<'a> {
+    /// A valid entry (its type and payload) and the offset just after it.
+    Valid(u8, &'a [u8], usize),
+    /// Not an entry here.
+    Invalid,
+}
+
+/// The entry at `at`, checked: a length in range, the whole payload present, its CRC-32, a known
+/// type whose contents have the right shape.
+fn entry_at(bytes: &[u8], at: usize) -> Entry<'_> {
+    let Some(head) = bytes.get(at..at + ENTRY_OVERHEAD as usize) else { return Entry::Invalid };
+    let len = u32::from_le_bytes(head[..4].try_into().expect("4 bytes"));
+    let crc = u32::from_le_bytes(head[4..].try_into().expect("4 bytes"));
+    if len == 0 || len > MAX_PAYLOAD {
+        return Entry::Invalid;
+    }
+    let start = at + ENTRY_OVERHEAD as usize;
+    let Some(payload) = bytes.get(start..start + len as usize) else { return Entry::Invalid };
+    if crc32fast::hash(payload) != crc {
+        return Entry::Invalid;
+    }
+    let body = &payload[1..];
+    let shaped = match payload[0] {
+        ENTRY_RECORD => decode(body).is_some(),
+        ENTRY_BATCH => body.len() == 24,
+        ENTRY_ACK => body.len() == 25,
+        ENTRY_WATERMARK => body.len() == 16,
+        _ => false,
+    };
+    if shaped {
+        Entry::Valid(payload[0], body, start + len as usize)
+    } else {
+        Entry::Invalid
+    }
+}
+
+/// Replays the entries after the header, resynchronising after damage; returns what is live and
+/// where the valid part ends (the start of a torn tail, or the end of the file).
 fn recover(bytes: &[u8]) -> (Recovered, u64) {
     let mut records = BTreeMap::new();
     let mut open_batch = None;
     let (mut next_seq, mut next_batch_id) = (0u64, 0u64);
+    let (mut corrupt_bytes, mut corrupt_regions) = (0u64, 0u64);
     let mut at = HEADER_BYTES as usize;
+    let mut valid_end = at;
     while at < bytes.len() {
-        let Some(head) = bytes.get(at..at + ENTRY_OVERHEAD as usize) else { break };
-        let len = u32::from_le_bytes(head[..4].try_into().expect("4 bytes"));
-        let crc = u32::from_le_bytes(head[4..].try_into().expect("4 bytes"));
-        if len == 0 || len > MAX_PAYLOAD {
-            break;
-        }
-        let start = at + ENTRY_OVERHEAD as usize;
-        let Some(payload) = bytes.get(start..start + len as usize) else { break };
-        if crc32fast::hash(payload) != crc {
-            break;
-        }
-        let body = &payload[1..];
-        let ok = match payload[0] {
-            ENTRY_RECORD => match decode(body) {
-                Some(record) => {
-                    next_seq = next_seq.max(record.seq + 1);
-                    records.insert(record.seq, record);
-                    true
+        let (kind, body, next) = match entry_at(bytes, at) {
+            Entry::Valid(kind, body, next) => (kind, body, next),
+            Entry::Invalid => {
+                // Damage or a torn tail: the next valid entry, if any, decides which.
+                match (at + 1..bytes.len()).find(|&from| matches!(entry_at(bytes, from), Entry::Valid(..))) {
+                    Some(resume) => {
+                        corrupt_bytes += (resume - at) as u64;
+                        corrupt_regions += 1;
+                        at = resume;
+                        continue;
+                    }
+                    None => break,
                 }
-                None => false,
-            },
-            ENTRY_BATCH if body.len() == 24 => {
+            }
+        };
+        match kind {
+            ENTRY_RECORD => {
+                let record = decode(body).expect("checked by entry_at");
+                next_seq = next_seq.max(record.seq + 1);
+                records.insert(record.seq, record);
+            }
+            ENTRY_BATCH => {
                 let batch = OpenBatch { id: u64_at(body, 0), first_seq: u64_at(body, 8), last_seq: u64_at(body, 16) };
                 next_batch_id = next_batch_id.max(batch.id + 1);
                 open_batch = Some(batch);
-                true
             }
-            ENTRY_ACK if body.len() == 25 => {
+            ENTRY_ACK => {
                 let (id, first, last) = (u64_at(body, 0), u64_at(body, 8), u64_at(body, 16));
                 let done: Vec<u64> = records.range(first..=last).map(|(seq, _)| *seq).collect();
                 for seq in done {
@@ -297,26 +426,25 @@ fn recover(bytes: &[u8]) -> (Recovered, u64) {
                     open_batch = None;
                 }
                 next_batch_id = next_batch_id.max(id + 1);
-                true
             }
-            ENTRY_WATERMARK if body.len() == 16 => {
+            ENTRY_WATERMARK => {
                 next_seq = next_seq.max(u64_at(body, 0));
                 next_batch_id = next_batch_id.max(u64_at(body, 8));
-                true
             }
-            _ => false,
-        };
-        if !ok {
-            break;
+            _ => unreachable!("entry_at accepts only known types"),
         }
-        at = start + len as usize;
+        at = next;
+        valid_end = next;
     }
     let recovered = Recovered {
         records: records.into_values().collect(),
         open_batch,
         next_seq,
         next_batch_id,
-        torn_bytes: (bytes.len() - at) as u64,
+        torn_bytes: (bytes.len() - valid_end) as u64,
+        corrupt_bytes,
+        corrupt_regions,
+        truncated: false,
     };
-    (recovered, at as u64)
+    (recovered, valid_end as u64)
 }

@@ -138,13 +138,16 @@ static void test_version_and_status(void) {
     EXPECT(strcmp(mle_version(), MLE_VERSION_STRING) == 0, "mle_version %s != header %s", mle_version(),
            MLE_VERSION_STRING);
     EXPECT(MLE_VERSION_MAJOR >= 0 && MLE_VERSION_MINOR >= 0 && MLE_VERSION_PATCH >= 0, "version macros");
-    for (code = MLE_OK; code <= MLE_ERR_MODEL_LIMIT; code++) {
+    for (code = MLE_OK; code <= MLE_ERR_SPOOL_LOCKED; code++) {
         const char *s = mle_status_str(code);
         EXPECT(s != NULL && strlen(s) > 0 && strcmp(s, "unknown status") != 0, "status %d has no string", code);
     }
     /* the three statuses of ABI 1.0 keep their numbers */
     EXPECT(MLE_ERR_SESSION_BUSY == 22 && MLE_ERR_ABI_MISMATCH == 23 && MLE_ERR_MODEL_LIMIT == 24, "status numbers");
-    EXPECT(strcmp(mle_status_str(MLE_ERR_MODEL_LIMIT + 1), "unknown status") == 0, "first unused code");
+    /* and the one ABI 1.1 added follows them */
+    EXPECT(MLE_ERR_SPOOL_LOCKED == 25 && strstr(mle_status_str(MLE_ERR_SPOOL_LOCKED), "spool") != NULL,
+           "MLE_ERR_SPOOL_LOCKED: %s", mle_status_str(MLE_ERR_SPOOL_LOCKED));
+    EXPECT(strcmp(mle_status_str(MLE_ERR_SPOOL_LOCKED + 1), "unknown status") == 0, "first unused code");
     EXPECT(strcmp(mle_status_str(-1), "unknown status") == 0, "negative code");
     EXPECT(strcmp(mle_status_str(9999), "unknown status") == 0, "large code");
     EXPECT(mle_last_error() != NULL, "last error never NULL");
@@ -155,7 +158,7 @@ static void test_version_and_status(void) {
 static void test_abi_version(void) {
     uint32_t major = MLE_ABI_VERSION_MAJOR, minor = MLE_ABI_VERSION_MINOR;
     char program[32], library[32];
-    EXPECT(MLE_ABI_VERSION == ((1u << 16) | 0u), "this header describes ABI 1.0, got %#x", (unsigned)MLE_ABI_VERSION);
+    EXPECT(MLE_ABI_VERSION == ((1u << 16) | 1u), "this header describes ABI 1.1, got %#x", (unsigned)MLE_ABI_VERSION);
     EXPECT(mle_abi_version() == MLE_ABI_VERSION, "library ABI %#x, header %#x", (unsigned)mle_abi_version(),
            (unsigned)MLE_ABI_VERSION);
     EXPECT_STATUS(mle_abi_check(MLE_ABI_VERSION), MLE_OK);
@@ -1686,6 +1689,16 @@ static void test_runtime(void) {
                "bad user_id + short buffer + OK: requests +%llu (want 3) errors +%llu (want 2)",
                (unsigned long long)(after.requests - before.requests),
                (unsigned long long)(after.errors - before.errors));
+        /* a request that ends in an internal panic is counted too, once, as an error */
+        before = after;
+        mle_test_panic_next_request();
+        EXPECT_STATUS(mle_runtime_classify_f32(rt, "u", values, 64, &served, probs, 10, &n), MLE_ERR_PANIC);
+        EXPECT_STATUS(mle_runtime_classify_f32(rt, "u", values, 64, &served, probs, 10, &n), MLE_OK);
+        after = runtime_health(rt);
+        EXPECT(after.requests - before.requests == 2 && after.errors - before.errors == 1,
+               "panic + OK: requests +%llu (want 2) errors +%llu (want 1)",
+               (unsigned long long)(after.requests - before.requests),
+               (unsigned long long)(after.errors - before.errors));
     }
 
     /* Experiments: bad weights, counts, handles, schemes, struct sizes; then assignment as
@@ -1847,9 +1860,10 @@ static void test_runtime(void) {
         EXPECT_ERROR(mle_runtime_swap_path(rt, 0, path_of("models/digits-mlp"), &small, NULL, 0),
                      MLE_ERR_INVALID_ARGUMENT, "threads");
         health = runtime_health(rt);
-        /* refused models: two failed self-tests, the missing directory and the file above
-         * max_model_bytes (argument errors are not models) */
-        EXPECT(health.swaps == 1 && health.refused_models == 4, "swaps %llu refused %llu",
+        /* refused models: the text model offered as an experiment variant, two failed
+         * self-tests, the missing directory and the file above max_model_bytes (argument errors
+         * are not models) */
+        EXPECT(health.swaps == 1 && health.refused_models == 5, "swaps %llu refused %llu",
                (unsigned long long)health.swaps, (unsigned long long)health.refused_models);
         EXPECT(strlen(health.last_error) > 0, "last error kept");
         EXPECT_STATUS(mle_runtime_rollback(rt, 0), MLE_OK);
@@ -2021,6 +2035,148 @@ static void test_runtime(void) {
     mle_model_free(digits);
     mle_model_free(digits_b);
     mle_model_free(digits_c);
+    mle_model_free(text);
+}
+
+/* ---- deployment changes that could not serve the traffic --------------------------------- */
+
+struct message_log {
+    int refused;
+    int swapped;
+    char last_refusal[512];
+    char last_swap[512];
+};
+
+static void on_message_event(void *userdata, const mle_event *event) {
+    struct message_log *log = (struct message_log *)userdata;
+    if (event->kind == MLE_EVENT_SWAP_REFUSED) {
+        log->refused++;
+        snprintf(log->last_refusal, sizeof log->last_refusal, "%s", event->message);
+    } else if (event->kind == MLE_EVENT_SWAPPED) {
+        log->swapped++;
+        snprintf(log->last_swap, sizeof log->last_swap, "%s", event->message);
+    }
+}
+
+/* A runtime serving the 30-feature, 2-label breast-cancer model refuses a swap, a rollout, an
+ * experiment and a shadow whose model takes 64 features, and a swap to a model with 3 labels
+ * (the hosts' buffers hold 2); production keeps answering; the event says why. The deliberate
+ * change is mle_runtime_change_input_schema. */
+static void test_input_schema(void) {
+    mle_model *breast = NULL, *breast_b = NULL, *digits = NULL, *three = NULL, *text = NULL;
+    mle_runtime *rt = NULL;
+    mle_runtime_options opts;
+    mle_rollout_options ro;
+    mle_served served;
+    mle_health before, after;
+    mle_variant v[2];
+    struct message_log events;
+    float rows30[30], rows64[64], probs[10];
+    size_t n = 0, max_labels = 0, i;
+
+    memset(&events, 0, sizeof events);
+    for (i = 0; i < 30; i++) rows30[i] = (float)(i % 7) * 0.5f;
+    digits_input(rows64, 3);
+    EXPECT_STATUS(mle_model_load(path_of("models/breast-cancer-logreg"), NULL, &breast), MLE_OK);
+    EXPECT_STATUS(mle_model_load(path_of("models/breast-cancer-logreg"), NULL, &breast_b), MLE_OK);
+    EXPECT_STATUS(mle_model_load(path_of("models/digits-mlp"), NULL, &digits), MLE_OK);
+    EXPECT_STATUS(mle_model_load(path_of("tests/data/three_labels_30.onnx"), NULL, &three), MLE_OK);
+    EXPECT_STATUS(mle_model_load(path_of("models/profanity-tfidf"), NULL, &text), MLE_OK);
+    runtime_options(&opts);
+    opts.supervisor_thread = 0;
+    if (breast) EXPECT_STATUS(mle_runtime_new(breast, &opts, &rt), MLE_OK);
+    if (!rt || !breast_b || !digits || !three || !text) goto done;
+    EXPECT_STATUS(mle_runtime_set_event_callback(rt, on_message_event, &events, NULL), MLE_OK);
+    SIZED(served);
+
+    /* what a probability buffer must hold */
+    EXPECT_STATUS(mle_runtime_get_max_labels(rt, &max_labels), MLE_OK);
+    EXPECT(max_labels == 2, "breast-cancer has 2 labels, got %zu", max_labels);
+    EXPECT_STATUS(mle_runtime_get_max_labels(rt, NULL), MLE_ERR_INVALID_ARGUMENT);
+    EXPECT_STATUS(mle_runtime_get_max_labels(NULL, &max_labels), MLE_ERR_INVALID_ARGUMENT);
+    EXPECT_ERROR(mle_runtime_get_max_labels((const mle_runtime *)digits, &max_labels), MLE_ERR_INVALID_ARGUMENT,
+                 "another kind");
+
+    before = runtime_health(rt);
+    /* swap: another feature count, another input kind, more labels */
+    EXPECT_ERROR(mle_runtime_swap(rt, 0, digits, NULL, 0), MLE_ERR_SELF_TEST_FAILED, "64 values");
+    EXPECT(strstr(mle_last_error(), "mle_runtime_change_input_schema") != NULL, "names the way out: %s",
+           mle_last_error());
+    EXPECT(events.refused == 1 && strstr(events.last_refusal, "cannot take the inputs") != NULL,
+           "refusal event: %s", events.last_refusal);
+    EXPECT_ERROR(mle_runtime_swap(rt, 0, text, NULL, 0), MLE_ERR_SELF_TEST_FAILED, "text input");
+    EXPECT_ERROR(mle_runtime_swap(rt, 0, three, NULL, 0), MLE_ERR_SELF_TEST_FAILED, "3 labels");
+    EXPECT_ERROR(mle_runtime_swap_path(rt, 0, path_of("models/digits-mlp"), NULL, NULL, 0), MLE_ERR_SELF_TEST_FAILED,
+                 "cannot take the inputs");
+    /* rollout */
+    EXPECT_STATUS(mle_rollout_options_init(&ro, sizeof ro), MLE_OK);
+    EXPECT_ERROR(mle_runtime_start_rollout(rt, 0, digits, &ro, NULL, 0), MLE_ERR_SELF_TEST_FAILED, "64 values");
+    /* experiment */
+    memset(v, 0, sizeof v);
+    for (i = 0; i < 2; i++) {
+        v[i].struct_size = sizeof v[i];
+        v[i].name = i == 0 ? "control" : "wide";
+        v[i].weight = 0.5;
+    }
+    v[0].model = breast_b;
+    v[1].model = digits;
+    EXPECT_ERROR(mle_runtime_set_experiment(rt, "schema", v, 2, MLE_ASSIGN_MD5), MLE_ERR_INVALID_ARGUMENT,
+                 "cannot take the inputs");
+    v[1].model = three;
+    EXPECT_ERROR(mle_runtime_set_experiment(rt, "schema", v, 2, MLE_ASSIGN_MD5), MLE_ERR_INVALID_ARGUMENT, "labels");
+    /* shadow: its inputs must match; its labels may differ (its answers never reach the host) */
+    EXPECT_ERROR(mle_runtime_set_shadow(rt, digits, 1.0), MLE_ERR_INVALID_ARGUMENT, "64 values");
+    after = runtime_health(rt);
+    EXPECT(after.swaps == before.swaps && after.refused_models - before.refused_models == 8,
+           "nothing swapped, 8 refusals counted (%llu)", (unsigned long long)(after.refused_models - before.refused_models));
+    EXPECT(events.refused == 8, "one event per refusal, %d", events.refused);
+    /* production serves as before */
+    EXPECT_STATUS(mle_runtime_classify_f32(rt, "u", rows30, 30, &served, probs, 2, &n), MLE_OK);
+    EXPECT(n == 2 && served.variant == 0, "served by breast-cancer: %zu labels", n);
+    EXPECT_STATUS(mle_runtime_get_max_labels(rt, &max_labels), MLE_OK);
+    EXPECT(max_labels == 2, "still 2 labels, got %zu", max_labels);
+    /* same schema: accepted */
+    EXPECT_STATUS(mle_runtime_swap(rt, 0, breast_b, NULL, 0), MLE_OK);
+    EXPECT_STATUS(mle_runtime_set_shadow(rt, three, 1.0), MLE_OK);
+
+    /* The deliberate change: only while production serves alone. */
+    EXPECT_ERROR(mle_runtime_change_input_schema(rt, digits, NULL, 0), MLE_ERR_INVALID_STATE, "alone");
+    EXPECT_STATUS(mle_runtime_clear_shadow(rt), MLE_OK);
+    EXPECT_STATUS(mle_runtime_change_input_schema(NULL, digits, NULL, 0), MLE_ERR_INVALID_ARGUMENT);
+    EXPECT_STATUS(mle_runtime_change_input_schema(rt, NULL, NULL, 0), MLE_ERR_INVALID_ARGUMENT);
+    EXPECT_ERROR(mle_runtime_change_input_schema(rt, (const mle_model *)rt, NULL, 0), MLE_ERR_INVALID_ARGUMENT,
+                 "another kind");
+    EXPECT_STATUS(mle_runtime_change_input_schema(rt, digits, NULL, 1), MLE_ERR_INVALID_ARGUMENT);
+    {
+        /* its self-test still runs */
+        mle_self_test_case wrong;
+        memset(&wrong, 0, sizeof wrong);
+        wrong.struct_size = sizeof wrong;
+        wrong.features = rows64;
+        wrong.feature_count = 64;
+        wrong.expected_label = "no such label";
+        EXPECT_STATUS(mle_runtime_change_input_schema(rt, digits, &wrong, 1), MLE_ERR_SELF_TEST_FAILED);
+    }
+    EXPECT_STATUS(mle_runtime_change_input_schema(rt, digits, NULL, 0), MLE_OK);
+    EXPECT(events.swapped >= 2 && strstr(events.last_swap, "input schema changed") != NULL, "swap event: %s",
+           events.last_swap);
+    EXPECT_STATUS(mle_runtime_get_max_labels(rt, &max_labels), MLE_OK);
+    EXPECT(max_labels == 10, "digits has 10 labels, got %zu", max_labels);
+    EXPECT_STATUS(mle_runtime_classify_f32(rt, "u", rows64, 64, &served, probs, 10, &n), MLE_OK);
+    EXPECT(n == 10, "10 probabilities, got %zu", n);
+    EXPECT_STATUS(mle_runtime_classify_f32(rt, "u", rows30, 30, &served, probs, 10, &n), MLE_ERR_INPUT_SHAPE);
+    EXPECT_STATUS(mle_runtime_rollback(rt, 0), MLE_ERR_INVALID_STATE); /* no rollback across a schema change */
+    /* and back, deliberately */
+    EXPECT_STATUS(mle_runtime_change_input_schema(rt, breast, NULL, 0), MLE_OK);
+    EXPECT_STATUS(mle_runtime_classify_f32(rt, "u", rows30, 30, &served, probs, 2, &n), MLE_OK);
+    EXPECT_STATUS(mle_runtime_shutdown(rt, 1000, NULL, NULL), MLE_OK);
+    EXPECT_STATUS(mle_runtime_change_input_schema(rt, digits, NULL, 0), MLE_ERR_SHUTTING_DOWN);
+done:
+    mle_runtime_free(rt);
+    mle_model_free(breast);
+    mle_model_free(breast_b);
+    mle_model_free(digits);
+    mle_model_free(three);
     mle_model_free(text);
 }
 
@@ -2336,6 +2492,16 @@ static void test_telemetry(void) {
     topts.batch_max_records = 20;
     EXPECT_STATUS(mle_telemetry_new(&topts, &tel), MLE_OK);
     if (!tel) return;
+    /* One handle per spool file: a second one is refused, naming the path, and its userdata freed. */
+    {
+        mle_telemetry_options second = topts;
+        mle_telemetry *other = NULL;
+        struct upload_log up2;
+        memset(&up2, 0, sizeof up2);
+        second.userdata = &up2;
+        EXPECT_ERROR(mle_telemetry_new(&second, &other), MLE_ERR_SPOOL_LOCKED, spool);
+        EXPECT(other == NULL && up2.freed == 1, "refused: no handle, userdata freed (%d)", up2.freed);
+    }
 
     /* A runtime recording into it. */
     EXPECT_STATUS(mle_model_load(path_of("models/digits-mlp"), NULL, &digits), MLE_OK);
@@ -2509,6 +2675,117 @@ static void test_telemetry(void) {
 }
 
 
+/* Records that cannot be sent, kept in a spool across a restart: `count` requests through a
+ * runtime whose upload always answers RETRY, persisted, handles freed. */
+static void fill_spool(const char *spool, size_t count) {
+    mle_telemetry_options topts;
+    mle_telemetry *tel = NULL;
+    mle_runtime_options opts;
+    mle_runtime *rt = NULL;
+    mle_model *digits = NULL;
+    mle_served served;
+    struct upload_log up;
+    float values[64];
+    size_t i;
+    memset(&up, 0, sizeof up);
+    up.answer = MLE_UPLOAD_RETRY;
+    EXPECT_STATUS(mle_telemetry_options_init(&topts, sizeof topts), MLE_OK);
+    topts.upload = upload_cb;
+    topts.userdata = &up;
+    topts.spool_path = spool;
+    EXPECT_STATUS(mle_telemetry_new(&topts, &tel), MLE_OK);
+    EXPECT_STATUS(mle_model_load(path_of("models/digits-mlp"), NULL, &digits), MLE_OK);
+    runtime_options(&opts);
+    opts.supervisor_thread = 0;
+    opts.telemetry = tel;
+    if (tel && digits) EXPECT_STATUS(mle_runtime_new(digits, &opts, &rt), MLE_OK);
+    SIZED(served);
+    digits_input(values, 5);
+    for (i = 0; rt && i < count; i++) {
+        EXPECT_STATUS(mle_runtime_classify_f32(rt, "u", values, 64, &served, NULL, 0, NULL), MLE_OK);
+    }
+    EXPECT_STATUS(mle_telemetry_persist(tel), MLE_OK);
+    mle_runtime_free(rt);
+    mle_telemetry_free(tel);
+    mle_model_free(digits);
+}
+
+static mle_telemetry *reopen_spool(const char *spool, mle_telemetry_stats *stats, struct upload_log *up) {
+    mle_telemetry_options topts;
+    mle_telemetry *tel = NULL;
+    memset(up, 0, sizeof *up);
+    up->answer = MLE_UPLOAD_RETRY;
+    EXPECT_STATUS(mle_telemetry_options_init(&topts, sizeof topts), MLE_OK);
+    topts.upload = upload_cb;
+    topts.userdata = up;
+    topts.spool_path = spool;
+    EXPECT_STATUS(mle_telemetry_new(&topts, &tel), MLE_OK);
+    SIZED(*stats);
+    if (tel) EXPECT_STATUS(mle_telemetry_get_stats(tel, stats), MLE_OK);
+    return tel;
+}
+
+/* A damaged spool keeps every intact record and says what it lost, in the telemetry stats and
+ * in the health of a runtime using it; a spool emptied by something else is reported too. */
+static void test_spool_damage(void) {
+    char spool[64];
+    mle_telemetry_stats stats;
+    mle_telemetry *tel;
+    struct upload_log up;
+    unsigned char *bytes;
+    size_t len = 0;
+    snprintf(spool, sizeof spool, "/tmp/mle_abi_damage_%d.spool", (int)getpid());
+    remove(spool);
+    fill_spool(spool, 100);
+    bytes = read_file(spool, &len);
+    EXPECT(bytes != NULL && len > 1000, "a spool of %zu bytes", len);
+    if (!bytes) return;
+    bytes[len / 10] ^= 0x40; /* one flipped bit at 10% of the file */
+    write_file(spool, bytes, len);
+    free(bytes);
+    tel = reopen_spool(spool, &stats, &up);
+    EXPECT(stats.recovered == 99, "99 of 100 records kept after one damaged byte, %llu",
+           (unsigned long long)stats.recovered);
+    EXPECT(stats.spool_corrupt_regions == 1 && stats.spool_corrupt_bytes > 0 && stats.spool_corrupt_bytes < 300 &&
+               stats.spool_torn_bytes == 0 && stats.spool_truncated == 0,
+           "damage counted: %llu bytes in %llu places", (unsigned long long)stats.spool_corrupt_bytes,
+           (unsigned long long)stats.spool_corrupt_regions);
+    EXPECT(strstr(stats.last_spool_error, "damaged") != NULL, "reported: %s", stats.last_spool_error);
+    if (tel) {
+        mle_runtime_options opts;
+        mle_runtime *rt = NULL;
+        mle_model *digits = NULL;
+        EXPECT_STATUS(mle_model_load(path_of("models/digits-mlp"), NULL, &digits), MLE_OK);
+        runtime_options(&opts);
+        opts.supervisor_thread = 0;
+        opts.telemetry = tel;
+        if (digits) EXPECT_STATUS(mle_runtime_new(digits, &opts, &rt), MLE_OK);
+        if (rt) {
+            mle_health health = runtime_health(rt);
+            EXPECT(health.telemetry_spool_lost_bytes == stats.spool_corrupt_bytes,
+                   "health: %llu spool bytes lost (stats: %llu)", (unsigned long long)health.telemetry_spool_lost_bytes,
+                   (unsigned long long)stats.spool_corrupt_bytes);
+        }
+        mle_runtime_free(rt);
+        mle_model_free(digits);
+        mle_telemetry_free(tel);
+    }
+    /* the rewritten spool holds no damage */
+    tel = reopen_spool(spool, &stats, &up);
+    EXPECT(stats.recovered == 99 && stats.spool_corrupt_regions == 0 && stats.spool_corrupt_bytes == 0,
+           "clean after the rewrite: %llu records, %llu damaged places", (unsigned long long)stats.recovered,
+           (unsigned long long)stats.spool_corrupt_regions);
+    mle_telemetry_free(tel);
+    /* emptied by something else */
+    write_file(spool, (const unsigned char *)"", 0);
+    tel = reopen_spool(spool, &stats, &up);
+    EXPECT(stats.spool_truncated == 1 && stats.recovered == 0 && strlen(stats.last_spool_error) > 0,
+           "an emptied spool is reported: %s", stats.last_spool_error);
+    mle_telemetry_free(tel);
+    remove(spool);
+}
+
+
 /* Every *_init function, the same checks (table-like, one macro per struct): NULL, a size of 0,
  * a size below the struct's, a size above any struct (refused before anything is written), the
  * exact size, and a larger struct from a newer header (all of it zeroed, defaults written, its
@@ -2638,9 +2915,11 @@ int main(int argc, char **argv) {
     test_monitor();
     test_ks_two_sample();
     test_runtime();
+    test_input_schema();
     test_ab_helpers();
     test_exp_histogram();
     test_telemetry();
+    test_spool_damage();
     test_init_functions();
     test_null_arguments();
     printf("%d checks, %d failures\n", checks, failures);

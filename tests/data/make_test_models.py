@@ -2,6 +2,9 @@
 
 regressor.onnx        X float [N, 4] -> "variable" [N, 1]: a linear regressor, not a classifier.
 sequence_output.onnx  X float [N, 8] -> "scores" [N, 8, 3]: one vector per position, not per example.
+three_labels_30.onnx  X float [N, 30] -> "probabilities" [N, 3]: a softmax classifier over 30
+                      features (breast-cancer-logreg's input) with three labels, for the runtime's
+                      check that a swapped-in model fits the hosts' probability buffers.
 """
 import pathlib
 
@@ -38,8 +41,31 @@ def sequence_output():
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=9)
 
 
+def three_labels_30():
+    rng = np.random.default_rng(30)
+    w = numpy_helper.from_array(rng.normal(size=(30, 3)).astype(np.float32) * 0.01, "w")
+    b = numpy_helper.from_array(np.array([0.1, 0.0, -0.1], dtype=np.float32), "b")
+    graph = helper.make_graph(
+        [
+            helper.make_node("MatMul", ["X", "w"], ["xw"]),
+            helper.make_node("Add", ["xw", "b"], ["logits"]),
+            helper.make_node("Softmax", ["logits"], ["probabilities"], axis=-1),
+        ],
+        "three_labels_30",
+        [helper.make_tensor_value_info("X", TensorProto.FLOAT, ["N", 30])],
+        [helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, ["N", 3])],
+        [w, b],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=9)
+    for key, value in [("name", "three-labels-30"), ("version", "3.0.0"), ("id2label", '["a", "b", "c"]')]:
+        entry = model.metadata_props.add()
+        entry.key, entry.value = key, value
+    return model
+
+
 if __name__ == "__main__":
-    for name, model in [("regressor.onnx", regressor()), ("sequence_output.onnx", sequence_output())]:
+    models = [("regressor.onnx", regressor()), ("sequence_output.onnx", sequence_output()), ("three_labels_30.onnx", three_labels_30())]
+    for name, model in models:
         onnx.checker.check_model(model)
         onnx.save(model, str(HERE / name))
         print("wrote", HERE / name)

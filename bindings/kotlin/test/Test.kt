@@ -132,7 +132,7 @@ private fun constants(c: CLayout) {
         "Status.LIMIT_REACHED" to Status.LIMIT_REACHED, "Status.BUSY" to Status.BUSY,
         "Status.SHUTTING_DOWN" to Status.SHUTTING_DOWN, "Status.SELF_TEST_FAILED" to Status.SELF_TEST_FAILED,
         "Status.SESSION_BUSY" to Status.SESSION_BUSY, "Status.ABI_MISMATCH" to Status.ABI_MISMATCH,
-        "Status.MODEL_LIMIT" to Status.MODEL_LIMIT,
+        "Status.MODEL_LIMIT" to Status.MODEL_LIMIT, "Status.SPOOL_LOCKED" to Status.SPOOL_LOCKED,
         "InputKind.TEXT" to InputKind.TEXT, "InputKind.TENSOR" to InputKind.TENSOR, "InputKind.BYTES" to InputKind.BYTES,
         "Flags.TRUNCATED" to Flags.TRUNCATED, "Flags.EMPTY_INPUT" to Flags.EMPTY_INPUT, "Flags.UNPOOLED" to Flags.UNPOOLED,
         "Flags.LABEL_TRUNCATED" to Flags.LABEL_TRUNCATED,
@@ -177,12 +177,16 @@ private fun abi(c: CLayout) {
     expect(lib.mle_abi_check(major) == Status.ABI_MISMATCH, "another major version: ABI_MISMATCH")
     expect(fromC(lib.mle_last_error()).contains("${MlopsEdge.ABI_VERSION_MAJOR + 1}.0"), "the message names the program's ABI")
     expect(lib.mle_abi_check(MlopsEdge.ABI_VERSION + 1) == Status.ABI_MISMATCH, "a newer minor version: ABI_MISMATCH")
+    // This binding mirrors ABI 1.1; the library also serves programs built for 1.0.
+    expect(MlopsEdge.ABI_VERSION_MAJOR == 1 && MlopsEdge.ABI_VERSION_MINOR == 1, "the binding mirrors ABI 1.1")
+    expect(lib.mle_abi_check(MlopsEdge.ABI_VERSION_MAJOR shl 16) == Status.OK, "an older minor of the same major is served")
     if (MlopsEdge.ABI_VERSION_MAJOR > 0) {
         expect(lib.mle_abi_check((MlopsEdge.ABI_VERSION_MAJOR - 1) shl 16) == Status.ABI_MISMATCH, "an older major: ABI_MISMATCH")
     }
     // The binding's load-time check: asked for a newer minor version, loading fails.
     val refused = errorOf { loadLibrary(MlopsEdge.ABI_VERSION + 1) }
-    expect(refused?.status == Status.ABI_MISMATCH && refused.message!!.contains("C ABI ${MlopsEdge.ABI_VERSION_MAJOR}.1"),
+    expect(refused?.status == Status.ABI_MISMATCH &&
+        refused.message!!.contains("C ABI ${MlopsEdge.ABI_VERSION_MAJOR}.${MlopsEdge.ABI_VERSION_MINOR + 1}"),
         "loading for another ABI throws ABI_MISMATCH: ${refused?.message}")
     expect(loadLibrary().mle_abi_version() == MlopsEdge.ABI_VERSION, "loading for this ABI passes")
     val v = "${c.consts["VERSION_MAJOR"]}.${c.consts["VERSION_MINOR"]}.${c.consts["VERSION_PATCH"]}"
@@ -653,6 +657,142 @@ private fun runtime(root: String) {
     expect(MlopsEdge.registeredCallbacks == callbacksBefore, "every lambda released (${MlopsEdge.registeredCallbacks} held)")
 }
 
+/** 30 features for breast-cancer-logreg (and three_labels_30). */
+private fun rows30() = FloatArray(30) { (it % 7) * 0.5f }
+
+/**
+ * ABI 1.1: a runtime serving the 30-feature, 2-label breast-cancer model refuses a swap, a rollout,
+ * an experiment and a shadow whose model takes 64 features, a swap to a text model, and a swap or
+ * an experiment variant with 3 labels;
+ * production keeps answering. changeInputSchema is the deliberate change, and maxLabels follows it.
+ */
+private fun inputSchema(root: String) {
+    val breast = Model.load("$root/models/breast-cancer-logreg")
+    val breastB = Model.load("$root/models/breast-cancer-logreg")
+    val digits = Model.load("$root/models/digits-mlp")
+    val three = Model.load("$root/tests/data/three_labels_30.onnx")
+    val text = Model.load("$root/models/profanity-tfidf")
+    val version = breast.info.version
+    val rows64 = FloatArray(64) { 3f }
+    Runtime(breast, RuntimeOptions(supervisorThread = false)).use { rt ->
+        val events = mutableListOf<Event>()
+        rt.setEventCallback { events.add(it) }
+        expect(rt.maxLabels == 2, "breast-cancer: maxLabels 2, got ${rt.maxLabels}")
+        val before = rt.health()
+
+        // A swap to 64 features: refused, the message naming the deliberate way.
+        val refused = errorOf { rt.swap(0, digits) }
+        expect(refused?.status == Status.SELF_TEST_FAILED, "a swap to 64 features: SELF_TEST_FAILED (${refused?.status})")
+        expect(refused?.message?.contains("cannot take the inputs") == true &&
+            refused.message!!.contains("mle_runtime_change_input_schema"), "the refusal says why: ${refused?.message}")
+        expect(events.lastOrNull()?.kind == EventKind.SWAP_REFUSED &&
+            events.last().message.contains("cannot take the inputs"), "refusal event: ${events.lastOrNull()}")
+        expect(statusOf { rt.swap(0, text) } == Status.SELF_TEST_FAILED, "a swap to text input")
+        expect(statusOf { rt.swap(0, three) } == Status.SELF_TEST_FAILED, "a swap to 3 labels (buffers hold 2)")
+        expect(statusOf { rt.swapPath(0, "$root/models/digits-mlp") } == Status.SELF_TEST_FAILED, "swapPath to 64 features")
+        expect(statusOf { rt.startRollout(0, digits) } == Status.SELF_TEST_FAILED, "a rollout of 64 features")
+        expect(statusOf { rt.setExperiment("schema", listOf(Variant("control", breastB, 0.5), Variant("wide", digits, 0.5))) } ==
+            Status.INVALID_ARGUMENT, "an experiment variant of 64 features")
+        expect(statusOf { rt.setExperiment("schema", listOf(Variant("control", breastB, 0.5), Variant("three", three, 0.5))) } ==
+            Status.INVALID_ARGUMENT, "an experiment variant with 3 labels")
+        expect(statusOf { rt.setShadow(digits, 1.0) } == Status.INVALID_ARGUMENT, "a shadow of 64 features")
+        val after = rt.health()
+        expect(after.swaps == before.swaps && after.refusedModels - before.refusedModels == 8L,
+            "nothing swapped, 8 refusals: ${after.refusedModels - before.refusedModels}")
+
+        // Production keeps answering, with its 2 labels.
+        val served = rt.classifyFloats("u", rows30())
+        expect(served.variant == 0 && served.version == version && served.label == breast.label(served.labelIndex),
+            "production still answers: $served")
+        expect(rt.maxLabels == 2, "still 2 labels after the refusals")
+
+        // The same schema is accepted; a shadow may have other labels.
+        rt.swap(0, breastB)
+        rt.setShadow(three, 1.0)
+        expect(statusOf { rt.changeInputSchema(digits) } == Status.INVALID_STATE, "no schema change beside a shadow")
+        rt.clearShadow()
+        expect(statusOf { rt.changeInputSchema(digits, listOf(SelfTestCase.features(rows64, "no such label"))) } ==
+            Status.SELF_TEST_FAILED, "the schema change's self-test runs")
+        expect(rt.maxLabels == 2, "a refused change leaves maxLabels")
+
+        // The deliberate change.
+        rt.changeInputSchema(digits)
+        expect(events.last().kind == EventKind.SWAPPED && events.last().message.contains("input schema changed"),
+            "schema change event: ${events.last()}")
+        expect(rt.maxLabels == 10, "digits: maxLabels 10, got ${rt.maxLabels}")
+        val n = SizeTOut()
+        val probs = FloatArray(rt.maxLabels)
+        expect(lib.mle_runtime_classify_f32(rt.handle, cString("u"), rows64, sizeT(64), CServed(), probs, sizeT(probs.size), n) ==
+            Status.OK && n.value == 10L, "a buffer of maxLabels holds the new model's probabilities (${n.value})")
+        expect(rt.classifyFloats("u", rows64).version == digits.info.version, "digits serves")
+        expect(statusOf { rt.classifyFloats("u", rows30()) } == Status.INPUT_SHAPE, "the old inputs no longer fit")
+        expect(statusOf { rt.rollback(0) } == Status.INVALID_STATE, "no rollback across a schema change")
+
+        // And back, deliberately.
+        rt.changeInputSchema(breast)
+        expect(rt.maxLabels == 2 && rt.classifyFloats("u", rows30()).version == version, "back to breast-cancer")
+        rt.shutdown(1000)
+        expect(statusOf { rt.changeInputSchema(digits) } == Status.SHUTTING_DOWN, "no schema change after shutdown")
+    }
+    listOf(breast, breastB, digits, three, text).forEach { it.close() }
+}
+
+/**
+ * ABI 1.1's spool: one Telemetry per spool file (SPOOL_LOCKED), and what a damaged or emptied
+ * spool lost, in the telemetry stats and the runtime's health.
+ */
+private fun spool(root: String) {
+    val dir = java.nio.file.Files.createTempDirectory("mle-kotlin-spool").toFile()
+    val path = File(dir, "telemetry.spool").path
+    val callbacksBefore = MlopsEdge.registeredCallbacks
+    val options = TelemetryOptions(spoolPath = path)
+    val runtimeOptions = RuntimeOptions(supervisorThread = false)
+    try {
+        Model.load("$root/models/digits-mlp").use { digits ->
+            Telemetry(options) { UploadResult.RETRY }.use { first ->
+                val fresh = first.stats()
+                expect(fresh.spoolCorruptBytes == 0L && fresh.spoolCorruptRegions == 0L && !fresh.spoolTruncated,
+                    "a new spool lost nothing: $fresh")
+                val locked = errorOf { Telemetry(options) { UploadResult.OK } }
+                expect(locked?.status == Status.SPOOL_LOCKED && locked.message!!.contains(path),
+                    "a second Telemetry on the same spool: SPOOL_LOCKED naming the path (${locked?.status}: ${locked?.message})")
+                expect(MlopsEdge.registeredCallbacks == callbacksBefore + 1, "the refused telemetry's callbacks are released")
+                Runtime(digits, runtimeOptions, first).use { rt ->
+                    repeat(100) { rt.classifyFloats("u", FloatArray(64) { 5f }) }
+                    expect(rt.health().telemetrySpoolLostBytes == 0L, "health: nothing lost from a new spool")
+                    first.persist()
+                }
+            }
+            // Both handles gone: the file is free. One flipped bit at 10% of it.
+            val bytes = File(path).readBytes()
+            expect(bytes.size > 1000, "a spool of ${bytes.size} bytes")
+            bytes[bytes.size / 10] = (bytes[bytes.size / 10].toInt() xor 0x40).toByte()
+            File(path).writeBytes(bytes)
+            Telemetry(options) { UploadResult.RETRY }.use { t ->
+                val s = t.stats()
+                expect(s.recovered == 99L && s.spoolCorruptRegions == 1L && s.spoolCorruptBytes in 1L..299L &&
+                    s.spoolTornBytes == 0L && !s.spoolTruncated && s.lastSpoolError.contains("damaged"),
+                    "damage skipped and counted: $s")
+                Runtime(digits, runtimeOptions, t).use { rt ->
+                    val h = rt.health()
+                    expect(h.telemetrySpoolLostBytes == s.spoolCorruptBytes,
+                        "health: ${h.telemetrySpoolLostBytes} spool bytes lost (stats: ${s.spoolCorruptBytes})")
+                }
+            }
+            // Emptied by something else.
+            File(path).writeBytes(ByteArray(0))
+            Telemetry(options) { UploadResult.RETRY }.use { t ->
+                val s = t.stats()
+                expect(s.spoolTruncated && s.recovered == 0L && s.spoolCorruptRegions == 0L && s.lastSpoolError.isNotEmpty(),
+                    "an emptied spool is reported: $s")
+            }
+        }
+    } finally {
+        dir.deleteRecursively()
+    }
+    expect(MlopsEdge.registeredCallbacks == callbacksBefore, "every telemetry lambda released")
+}
+
 /** Runs one part of the test; an exception is a failure of that part (the others still run). */
 private fun part(name: String, body: () -> Unit) {
     try {
@@ -675,6 +815,8 @@ fun main(args: Array<String>) {
     part("monitors") { monitors(root) }
     part("stateless") { stateless() }
     part("runtime") { runtime(root) }
+    part("input schema") { inputSchema(root) }
+    part("spool") { spool(root) }
     println("$checks checks, $failures failures")
     System.exit(if (failures == 0) 0 else 1)
 }

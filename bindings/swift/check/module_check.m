@@ -45,7 +45,7 @@ static int32_t errors_and_constants(void) {
                           MLE_ERR_INFERENCE, MLE_ERR_POOL_EXHAUSTED, MLE_ERR_PANIC, MLE_ERR_OUTPUT_NOT_FINITE,
                           MLE_ERR_INSUFFICIENT_DATA, MLE_ERR_INVALID_STATE, MLE_ERR_LIMIT_REACHED, MLE_ERR_BUSY,
                           MLE_ERR_SHUTTING_DOWN, MLE_ERR_SELF_TEST_FAILED, MLE_ERR_SESSION_BUSY,
-                          MLE_ERR_ABI_MISMATCH, MLE_ERR_MODEL_LIMIT};
+                          MLE_ERR_ABI_MISMATCH, MLE_ERR_MODEL_LIMIT, MLE_ERR_SPOOL_LOCKED};
     uint32_t flags[] = {MLE_FLAG_TRUNCATED, MLE_FLAG_EMPTY_INPUT, MLE_FLAG_UNPOOLED, MLE_FLAG_LABEL_TRUNCATED};
     int32_t constants[] = {MLE_INPUT_TEXT, MLE_INPUT_TENSOR, MLE_INPUT_BYTES, MLE_LEVEL_OK, MLE_LEVEL_WARNING,
                            MLE_LEVEL_CRITICAL, MLE_ROLE_VARIANT, MLE_ROLE_CANDIDATE, MLE_ROLE_SHADOW,
@@ -248,15 +248,18 @@ static mle_status telemetry_calls(mle_telemetry **telemetry) {
     SIZED(mle_telemetry_stats, s);
     status |= mle_telemetry_get_stats(*telemetry, &s);
     sum += (double)(s.recorded + s.sampled_out + s.sent + s.retried + s.dropped_queue_full + s.dropped_by_host +
-                    s.pending + s.recovered + s.spool_bytes + s.spool_errors) +
+                    s.pending + s.recovered + s.spool_bytes + s.spool_errors + s.spool_torn_bytes) +
            s.last_spool_error[0];
+    /* ABI 1.1: what the spool lost at creation. */
+    sum += (double)(s.spool_corrupt_bytes + s.spool_corrupt_regions) + (s.spool_truncated != 0);
     return status + (int32_t)sum;
 }
 
 /* Runtime: options with the monitor template and thresholds as pointers, classify (user id,
  * input, out, no probabilities), experiment with a scheme, events, the hook, swap (handle and
- * path with model options), rollout, outcomes, shadow, significance, stats, snapshots, health
- * with its models array, export, shutdown with the final snapshots. */
+ * path with model options), the input schema change and max labels (ABI 1.1), rollout,
+ * outcomes, shadow, significance, stats, snapshots, health with its models array, export,
+ * shutdown with the final snapshots. */
 static void on_event(void *userdata, const mle_event *event) {
     mle_event e;
     received(&e, event, sizeof e);
@@ -333,6 +336,11 @@ static mle_status runtime_calls(const mle_model *model, const mle_telemetry *tel
     model_options.max_model_bytes = 1u << 20;
     status |= mle_runtime_swap_path(runtime, 0, "m", &model_options, NULL, 0);
     status |= mle_runtime_swap_path(runtime, 0, "m", NULL, NULL, 0);
+    /* ABI 1.1: the deliberate schema change (the card's self-test cases) and the label bound. */
+    status |= mle_runtime_change_input_schema(runtime, model, NULL, 0);
+    size_t max_labels = 0;
+    status |= mle_runtime_get_max_labels(runtime, &max_labels);
+    sum += (double)max_labels;
 
     mle_rollout_options rollout;
     status |= mle_rollout_options_init(&rollout, sizeof rollout);
@@ -375,7 +383,7 @@ static mle_status runtime_calls(const mle_model *model, const mle_telemetry *tel
     status |= mle_runtime_get_health(runtime, &h, models, h.model_count < 4 ? h.model_count : 4);
     sum += h.state + h.level + h.rollout_active + h.rollout_percent + h.last_error[0] + h.model_count +
            (double)(h.requests + h.errors + h.busy + h.hook_errors + h.swaps + h.refused_models + h.rollbacks +
-                    h.telemetry_sent + h.telemetry_pending);
+                    h.telemetry_sent + h.telemetry_pending + h.telemetry_spool_lost_bytes);
     const mle_loaded_model *m = &models[0];
     sum += m->role + m->variant + m->variant_name[0] + m->version[0] + (double)m->trained_at_unix +
            (double)m->age_days + m->needs_retraining + m->staleness_level + m->alert_level;

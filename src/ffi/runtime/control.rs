@@ -19,12 +19,14 @@ use crate::events::Event;
 use crate::runtime::Variant;
 
 /// Set an experiment: `variants[0]` is control; `scheme` (`MLE_ASSIGN_*`) assigns users. Every
-/// model must take the production model's input kind. Variant counters restart. Not allowed
-/// during a rollout (`MLE_ERR_INVALID_STATE`).
+/// model must take the inputs production takes (kind, feature count and shape, byte layout) and
+/// have no more labels than the deployment's models (the hosts' probability buffers); a model that
+/// does not is refused (event `MLE_EVENT_SWAP_REFUSED`) and the experiment is not set. Variant
+/// counters restart. Not allowed during a rollout (`MLE_ERR_INVALID_STATE`).
 ///
 /// Errors: `MLE_ERR_INVALID_ARGUMENT` (NULL arguments, 0 or more than 16 variants, names empty
-/// or above 64 bytes, weights not summing to 1 within 0.001, an unknown scheme, another input
-/// kind), `MLE_ERR_INVALID_UTF8`, `MLE_ERR_INVALID_STATE`.
+/// or above 64 bytes, weights not summing to 1 within 0.001, an unknown scheme, a model that
+/// cannot take production's inputs), `MLE_ERR_INVALID_UTF8`, `MLE_ERR_INVALID_STATE`.
 ///
 /// # Safety
 /// `runtime` is NULL or live; `name` NULL or NUL-terminated; `variants` NULL or `count` structs
@@ -211,10 +213,13 @@ unsafe fn cases_from_c(cases: *const mle_self_test_case, count: usize) -> Result
 }
 
 /// Hot swap: `model` serves `variant` from now on, after it passed its self-test on a fresh
-/// session (`cases`, or the card's `self_test` cases when `count` is 0; none is a pass) and takes
-/// the same input kind. Refused models keep the old one serving (`MLE_ERR_SELF_TEST_FAILED`,
-/// event `MLE_EVENT_SWAP_REFUSED`). Requests in flight finish on the old model, which is kept
-/// for `mle_runtime_rollback`.
+/// session (`cases`, or the card's `self_test` cases when `count` is 0; none is a pass) and
+/// proved it can take the inputs the runtime serves: the same input kind, the same feature count
+/// and shape (tensor models), the same byte layout (bytes models), and no more labels than the
+/// deployment's models have (the hosts' probability buffers). Refused models keep the old one
+/// serving (`MLE_ERR_SELF_TEST_FAILED`, event `MLE_EVENT_SWAP_REFUSED` saying why). A deliberate
+/// change of input schema is `mle_runtime_change_input_schema`. Requests in flight finish on the
+/// old model, which is kept for `mle_runtime_rollback`.
 ///
 /// Errors: `MLE_ERR_INVALID_ARGUMENT` (NULL/invalid handles, no such variant, bad cases),
 /// `MLE_ERR_SELF_TEST_FAILED`, `MLE_ERR_INVALID_STATE` (the variant is under rollout),
@@ -270,6 +275,36 @@ pub unsafe extern "C" fn mle_runtime_swap_path(
             )
         };
         rt.swap_from_path(variant, path, &options, cases.as_deref())
+    })
+}
+
+/// A deliberate change of input schema: `model` replaces production although it takes another
+/// kind or shape of input, or has more labels, than the deployment serves (what
+/// `mle_runtime_swap` refuses). It still passes its self-test (`cases` as in
+/// `mle_runtime_swap`). Only while production serves alone (no experiment, rollout or shadow).
+/// From the next request on, hosts send the new inputs and size their probability buffers for
+/// the new model's label count; there is no rollback across a schema change. Event
+/// `MLE_EVENT_SWAPPED`, its message naming both schemas. Since C ABI 1.1.
+///
+/// Errors: `MLE_ERR_INVALID_STATE` (an experiment, rollout or shadow is set),
+/// `MLE_ERR_SELF_TEST_FAILED`, `MLE_ERR_SHUTTING_DOWN`, `MLE_ERR_INVALID_ARGUMENT`.
+///
+/// # Safety
+/// As `mle_runtime_swap`.
+///
+/// Thread safety: safe from any thread (control calls are serialised).
+#[no_mangle]
+pub unsafe extern "C" fn mle_runtime_change_input_schema(
+    runtime: *const mle_runtime,
+    model: *const mle_model,
+    cases: *const mle_self_test_case,
+    count: usize,
+) -> mle_status {
+    guard(|| {
+        // SAFETY: per this function's contract.
+        let (rt, model, cases) =
+            unsafe { (runtime_ref(runtime)?, model_ref(model, "model")?, cases_from_c(cases, count)?) };
+        rt.change_input_schema(&model.model, cases.as_deref())
     })
 }
 
@@ -355,9 +390,12 @@ pub unsafe extern "C" fn mle_runtime_rollback(runtime: *const mle_runtime, varia
 }
 
 /// Set a shadow model that sees `fraction` (0 < f <= 1) of production requests, off the request
-/// path (its answers are compared, never returned); replaces any previous shadow.
+/// path (its answers are compared, never returned); replaces any previous shadow. It must take
+/// the inputs production takes (kind, feature count and shape, byte layout; its labels may
+/// differ); otherwise it is refused (event `MLE_EVENT_SWAP_REFUSED`).
 ///
-/// Errors: `MLE_ERR_INVALID_ARGUMENT` (fraction, input kind), `MLE_ERR_SHUTTING_DOWN`.
+/// Errors: `MLE_ERR_INVALID_ARGUMENT` (fraction, a model that cannot take production's inputs),
+/// `MLE_ERR_SHUTTING_DOWN`.
 ///
 /// # Safety
 /// `runtime` and `model` NULL or live.

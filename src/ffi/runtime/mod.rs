@@ -214,9 +214,9 @@ unsafe fn classify<'a>(
 /// anonymous request: hashing then gives every anonymous request the same variant, and a rollout
 /// sends exactly its share of them to the candidate, by a counter): assign the variant (hook,
 /// else hashing), route to the rollout candidate when its share says so, run on a pooled session,
-/// offer the shadow a copy when sampled. `*out` gets the answer; `probabilities` (NULL, or at least the largest
-/// label count of the deployment's models: `mle_model_details.label_count`) the probabilities,
-/// `*probabilities_len` (may be NULL) their count.
+/// offer the shadow a copy when sampled. `*out` gets the answer; `probabilities` (NULL, or at
+/// least `mle_runtime_get_max_labels` values) the probabilities, `*probabilities_len` (may be
+/// NULL) their count.
 ///
 /// Errors: the session's (see `mle_session_classify_text`), `MLE_ERR_BUSY` (every session of
 /// the model stayed busy for `busy_wait_ms`), `MLE_ERR_SHUTTING_DOWN`. Every call is counted

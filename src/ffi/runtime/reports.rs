@@ -195,6 +195,25 @@ pub unsafe extern "C" fn mle_runtime_snapshot(
     })
 }
 
+/// The most labels a model answering this runtime's requests has (the variants and the rollout
+/// candidate; not the shadow): what a `probabilities` buffer of the classify calls must hold.
+/// It only changes with `mle_runtime_change_input_schema` (other deployment changes that would
+/// raise it are refused). Since C ABI 1.1.
+///
+/// # Safety
+/// `runtime` is NULL or live; `out` is NULL or writable.
+///
+/// Thread safety: safe from any thread.
+#[no_mangle]
+pub unsafe extern "C" fn mle_runtime_get_max_labels(runtime: *const mle_runtime, out: *mut usize) -> mle_status {
+    guard(|| {
+        // SAFETY: per this function's contract.
+        let (rt, out) = unsafe { (runtime_ref(runtime)?, super::super::args::output(out, "out")?) };
+        *out = rt.max_labels();
+        Ok(())
+    })
+}
+
 /// One supervisor pass now, on the calling thread: runs the queued shadow comparisons, analyses
 /// every monitor (alert-level events) and moves the rollout. What the supervisor thread does
 /// every `evaluation_interval_ms`; call it yourself with `supervisor_thread = 0`.
@@ -276,6 +295,7 @@ pub unsafe extern "C" fn mle_runtime_get_health(
             telemetry_retried: t.retried,
             telemetry_dropped: t.dropped_queue_full + t.dropped_by_host,
             telemetry_pending: t.pending,
+            telemetry_spool_lost_bytes: t.spool_torn_bytes + t.spool_corrupt_bytes,
         };
         copy_text(&r.candidate_version, &mut health.rollout_candidate_version);
         copy_text(h.last_error.as_deref().unwrap_or(""), &mut health.last_error);

@@ -360,6 +360,9 @@ pub struct mle_health {
     pub telemetry_dropped: u64,
     /// Telemetry records waiting for upload.
     pub telemetry_pending: u64,
+    /// Spool bytes lost when the telemetry was created: a torn tail cut, damage skipped, or a
+    /// spool found emptied (`mle_telemetry_stats` says which). Since C ABI 1.1.
+    pub telemetry_spool_lost_bytes: u64,
 }
 
 // SAFETY: repr(C), struct_size first, plain data.
@@ -430,5 +433,6 @@ super::super::abi::extensible_out! {
     mle_variant_stats: &[std::mem::size_of::<mle_variant_stats>()];
     mle_shadow_report: &[std::mem::size_of::<mle_shadow_report>()];
     mle_loaded_model: &[std::mem::size_of::<mle_loaded_model>()];
-    mle_health: &[std::mem::size_of::<mle_health>()];
+    // ABI 1.0 ended before `telemetry_spool_lost_bytes` (added in 1.1).
+    mle_health: &[std::mem::offset_of!(mle_health, telemetry_spool_lost_bytes), std::mem::size_of::<mle_health>()];
 }

@@ -1,4 +1,4 @@
-// libmlops_edge for Kotlin/JVM and Android, over JNA (C ABI 1.0). Every class that owns a native
+// libmlops_edge for Kotlin/JVM and Android, over JNA (C ABI 1.1). Every class that owns a native
 // handle is Closeable (use `use { }`); every failing call throws MleException with the library's
 // status code and message; callbacks are Kotlin lambdas that stay alive exactly as long as the
 // library holds them (a registry keyed by the userdata pointer, released by the library's
@@ -32,6 +32,11 @@ object Status {
     const val ABI_MISMATCH = 23
     /** A model file above [ModelOptions.maxModelBytes]. */
     const val MODEL_LIMIT = 24
+    /**
+     * The telemetry spool file is in use by another telemetry handle (of this process or another):
+     * one [Telemetry] per [TelemetryOptions.spoolPath]. Since C ABI 1.1.
+     */
+    const val SPOOL_LOCKED = 25
 }
 
 /** Input kinds (MLE_INPUT_*), as in [ModelInfo.inputKind]. */
@@ -141,8 +146,12 @@ data class KsResult(val statistic: Double, val pValue: Double)
 object MlopsEdge {
     /** Major version of the C ABI this binding mirrors (the header's MLE_ABI_VERSION_MAJOR). */
     const val ABI_VERSION_MAJOR = 1
-    /** Minor version of the C ABI this binding mirrors (MLE_ABI_VERSION_MINOR). */
-    const val ABI_VERSION_MINOR = 0
+    /**
+     * Minor version of the C ABI this binding mirrors (MLE_ABI_VERSION_MINOR). 1: the binding needs
+     * a library of ABI 1.1 or later (1.1 added [Runtime.changeInputSchema], [Runtime.maxLabels],
+     * [Status.SPOOL_LOCKED] and the spool damage counters).
+     */
+    const val ABI_VERSION_MINOR = 1
     /** `(major << 16) | minor`: what the binding passes to mle_abi_check when it loads the library. */
     const val ABI_VERSION = (ABI_VERSION_MAJOR shl 16) or ABI_VERSION_MINOR
 
@@ -657,12 +666,20 @@ class Batch(val id: Long, val data: ByteArray, val records: Long, val firstSeq: 
 /** What one flush did. */
 data class FlushReport(val batchesSent: Long, val batchesDropped: Long, val retried: Boolean, val retryAfterMs: Long?, val pending: Long)
 
-/** Telemetry counters; `recorded == sent + droppedQueueFull + droppedByHost + pending`. */
+/**
+ * Telemetry counters; `recorded == sent + droppedQueueFull + droppedByHost + pending`. What the
+ * spool lost when the telemetry was created (since C ABI 1.1): `spoolCorruptBytes` of damaged
+ * entries skipped in `spoolCorruptRegions` stretches (the intact entries after them were
+ * recovered), and `spoolTruncated` when the spool file was found shorter than its header (emptied
+ * or cut by something else: its records are lost; `spoolTornBytes` holds what was left).
+ */
 data class TelemetryStats(val recorded: Long, val sampledOut: Long, val sent: Long, val retried: Long,
                           val droppedQueueFull: Long, val droppedByHost: Long, val pending: Long,
                           val recovered: Long, val spoolTornBytes: Long, val batchesSent: Long = 0,
                           val batchesRetried: Long = 0, val batchesDropped: Long = 0, val spoolBytes: Long = 0,
-                          val spoolSkipped: Long = 0, val spoolErrors: Long = 0, val lastSpoolError: String = "")
+                          val spoolSkipped: Long = 0, val spoolErrors: Long = 0, val lastSpoolError: String = "",
+                          val spoolCorruptBytes: Long = 0, val spoolCorruptRegions: Long = 0,
+                          val spoolTruncated: Boolean = false)
 
 /** Telemetry options (see the README's Telemetry section). */
 data class TelemetryOptions(val queueCapacity: Int = 4096, val requestSampleRate: Double = 1.0,
@@ -674,7 +691,9 @@ data class TelemetryOptions(val queueCapacity: Int = 4096, val requestSampleRate
 /**
  * Telemetry: records requests and events (through a [Runtime]), hands batches to `upload` on
  * [flush]; `ready` is told (on a request thread) when a batch's worth is waiting. An exception
- * thrown by `upload` counts as RETRY.
+ * thrown by `upload` counts as RETRY. One Telemetry per spool file: a second one on the same
+ * [TelemetryOptions.spoolPath] while the first (or a runtime using it) lives throws
+ * [Status.SPOOL_LOCKED] (since C ABI 1.1).
  */
 class Telemetry(options: TelemetryOptions = TelemetryOptions(), ready: ((Long) -> Unit)? = null,
                 upload: (Batch) -> UploadResult) : NativeHandle(newTelemetry(options, upload, ready)) {
@@ -691,7 +710,8 @@ class Telemetry(options: TelemetryOptions = TelemetryOptions(), ready: ((Long) -
         check(lib.mle_telemetry_get_stats(handle, s))
         return TelemetryStats(s.recorded, s.sampled_out, s.sent, s.retried, s.dropped_queue_full, s.dropped_by_host,
             s.pending, s.recovered, s.spool_torn_bytes, s.batches_sent, s.batches_retried, s.batches_dropped,
-            s.spool_bytes, s.spool_skipped, s.spool_errors, fromC(s.last_spool_error))
+            s.spool_bytes, s.spool_skipped, s.spool_errors, fromC(s.last_spool_error), s.spool_corrupt_bytes,
+            s.spool_corrupt_regions, s.spool_truncated != 0)
     }
 
     private class Hooks(val upload: (Batch) -> UploadResult, val ready: ((Long) -> Unit)?)
@@ -750,7 +770,10 @@ data class Event(val kind: Int, val variant: Int, val fromVersion: String, val t
 /** A variant of an experiment. */
 class Variant(val name: String, val model: Model, val weight: Double)
 
-/** A self-test case for [Runtime.swap] and [Runtime.startRollout]: one input and the label it must give. */
+/**
+ * A self-test case for [Runtime.swap], [Runtime.startRollout] and [Runtime.changeInputSchema]: one
+ * input and the label it must give.
+ */
 class SelfTestCase private constructor(internal val text: String?, internal val features: FloatArray?,
                                        internal val bytes: ByteArray?, val expectedLabel: String) {
     companion object {
@@ -794,7 +817,11 @@ data class LoadedModel(val role: Int, val variant: Int, val variantName: String,
                        val trainedAtUnix: Long?, val ageDays: Long?, val needsRetraining: Boolean,
                        val stalenessLevel: Int, val alertLevel: Int)
 
-/** Runtime health (mle_health) and its loaded models. */
+/**
+ * Runtime health (mle_health) and its loaded models. `telemetrySpoolLostBytes`: spool bytes lost
+ * when the runtime's telemetry was created (a torn tail cut, damage skipped, or a spool found
+ * emptied; [TelemetryStats] says which). Since C ABI 1.1.
+ */
 data class Health(val state: Int, val level: Int, val requests: Long, val errors: Long, val hookErrors: Long,
                   val swaps: Long, val rollbacks: Long, val rolloutActive: Boolean, val rolloutPercent: Int,
                   val lastError: String, val telemetrySent: Long, val telemetryPending: Long,
@@ -802,7 +829,7 @@ data class Health(val state: Int, val level: Int, val requests: Long, val errors
                   val refusedModels: Long, val rolloutsCompleted: Long, val rolloutVariant: Int, val rolloutStage: Int,
                   val rolloutServedAtStage: Long, val rolloutRequestsPerStage: Long, val rolloutCandidateVersion: String,
                   val telemetryEnabled: Boolean, val telemetryRetried: Long, val telemetryDropped: Long,
-                  val models: List<LoadedModel>, val structSize: Int)
+                  val models: List<LoadedModel>, val structSize: Int, val telemetrySpoolLostBytes: Long = 0)
 
 /**
  * Runtime options (mle_runtime_options). `monitor` (the template of each model's monitor; its
@@ -831,7 +858,11 @@ class Runtime(production: Model, options: RuntimeOptions = RuntimeOptions(), tel
     fun classifyBytes(userId: String, data: ByteArray): Served =
         serve { out -> lib.mle_runtime_classify_bytes(handle, cString(userId), data, sizeT(data.size), out, null, SizeT(0), null) }
 
-    /** Sets an A/B experiment (weights sum to 1; variant 0 is control). */
+    /**
+     * Sets an A/B experiment (weights sum to 1; variant 0 is control). Every model must take the
+     * inputs production takes (kind, feature count and shape, byte layout) and have no more labels
+     * than [maxLabels]; otherwise [Status.INVALID_ARGUMENT] and the experiment is not set.
+     */
     fun setExperiment(name: String, variants: List<Variant>, scheme: AssignScheme = AssignScheme.MD5) {
         // An input array: struct_size in every element (sizedArray); the name Memory objects are
         // referenced by the structs, which the call holds.
@@ -853,13 +884,21 @@ class Runtime(production: Model, options: RuntimeOptions = RuntimeOptions(), tel
         if (hook == null) check(lib.mle_runtime_set_assignment_hook(handle, null, null, null))
         else check(lib.mle_runtime_set_assignment_hook(handle, hookTrampoline, Registry.register(hook), Registry.free))
     }
-    /** Hot swap after the self-test (`cases`, or the card's when empty). */
+    /**
+     * Hot swap after the self-test (`cases`, or the card's when empty). A model that cannot take
+     * the inputs the runtime serves (another input kind, feature count or shape, byte layout) or
+     * has more labels than [maxLabels] is refused with [Status.SELF_TEST_FAILED] (since C ABI 1.1)
+     * and the old model keeps serving; a deliberate change is [changeInputSchema].
+     */
     fun swap(variant: Int, model: Model, cases: List<SelfTestCase> = emptyList()) =
         check(lib.mle_runtime_swap(handle, sizeT(variant), model.handle, selfTestCases(cases), sizeT(cases.size)))
     /** Loads the model at `path` (with `options`) and swaps it in as [swap] does. */
     fun swapPath(variant: Int, path: String, options: ModelOptions? = null, cases: List<SelfTestCase> = emptyList()) =
         check(lib.mle_runtime_swap_path(handle, sizeT(variant), cString(path), options?.toC(), selfTestCases(cases), sizeT(cases.size)))
-    /** Starts a staged rollout (empty stages / 0 requests / null autoPromote: the defaults). */
+    /**
+     * Starts a staged rollout (empty stages / 0 requests / null autoPromote: the defaults). The
+     * candidate is refused as [swap] refuses a model ([Status.SELF_TEST_FAILED]).
+     */
     fun startRollout(variant: Int, candidate: Model, stagesPercent: IntArray = intArrayOf(), requestsPerStage: Long = 0,
                      autoPromote: Boolean? = null, cases: List<SelfTestCase> = emptyList()) {
         val o = CRolloutOptions()
@@ -873,8 +912,23 @@ class Runtime(production: Model, options: RuntimeOptions = RuntimeOptions(), tel
         autoPromote?.let { o.auto_promote = if (it) 1 else 0 }
         check(lib.mle_runtime_start_rollout(handle, sizeT(variant), candidate.handle, o, selfTestCases(cases), sizeT(cases.size)))
     }
+    /**
+     * A deliberate change of input schema: `model` replaces production although it takes another
+     * kind or shape of input, or has more labels, than the runtime serves (what [swap] refuses).
+     * It still passes its self-test (`cases`, or the card's when empty). Only while production
+     * serves alone: an experiment of several variants, a rollout or a shadow is
+     * [Status.INVALID_STATE]. From the next request on, send the new model's inputs; [maxLabels]
+     * follows the new model; [rollback] cannot cross the change ([Status.INVALID_STATE]).
+     * Since C ABI 1.1.
+     */
+    fun changeInputSchema(model: Model, cases: List<SelfTestCase> = emptyList()) =
+        check(lib.mle_runtime_change_input_schema(handle, model.handle, selfTestCases(cases), sizeT(cases.size)))
     fun promote() = check(lib.mle_runtime_promote(handle))
     fun rollback(variant: Int) = check(lib.mle_runtime_rollback(handle, sizeT(variant)))
+    /**
+     * Mirrors `fraction` of production requests to `model`, off the request path. It must take the
+     * inputs production takes (its labels may differ), else [Status.INVALID_ARGUMENT].
+     */
     fun setShadow(model: Model, fraction: Double) = check(lib.mle_runtime_set_shadow(handle, model.handle, fraction))
     fun clearShadow() = check(lib.mle_runtime_clear_shadow(handle))
     fun shadowReport(): ShadowReport {
@@ -903,6 +957,17 @@ class Runtime(production: Model, options: RuntimeOptions = RuntimeOptions(), tel
         check(lib.mle_runtime_snapshot(handle, role, sizeT(variant), s, null, SizeT(0), null))
         return Snapshot(s)
     }
+    /**
+     * The most labels a model answering this runtime's requests has (the variants and the rollout
+     * candidate, not the shadow): what a probabilities buffer of a classify call must hold. It only
+     * changes with [changeInputSchema]. Since C ABI 1.1.
+     */
+    val maxLabels: Int
+        get() {
+            val out = SizeTOut()
+            check(lib.mle_runtime_get_max_labels(handle, out))
+            return out.value.toInt()
+        }
     fun evaluate() = check(lib.mle_runtime_evaluate(handle))
     /** Health and the loaded models (asked until the array holds them all). */
     fun health(): Health {
@@ -928,7 +993,8 @@ class Runtime(production: Model, options: RuntimeOptions = RuntimeOptions(), tel
                 h.rollout_percent, fromC(h.last_error), h.telemetry_sent, h.telemetry_pending, h.uptime_seconds, h.in_flight,
                 h.busy, h.refused_shutting_down, h.refused_models, h.rollouts_completed, h.rollout_variant.toInt(),
                 h.rollout_stage, h.rollout_served_at_stage, h.rollout_requests_per_stage, fromC(h.rollout_candidate_version),
-                h.telemetry_enabled != 0, h.telemetry_retried, h.telemetry_dropped, loaded, h.struct_size)
+                h.telemetry_enabled != 0, h.telemetry_retried, h.telemetry_dropped, loaded, h.struct_size,
+                h.telemetry_spool_lost_bytes)
         }
     }
     fun exportMetrics(format: MetricsFormat): String =

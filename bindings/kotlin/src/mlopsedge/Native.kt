@@ -1,4 +1,4 @@
-// The JNA mapping of include/mlops_edge.h (C ABI 1.0): one interface for the functions, one
+// The JNA mapping of include/mlops_edge.h (C ABI 1.1): one interface for the functions, one
 // Structure per C struct (fields in the header's order, with its types: int32_t and uint32_t as
 // Int, uint64_t as Long, size_t as SizeT, pointers as Pointer or a Structure.ByReference).
 // The test compares every size and field offset with the C compiler's (layout.c). Internal:
@@ -8,6 +8,10 @@
 // with `uint32_t struct_size`. A mirror created here sets it to its own size (`ready` below);
 // one built over a pointer the library handed to a callback reads the library's. For arrays,
 // `sizedArray` sets it in every element (what input arrays need; output arrays need element 0).
+// A minor version appends fields at the end of a struct, in the header's order (ABI 1.1:
+// mle_health.telemetry_spool_lost_bytes; mle_telemetry_stats.spool_corrupt_bytes,
+// spool_corrupt_regions, spool_truncated, the last a uint32_t followed by 4 bytes of tail padding
+// that JNA adds as the C compiler does).
 package mlopsedge
 
 import com.sun.jna.Callback
@@ -474,7 +478,7 @@ class CShadowReport(p: Pointer? = null) : CStruct(p) {
     "errors", "busy", "refused_shutting_down", "hook_errors", "swaps", "refused_models", "rollbacks",
     "rollouts_completed", "rollout_variant", "rollout_stage", "rollout_percent", "rollout_served_at_stage",
     "rollout_requests_per_stage", "rollout_candidate_version", "model_count", "last_error", "telemetry_enabled",
-    "telemetry_sent", "telemetry_retried", "telemetry_dropped", "telemetry_pending")
+    "telemetry_sent", "telemetry_retried", "telemetry_dropped", "telemetry_pending", "telemetry_spool_lost_bytes")
 class CHealth(p: Pointer? = null) : CStruct(p) {
     @JvmField var struct_size: Int = 0
     @JvmField var state: Int = 0
@@ -504,6 +508,8 @@ class CHealth(p: Pointer? = null) : CStruct(p) {
     @JvmField var telemetry_retried: Long = 0
     @JvmField var telemetry_dropped: Long = 0
     @JvmField var telemetry_pending: Long = 0
+    /** Since C ABI 1.1. */
+    @JvmField var telemetry_spool_lost_bytes: Long = 0
     init { ready(p, true) }
 }
 
@@ -614,7 +620,8 @@ class CFlushReport(p: Pointer? = null) : CStruct(p) {
 
 @Structure.FieldOrder("struct_size", "recorded", "sampled_out", "sent", "retried", "dropped_queue_full",
     "dropped_by_host", "pending", "batches_sent", "batches_retried", "batches_dropped", "recovered", "spool_torn_bytes",
-    "spool_bytes", "spool_skipped", "spool_errors", "last_spool_error")
+    "spool_bytes", "spool_skipped", "spool_errors", "last_spool_error", "spool_corrupt_bytes", "spool_corrupt_regions",
+    "spool_truncated")
 class CTelemetryStats(p: Pointer? = null) : CStruct(p) {
     @JvmField var struct_size: Int = 0
     @JvmField var recorded: Long = 0
@@ -633,6 +640,11 @@ class CTelemetryStats(p: Pointer? = null) : CStruct(p) {
     @JvmField var spool_skipped: Long = 0
     @JvmField var spool_errors: Long = 0
     @JvmField var last_spool_error = ByteArray(ERROR_BUFFER)
+    /** Since C ABI 1.1 (this and the next two). */
+    @JvmField var spool_corrupt_bytes: Long = 0
+    @JvmField var spool_corrupt_regions: Long = 0
+    /** uint32_t, the last field: the struct ends with 4 bytes of padding (sizeof is a multiple of 8). */
+    @JvmField var spool_truncated: Int = 0
     init { ready(p, true) }
 }
 
@@ -737,6 +749,8 @@ internal interface Lib : Library {
     fun mle_runtime_swap(rt: Pointer?, variant: SizeT, model: Pointer?, cases: Array<CSelfTestCase>?, count: SizeT): Int
     fun mle_runtime_swap_path(rt: Pointer?, variant: SizeT, path: ByteArray?, options: CModelOptions?,
                               cases: Array<CSelfTestCase>?, count: SizeT): Int
+    /** Since C ABI 1.1. */
+    fun mle_runtime_change_input_schema(rt: Pointer?, model: Pointer?, cases: Array<CSelfTestCase>?, count: SizeT): Int
     fun mle_rollout_options_init(options: CRolloutOptions?, structSize: SizeT): Int
     fun mle_runtime_start_rollout(rt: Pointer?, variant: SizeT, candidate: Pointer?, options: CRolloutOptions?,
                                   cases: Array<CSelfTestCase>?, count: SizeT): Int
@@ -750,6 +764,8 @@ internal interface Lib : Library {
     fun mle_runtime_get_shadow_report(rt: Pointer?, out: CShadowReport?): Int
     fun mle_runtime_snapshot(rt: Pointer?, role: Int, variant: SizeT, out: CSnapshot?, labels: LongArray?, cap: SizeT,
                              written: SizeTOut?): Int
+    /** Since C ABI 1.1. */
+    fun mle_runtime_get_max_labels(rt: Pointer?, out: SizeTOut?): Int
     fun mle_runtime_evaluate(rt: Pointer?): Int
     fun mle_runtime_get_health(rt: Pointer?, out: CHealth?, models: Array<CLoadedModel>?, cap: SizeT): Int
     fun mle_runtime_shutdown(rt: Pointer?, timeoutMs: Int, cb: FinalSnapshotCallback?, userdata: Pointer?): Int

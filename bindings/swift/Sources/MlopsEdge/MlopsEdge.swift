@@ -1,10 +1,10 @@
-// libmlops_edge for Swift: a thin layer over the C ABI 1.0 (module CMlopsEdge), mirroring the
+// libmlops_edge for Swift: a thin layer over the C ABI 1.1 (module CMlopsEdge), mirroring the
 // Kotlin binding. Classes free their handle in deinit; failing calls throw MleError (status +
 // message); closures given as callbacks are boxed and owned by the library through its
 // userdata/free pair, so they live exactly as long as they are registered. The callbacks are
 // non-throwing Swift closures: no Swift error ever crosses into the C library.
 //
-// ABI 1.0 rules this file follows (the header's preamble states them):
+// The ABI's rules (since 1.0) this file follows (the header's preamble states them):
 // - The first use of the layer (any constructor or Mle function) calls
 //   mle_abi_check(MLE_ABI_VERSION) once; a library of another ABI throws MleError(abiMismatch).
 // - Every struct the layer gives to or gets from the library starts with struct_size. Structs are
@@ -61,6 +61,9 @@ public enum Status {
     public static let abiMismatch: Int32 = MLE_ERR_ABI_MISMATCH
     /// A model file above `ModelOptions.maxModelBytes`.
     public static let modelLimit: Int32 = MLE_ERR_MODEL_LIMIT
+    /// The telemetry spool file is in use by another telemetry handle (of this process or
+    /// another): one Telemetry per `TelemetryOptions.spoolPath`. Since C ABI 1.1.
+    public static let spoolLocked: Int32 = MLE_ERR_SPOOL_LOCKED
 }
 
 /// Bits of Prediction.flags and Served.flags (`MLE_FLAG_*`).
@@ -307,7 +310,7 @@ func render(_ call: (UnsafeMutablePointer<CChar>?, Int, UnsafeMutablePointer<Int
 /// Calls that belong to no object (not named after the module: a type named like its module
 /// breaks module-qualified names such as `MlopsEdge.Model` for clients).
 public enum Mle {
-    /// The library's version, e.g. "0.2.0".
+    /// The library's version, e.g. "0.3.0".
     public static func version() throws -> String {
         try requireAbi()
         return String(cString: mle_version())
@@ -801,9 +804,21 @@ public struct TelemetryStats {
     public let spoolBytes: UInt64
     public let spoolErrors: UInt64
     public let lastSpoolError: String
+    /// Bytes of a torn tail cut from the spool at creation (a write the app's death interrupted).
+    public let spoolTornBytes: UInt64
+    /// Bytes of damaged entries skipped inside the spool at creation (the intact entries after
+    /// them were recovered). Since C ABI 1.1.
+    public let spoolCorruptBytes: UInt64
+    /// Stretches of damage skipped inside the spool at creation. Since C ABI 1.1.
+    public let spoolCorruptRegions: UInt64
+    /// The spool file existed but was found shorter than its header at creation (emptied or cut by
+    /// something else: its records are lost; `spoolTornBytes` holds what was left). Since C ABI 1.1.
+    public let spoolTruncated: Bool
 }
 
 /// Telemetry with the host's upload closure (JSON Lines batches, schema mlops_edge.telemetry v1).
+/// One Telemetry per spool file: a second one on the same `spoolPath` while the first (or a
+/// runtime using it) lives throws MleError(Status.spoolLocked) (since C ABI 1.1).
 public final class Telemetry {
     let handle: OpaquePointer
     public typealias Upload = (_ batchId: UInt64, _ data: Data, _ attempt: UInt32) -> UploadResult
@@ -867,7 +882,9 @@ public final class Telemetry {
         return TelemetryStats(recorded: s.recorded, sampledOut: s.sampled_out, sent: s.sent, retried: s.retried,
                               droppedQueueFull: s.dropped_queue_full, droppedByHost: s.dropped_by_host, pending: s.pending,
                               recovered: s.recovered, spoolBytes: s.spool_bytes, spoolErrors: s.spool_errors,
-                              lastSpoolError: string(fromCArray: s.last_spool_error))
+                              lastSpoolError: string(fromCArray: s.last_spool_error), spoolTornBytes: s.spool_torn_bytes,
+                              spoolCorruptBytes: s.spool_corrupt_bytes, spoolCorruptRegions: s.spool_corrupt_regions,
+                              spoolTruncated: s.spool_truncated != 0)
     }
     public func pending() throws -> UInt64 { try stats().pending }
 }
@@ -999,6 +1016,9 @@ public struct Health {
     public let lastError: String
     public let telemetrySent: UInt64
     public let telemetryPending: UInt64
+    /// Spool bytes lost when the runtime's telemetry was created: a torn tail cut, damage skipped,
+    /// or a spool found emptied (`TelemetryStats` says which). Since C ABI 1.1.
+    public let telemetrySpoolLostBytes: UInt64
     public let models: [LoadedModel]
 }
 
@@ -1102,7 +1122,9 @@ public final class Runtime {
         return Served(s)
     }
     /// An A/B experiment: (name, model, weight) per variant, weights summing to 1; variant 0 is
-    /// control; `scheme` (AssignScheme) assigns the users.
+    /// control; `scheme` (AssignScheme) assigns the users. Every model must take the inputs
+    /// production takes (kind, feature count and shape, byte layout) and have no more labels than
+    /// `maxLabels()`; otherwise MleError(Status.invalidArgument) and nothing changes.
     public func setExperiment(_ name: String, _ variants: [(String, Model, Double)], scheme: Int32 = AssignScheme.md5) throws {
         let names = variants.map { strdup($0.0) }
         defer { names.forEach { free($0) } }
@@ -1143,8 +1165,20 @@ public final class Runtime {
         }
         try check(mle_runtime_set_assignment_hook(handle, trampoline, Box<AssignmentHook>(hook).retained(), releaseBox))
     }
-    /// Hot swap after the model's self-test (its card's cases).
+    /// Hot swap after the model's self-test (its card's cases). A model that cannot take the inputs
+    /// the runtime serves (another input kind, feature count or shape, byte layout) or has more
+    /// labels than `maxLabels()` is refused with MleError(Status.selfTestFailed) (since C ABI 1.1)
+    /// and the old one keeps serving; a deliberate change is `changeInputSchema(model:)`.
     public func swap(variant: Int, model: Model) throws { try check(mle_runtime_swap(handle, variant, model.handle, nil, 0)) }
+    /// A deliberate change of input schema: `model` replaces production although it takes another
+    /// kind or shape of input, or has more labels, than the runtime serves (what `swap` refuses),
+    /// after its self-test (its card's cases). Only while production serves alone (an experiment of
+    /// several variants, a rollout or a shadow: MleError(Status.invalidState)). From the next
+    /// request on, send the new inputs; `maxLabels()` follows the new model; `rollback` cannot
+    /// cross the change (Status.invalidState). Since C ABI 1.1.
+    public func changeInputSchema(model: Model) throws {
+        try check(mle_runtime_change_input_schema(handle, model.handle, nil, 0))
+    }
     /// Loads the model at `path` with `options` and swaps it in; a model that fails to load is
     /// refused like a failed self-test (the old one keeps serving; its load status is thrown).
     public func swap(variant: Int, path: String, options: ModelOptions? = nil) throws {
@@ -1154,7 +1188,8 @@ public final class Runtime {
             try check(mle_runtime_swap_path(handle, variant, path, nil, nil, 0))
         }
     }
-    /// A staged rollout of `candidate` for `variant` (empty stages: 10, 25, 50, 100 percent).
+    /// A staged rollout of `candidate` for `variant` (empty stages: 10, 25, 50, 100 percent). The
+    /// candidate is refused as `swap` refuses a model (Status.selfTestFailed).
     public func startRollout(variant: Int, candidate: Model, stagesPercent: [Int] = [], requestsPerStage: UInt64? = nil,
                              autoPromote: Bool? = nil) throws {
         var o = try mle_rollout_options.defaults(mle_rollout_options_init)
@@ -1174,7 +1209,8 @@ public final class Runtime {
     public func recordOutcome(variant: Int, converted: Bool) throws {
         try check(mle_runtime_record_outcome(handle, variant, converted ? 1 : 0))
     }
-    /// Mirrors a `fraction` of production requests to `model`, off the request path.
+    /// Mirrors a `fraction` of production requests to `model`, off the request path. It must take
+    /// the inputs production takes (its labels may differ), else MleError(Status.invalidArgument).
     public func setShadow(model: Model, fraction: Double) throws {
         try check(mle_runtime_set_shadow(handle, model.handle, fraction))
     }
@@ -1206,6 +1242,14 @@ public final class Runtime {
         try check(mle_runtime_snapshot(handle, role, variant, &s, nil, 0, nil))
         return Snapshot(s)
     }
+    /// The most labels a model answering this runtime's requests has (the variants and the rollout
+    /// candidate, not the shadow): what a probabilities buffer must hold. It only changes with
+    /// `changeInputSchema(model:)`. Since C ABI 1.1.
+    public func maxLabels() throws -> Int {
+        var count = 0
+        try check(mle_runtime_get_max_labels(handle, &count))
+        return count
+    }
     /// Runs the supervisor's evaluation now (alerts, rollout decisions).
     public func evaluate() throws { try check(mle_runtime_evaluate(handle)) }
     public func health() throws -> Health {
@@ -1224,7 +1268,7 @@ public final class Runtime {
                       hookErrors: h.hook_errors, swaps: h.swaps, refusedModels: h.refused_models, rollbacks: h.rollbacks,
                       rolloutActive: h.rollout_active != 0, rolloutPercent: h.rollout_percent,
                       lastError: string(fromCArray: h.last_error), telemetrySent: h.telemetry_sent,
-                      telemetryPending: h.telemetry_pending,
+                      telemetryPending: h.telemetry_pending, telemetrySpoolLostBytes: h.telemetry_spool_lost_bytes,
                       models: models.prefix(min(h.model_count, models.count)).map { LoadedModel($0) })
     }
     /// Prometheus text, OpenMetrics or OTLP JSON (MetricsFormat).
