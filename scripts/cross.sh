@@ -8,7 +8,9 @@
 #   nothing of the host's is used before it exists.
 #
 #   aarch64-unknown-linux-gnu, armv7-unknown-linux-gnueabihf (Debian's cross gcc, qemu-user):
-#     the Rust test suite runs under qemu, built with `--cfg mle_emulated` (tests that load
+#     on aarch64 the Rust test suite runs under qemu, on armv7 (32 bits) the C ABI test
+#     (tests/c/abi_test.c --quick, library built with the test hooks); the Rust suite is built
+#     with `--cfg mle_emulated` (tests that load
 #     MiniLM or magika are marked `cfg_attr(mle_emulated, ignore = …)` in the code: qemu-user
 #     runs tract ~100x slower, a MiniLM load takes a minute); the C library
 #     (cdylib + staticlib, pool allocator) is built, exports every function of the header, and the C
@@ -57,9 +59,21 @@ linux() {
   local target=$1
   local out="$CARGO_TARGET_DIR/$target/debug"
 
-  step "Rust test suite under $runs_on (tests marked heavy, or heavy under emulation, left to the host run)"
-  # MLE_TEST_EMULATED: tests that honour it (tests/common under_emulation) run fewer requests.
-  MLE_TEST_EMULATED=1 cargo test --target "$target" --lib --tests
+  if [ "$target" = armv7-unknown-linux-gnueabihf ]; then
+    # The 32-bit target runs the C ABI test instead of the Rust suite (which aarch64 runs): it
+    # checks what 32 bits change for a C caller (size_t, struct layouts, limits that no longer fit
+    # a usize), and costs a library build instead of a dozen test binaries (the full tier's time).
+    step "C library with the test hooks, and the C ABI test (--quick) under $runs_on"
+    cargo build --target "$target" --lib --features pool-allocator,test-hooks
+    scripts/install.sh --prefix "$out/prefix-hooks" --profile debug --target "$target" --no-build
+    "$gnu-gcc" -std=c99 -Wall -Wextra -Werror -pedantic -Iinclude -Itests/c tests/c/abi_test.c \
+      -o "$out/abi_test" -L"$out/prefix-hooks/lib" -lmlops_edge -Wl,-rpath,"$out/prefix-hooks/lib" -lm -pthread
+    RUST_BACKTRACE=0 $runner "$out/abi_test" "$root" --quick
+  else
+    step "Rust test suite under $runs_on (tests marked heavy, or heavy under emulation, left to the host run)"
+    # MLE_TEST_EMULATED: tests that honour it (tests/common under_emulation) run fewer requests.
+    MLE_TEST_EMULATED=1 cargo test --target "$target" --lib --tests
+  fi
 
   step "C library (cdylib + staticlib, pool allocator) and the classify CLI"
   cargo build --target "$target" --lib --features pool-allocator
