@@ -7,6 +7,7 @@ use tract_onnx::pb::ModelProto;
 use tract_onnx::prelude::*;
 use tract_onnx::tract_hir::infer::Factoid;
 
+use super::ml;
 use crate::card::{InputKind, ModelCard};
 use crate::error::{fail, Error, Result, Status};
 
@@ -40,11 +41,16 @@ pub(crate) struct Plan {
 /// The parsed ONNX file before plans are built.
 pub(crate) struct ParsedGraph {
     pub card: ModelCard,
+    /// What the model consumes (the card's word where it gives one, which must match the graph).
+    pub kind: InputKind,
     model: InferenceModel,
     pub inputs: Vec<InputSpec>,
     /// Tensor/bytes models: the shape of one example (the input shape without its batch axis).
     pub example_shape: Vec<usize>,
     pub output_name: String,
+    /// The class labels the graph itself carries (ZipMap's or the classifier operator's), for a
+    /// model whose card has none.
+    pub graph_labels: Option<Vec<String>>,
 }
 
 /// Parse ONNX bytes (or an mmapped file) and its card.
@@ -52,6 +58,8 @@ pub(crate) fn parse(proto: ModelProto, sidecar: Option<&str>) -> Result<ParsedGr
     let metadata: Vec<(String, String)> =
         proto.metadata_props.iter().map(|e| (e.key.clone(), e.value.clone())).collect();
     let card = ModelCard::from_sources(&metadata, sidecar)?;
+    let graph_labels = proto.graph.as_ref().and_then(ml::labels::class_labels);
+    let has_scan = proto.graph.as_ref().is_some_and(|g| g.node.iter().any(|n| n.op_type == "Scan"));
     let mut model = onnx_framework()
         .model_for_proto_model(&proto)
         .map_err(|e| Error::tract(Status::ModelUnsupported, "tract cannot load this ONNX graph", e))?;
@@ -59,7 +67,7 @@ pub(crate) fn parse(proto: ModelProto, sidecar: Option<&str>) -> Result<ParsedGr
 
     let output_name = select_output(&mut model, card.output_name.as_deref())?;
     let inputs = describe_inputs(&model, card.input_kind)?;
-    let kind = kind_of(&inputs);
+    let kind = kind_of(&inputs, &card);
     if let Some(declared) = card.input_kind {
         if declared != kind {
             return fail(
@@ -68,13 +76,26 @@ pub(crate) fn parse(proto: ModelProto, sidecar: Option<&str>) -> Result<ParsedGr
             );
         }
     }
+    if has_scan && kind != InputKind::Text {
+        // scikit-learn's k-neighbours export computes its distances in a Scan that tract 0.23
+        // either keeps a reference to the input through (no second request could be written) or,
+        // behind a scaler, evaluates to the same answer for every input: refused, never wrong.
+        return fail(
+            Status::ModelUnsupported,
+            "the graph computes with a Scan (scikit-learn's KNeighbors export), which this runtime does not serve \
+             correctly yet: not served",
+        );
+    }
     let example_shape = if kind == InputKind::Text { vec![] } else { example_shape(&model)? };
-    Ok(ParsedGraph { card, model, inputs, example_shape, output_name })
+    Ok(ParsedGraph { card, kind, model, inputs, example_shape, output_name, graph_labels })
 }
 
+/// tract's ONNX framework with the ai.onnx.ml operators of [`ml`] registered.
 pub(crate) fn onnx_framework() -> tract_onnx::Onnx {
     // value_info can pin symbolic dims and break analysis (MODELS.md pitfall 2).
-    tract_onnx::onnx().with_ignore_value_info(true)
+    let mut onnx = tract_onnx::onnx().with_ignore_value_info(true);
+    ml::register(&mut onnx);
+    onnx
 }
 
 /// Decode ONNX protobuf bytes.
@@ -92,13 +113,18 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<ModelProto> {
     Ok(proto)
 }
 
-fn kind_of(inputs: &[InputSpec]) -> InputKind {
+/// Text when the graph takes token ids; bytes when the card says so (or gives byte feature
+/// parameters) and the input is integer; otherwise a feature tensor (float or integer features,
+/// which the session converts from the caller's f32 values).
+fn kind_of(inputs: &[InputSpec], card: &ModelCard) -> InputKind {
     if inputs.iter().any(|i| i.role == InputRole::TokenIds) {
         InputKind::Text
     } else if inputs[0].datum_type.is_float() {
         InputKind::Tensor
-    } else {
+    } else if card.input_kind == Some(InputKind::Bytes) || card.bytes.is_some() {
         InputKind::Bytes
+    } else {
+        InputKind::Tensor
     }
 }
 
@@ -154,12 +180,18 @@ fn describe_inputs(model: &InferenceModel, declared: Option<InputKind>) -> Resul
         };
         let ok_type = match role {
             InputRole::Features => {
-                matches!(datum_type, DatumType::F32 | DatumType::I32 | DatumType::I64)
+                matches!(datum_type, DatumType::F32 | DatumType::F64 | DatumType::I32 | DatumType::I64)
             }
             _ => matches!(datum_type, DatumType::I32 | DatumType::I64),
         };
         if !ok_type {
-            return fail(Status::ModelUnsupported, format!("input {name:?} has unsupported type {datum_type:?}"));
+            return fail(
+                Status::ModelUnsupported,
+                format!(
+                    "input {name:?} has unsupported type {datum_type:?} (features: float32, float64, int32 or int64; \
+                     token inputs: int32 or int64)"
+                ),
+            );
         }
         specs.push(InputSpec { role, datum_type });
     }
@@ -172,16 +204,23 @@ fn describe_inputs(model: &InferenceModel, declared: Option<InputKind>) -> Resul
 /// The shape of one example: the input's dims after the batch axis, all known.
 fn example_shape(model: &InferenceModel) -> Result<Vec<usize>> {
     let fact = model.input_fact(0).map_err(|e| Error::tract(Status::ModelInvalid, "input fact", e))?;
+    // A dim that does not fit this target's usize (2^40 on a 32-bit device) is too large, not
+    // unknown: it saturates, and the limit below refuses it.
     let dims: Vec<Option<usize>> = fact
         .shape
         .dims()
-        .map(|d| d.concretize().and_then(|d| d.to_i64().ok()).and_then(|d| usize::try_from(d).ok()))
+        .map(|d| {
+            d.concretize()
+                .and_then(|d| d.to_i64().ok())
+                .filter(|&d| d > 0)
+                .map(|d| usize::try_from(d).unwrap_or(usize::MAX))
+        })
         .collect();
     if fact.shape.is_open() || dims.len() < 2 {
         return fail(Status::ModelUnsupported, "the input must have a known rank >= 2 (batch axis first)");
     }
     let shape =
-        dims[1..].iter().map(|d| d.filter(|&n| n > 0)).collect::<Option<Vec<usize>>>().ok_or_else(|| {
+        dims[1..].iter().copied().collect::<Option<Vec<usize>>>().ok_or_else(|| {
             Error::new(Status::ModelUnsupported, "the input's dims after the batch axis must be fixed")
         })?;
     let values = shape.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d));
@@ -206,10 +245,12 @@ impl ParsedGraph {
     pub(crate) fn without_card(&self) -> ParsedGraph {
         ParsedGraph {
             card: ModelCard::default(),
+            kind: self.kind,
             model: self.model.clone(),
             inputs: self.inputs.clone(),
             example_shape: self.example_shape.clone(),
             output_name: self.output_name.clone(),
+            graph_labels: self.graph_labels.clone(),
         }
     }
 

@@ -3,6 +3,7 @@
 mod bytes;
 mod files;
 mod graph;
+mod ml;
 mod scores;
 pub(crate) mod tensors;
 mod text;
@@ -231,14 +232,7 @@ impl Model {
     }
 
     fn build(parsed: graph::ParsedGraph, tokenizer_json: Option<&[u8]>, options: &ModelOptions) -> Result<Model> {
-        let is_text = parsed.inputs.iter().any(|i| i.role == InputRole::TokenIds);
-        let kind = parsed.card.input_kind.unwrap_or(if is_text {
-            InputKind::Text
-        } else if parsed.inputs[0].datum_type.is_float() {
-            InputKind::Tensor
-        } else {
-            InputKind::Bytes
-        });
+        let kind = parsed.kind;
         let executor = executor(options.threads)?;
 
         let mut max_tokens = 0;
@@ -347,10 +341,13 @@ impl Model {
         };
         // Learn the output width from a real run (also proves every plan runs), then settle the
         // labels and the postprocessing.
+        let graph_labels = parsed.graph_labels;
         let width = unit::self_check(&inner)?;
         inner.output_width = width;
         let name = inner.output_name.to_ascii_lowercase();
-        let two_labels = inner.card.labels.as_ref().is_some_and(|l| l.len() == 2);
+        // The card's labels, else the ones the graph carries (ZipMap's, the classifier's).
+        let known_labels = inner.card.labels.clone().or(graph_labels);
+        let two_labels = known_labels.as_ref().is_some_and(|l| l.len() == 2);
         inner.postprocess = match inner.card.postprocess {
             Some(p) => p,
             None if width == 1 && two_labels => Postprocess::Sigmoid,
@@ -376,13 +373,14 @@ impl Model {
                 format!("postprocess sigmoid needs one output value, the model gives {width}"),
             );
         }
-        inner.labels = match &inner.card.labels {
+        inner.labels = match &known_labels {
             Some(labels) if labels.len() == label_count => labels.iter().map(|l| Arc::from(l.as_str())).collect(),
             Some(labels) => {
                 return fail(
                     Status::ModelUnsupported,
                     format!(
-                        "the card has {} labels but the model outputs {label_count} scores: not this card's classifier",
+                        "the {} has {} labels but the model outputs {label_count} scores: not this card's classifier",
+                        if inner.card.labels.is_some() { "card" } else { "graph's classifier" },
                         labels.len()
                     ),
                 )
@@ -411,6 +409,18 @@ impl Model {
     /// What the model consumes.
     pub fn input_kind(&self) -> InputKind {
         self.inner.kind
+    }
+
+    /// The element type the graph's feature or token input takes: `"float32"`, `"float64"`,
+    /// `"int64"` or `"int32"`. Callers always pass f32 features; for another type the session
+    /// converts them into its preallocated input (integers must be whole numbers).
+    pub fn input_element_type(&self) -> &'static str {
+        match self.inner.inputs[0].datum_type {
+            DatumType::F64 => "float64",
+            DatumType::I64 => "int64",
+            DatumType::I32 => "int32",
+            _ => "float32",
+        }
     }
 
     /// Label names, by index.

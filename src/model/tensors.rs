@@ -53,14 +53,49 @@ pub(crate) fn write_values(tensor: &mut Arc<Tensor>, fill: impl FnOnce(&mut Tens
     fill(tensor)
 }
 
+/// Write the caller's f32 features into the model's input tensor, converting in place to the
+/// type the graph takes: f64 exactly, integers only when every value is a whole number in range
+/// (`InvalidArgument` naming the first that is not, nothing written).
 pub(crate) fn fill_from_f32(dst: &mut Tensor, values: &[f32]) -> Result<()> {
     let dt = dst.datum_type();
+    match dt {
+        DatumType::I64 | DatumType::I32 => check_whole(values, dt)?,
+        _ => {}
+    }
     let mut view = dst.try_as_plain_ram_mut().map_err(|e| Error::tract(Status::Inference, "input", e))?;
-    let slice = view
-        .as_slice_mut::<f32>()
-        .map_err(|_| Error::new(Status::ModelUnsupported, format!("tensor input of type {dt:?}")))?;
-    slice.copy_from_slice(values);
+    macro_rules! convert {
+        ($t:ty) => {{
+            let slice = view.as_slice_mut::<$t>().map_err(|e| Error::tract(Status::Inference, "input", e))?;
+            for (slot, &v) in slice.iter_mut().zip(values) {
+                *slot = v as $t;
+            }
+        }};
+    }
+    match dt {
+        DatumType::F32 => {
+            view.as_slice_mut::<f32>().map_err(|e| Error::tract(Status::Inference, "input", e))?.copy_from_slice(values)
+        }
+        DatumType::F64 => convert!(f64),
+        DatumType::I64 => convert!(i64),
+        DatumType::I32 => convert!(i32),
+        other => return fail(Status::ModelUnsupported, format!("tensor input of type {other:?}")),
+    }
     Ok(())
+}
+
+/// Every value is a whole number that `dt` (an integer type) holds.
+fn check_whole(values: &[f32], dt: DatumType) -> Result<()> {
+    let limit = if dt == DatumType::I32 { 2f32.powi(31) } else { 2f32.powi(63) };
+    match values.iter().position(|v| v.fract() != 0.0 || !(-limit..limit).contains(v)) {
+        None => Ok(()),
+        Some(i) => fail(
+            Status::InvalidArgument,
+            format!(
+                "feature {i} is {}, but the model takes whole numbers ({dt:?} input): pass integral values",
+                values[i]
+            ),
+        ),
+    }
 }
 
 pub(crate) fn fill_from_i32(dst: &mut Tensor, values: &[i32]) -> Result<()> {

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use tract_onnx::prelude::*;
 
 use super::tensors::{plan_inputs, run, write_ints, write_text_inputs, write_values};
-use super::{InputKind, ModelInner};
+use super::{InputKind, ModelInner, Plan};
 use crate::alloc::{self, Pool, PoolScope};
 use crate::error::{fail, Error, Result, Status};
 
@@ -108,6 +108,8 @@ pub(crate) fn self_check(model: &ModelInner) -> Result<usize> {
             );
         }
         let n = output.len();
+        drop(outputs);
+        check_reuse(plan, tensors)?;
         if n == 0 || width.is_some_and(|w| w != n) {
             return fail(
                 Status::ModelUnsupported,
@@ -117,6 +119,31 @@ pub(crate) fn self_check(model: &ModelInner) -> Result<usize> {
         width = Some(n);
     }
     width.ok_or_else(|| Error::new(Status::ModelUnsupported, "the model has no plan"))
+}
+
+/// A session reuses one tract state and rewrites its input tensors in place for every request:
+/// refuse a plan whose state still holds an input after its run (a Scan passing its input
+/// through as its state does), since no request after the first could write it.
+fn check_reuse(plan: &Plan, tensors: &[Arc<Tensor>]) -> Result<()> {
+    if tensors.iter().all(|t| Arc::strong_count(t) == 1) {
+        return Ok(());
+    }
+    let loops: Vec<String> = plan
+        .runnable
+        .model()
+        .nodes
+        .iter()
+        .map(|node| node.op().name().to_string())
+        .filter(|name| name.contains("Scan") || name.contains("Loop"))
+        .collect();
+    fail(
+        Status::ModelUnsupported,
+        format!(
+            "the model keeps a reference to its input after a run ({}), so every request after the first would \
+             fail: not served yet",
+            if loops.is_empty() { "an operator holds it".to_string() } else { loops.join(", ") }
+        ),
+    )
 }
 
 /// A fresh unit: states, inputs, and a pool sized from warm-up runs.

@@ -1,0 +1,61 @@
+//! The ai.onnx.ml operators that scikit-learn (skl2onnx), LightGBM and XGBoost (onnxmltools)
+//! exports use and tract does not serve as those converters write them, one per file. Each is
+//! registered on the ONNX framework as a parser ([`register`]) that builds an expansion into
+//! tract-core ops (Scaler, Imputer, Binarizer), an identity (ZipMap), an evaluator of our own
+//! (TreeEnsembleClassifier, SVMClassifier: [`classifier_op`]), or tract's own op after
+//! normalising the attributes the converters write (LinearClassifier).
+//!
+//! The class labels such a graph carries (ZipMap's, else the classifier's) are found by
+//! [`labels::class_labels`]: a model without a card still answers with its own labels.
+
+pub(crate) mod binarizer;
+pub(crate) mod classifier_op;
+pub(crate) mod double_sigmoid;
+pub(crate) mod imputer;
+pub(crate) mod labels;
+pub(crate) mod linear_classifier;
+pub(crate) mod scaler;
+pub(crate) mod svm_classifier;
+pub(crate) mod tree_ensemble;
+pub(crate) mod zipmap;
+
+use tract_onnx::tract_core::ops::cast::cast;
+use tract_onnx::tract_hir::internal::*;
+use tract_onnx::Onnx;
+
+/// Register every parser of this module on `onnx`, replacing tract's own where we wrap it.
+pub(crate) fn register(onnx: &mut Onnx) {
+    zipmap::register(onnx);
+    double_sigmoid::register(onnx);
+    scaler::register(onnx);
+    imputer::register(onnx);
+    binarizer::register(onnx);
+    svm_classifier::register(onnx);
+    linear_classifier::register(onnx);
+    tree_ensemble::register(onnx);
+}
+
+/// A float attribute list, or `default` when the node does not have it.
+pub(crate) fn floats_or(node: &tract_onnx::pb::NodeProto, name: &str, default: &[f32]) -> TractResult<Vec<f32>> {
+    Ok(node.get_attr_opt_vec::<f32>(name)?.unwrap_or_else(|| default.to_vec()))
+}
+
+/// Casts `x` to f32 unless it is already (the ml ops take float, double and integer inputs).
+pub(crate) fn to_f32(prefix: &str, model: &mut TypedModel, x: OutletId) -> TractResult<OutletId> {
+    if model.outlet_fact(x)?.datum_type == f32::datum_type() {
+        return Ok(x);
+    }
+    Ok(model.wire_node(format!("{prefix}.to_f32"), cast(f32::datum_type()), &[x])?[0])
+}
+
+/// Checks that a per-feature parameter of `len` values fits `x`'s last axis (1 or equal).
+pub(crate) fn check_feature_len(op: &str, what: &str, len: usize, fact: &TypedFact) -> TractResult<()> {
+    if len == 1 {
+        return Ok(());
+    }
+    let last = fact.shape.last().and_then(|d| d.to_usize().ok());
+    if last.is_some_and(|features| features != len) {
+        bail!("{op}: {what} has {len} values but the input has {} features", last.unwrap_or(0));
+    }
+    Ok(())
+}

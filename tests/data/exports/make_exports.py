@@ -1,0 +1,163 @@
+"""The classifiers people export, as their converters write them by default (maintainer-run;
+outputs committed): scikit-learn pipelines and estimators through skl2onnx, LightGBM and XGBoost
+through onnxmltools, trained on scikit-learn's bundled datasets. Nothing is folded or switched off:
+ZipMap stays on, scalers stay in the graph, labels stay as the estimator has them (int64, or
+strings where the training labels are strings).
+
+For each model: <name>.onnx and an entry in golden.json with the first rows of the held-out split
+(as float32, what a caller passes), onnxruntime's probabilities (ZipMap's maps turned into a row
+in class order) and label. tests/exports.rs holds the runtime to them.
+
+Environment (pinned): requirements.txt next to this file. Seeds: random_state=0 everywhere.
+Run: python tests/data/exports/make_exports.py
+"""
+import json
+import pathlib
+import warnings
+
+import lightgbm
+import numpy as np
+import onnx
+import onnxmltools
+import onnxruntime as ort
+import skl2onnx
+import sklearn
+import xgboost
+from onnxmltools.convert.common.data_types import FloatTensorType as MlFloat
+from skl2onnx import to_onnx
+from sklearn.datasets import load_breast_cancer, load_digits, load_wine
+from sklearn.ensemble import GradientBoostingClassifier, HistGradientBoostingClassifier, RandomForestClassifier
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import train_test_split
+from sklearn.naive_bayes import GaussianNB
+from sklearn.neighbors import KNeighborsClassifier
+from sklearn.neural_network import MLPClassifier
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import MinMaxScaler, StandardScaler
+from sklearn.svm import SVC
+from sklearn.tree import DecisionTreeClassifier
+
+warnings.filterwarnings("ignore")
+HERE = pathlib.Path(__file__).resolve().parent
+ROWS = 20
+
+
+def split(loader, string_labels=False):
+    data = loader()
+    y = data.target
+    if string_labels:
+        y = np.array([str(data.target_names[t]) for t in y])
+    x_tr, x_te, y_tr, y_te = train_test_split(data.data, y, test_size=0.25, random_state=0, stratify=y)
+    return x_tr.astype(np.float32), x_te.astype(np.float32), y_tr, y_te, data.data.shape[1]
+
+
+def probabilities(outputs, names, classes):
+    """onnxruntime's probabilities as rows in class order, whether ZipMap made maps or not."""
+    for value, name in zip(outputs, names):
+        if "prob" not in name:
+            continue
+        if isinstance(value, list):  # ZipMap: one {label: p} per row
+            return np.array([[row[c] for c in classes] for row in value], dtype=np.float64)
+        return np.asarray(value, dtype=np.float64)
+    raise SystemExit(f"no probability output among {names}")
+
+
+def sklearn_export(model, n_features, dtype=np.float32):
+    if dtype == np.float64:
+        # onnxruntime refuses ZipMap over double probabilities: a double export needs zipmap off.
+        final = model.steps[-1][1] if hasattr(model, "steps") else model
+        return to_onnx(model, np.zeros((1, n_features), dtype=dtype), options={type(final): {"zipmap": False}})
+    return to_onnx(model, np.zeros((1, n_features), dtype=dtype))
+
+
+def onnxmltools_export(model, n_features, kind):
+    initial = [("input", MlFloat([None, n_features]))]
+    if kind == "lightgbm":
+        return onnxmltools.convert_lightgbm(model, initial_types=initial)
+    return onnxmltools.convert_xgboost(model, initial_types=initial)
+
+
+def main():
+    breast = split(load_breast_cancer)
+    wine = split(load_wine)
+    wine_names = split(load_wine, string_labels=True)
+    digits = split(load_digits)
+    lgbm = dict(n_estimators=100, random_state=0, verbose=-1)
+    xgb = dict(n_estimators=100, random_state=0)
+    specs = [
+        # name, data, estimator, exporter
+        ("logreg-scaler-breast", breast, make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)), "skl"),
+        ("logreg-minmax-wine", wine, make_pipeline(MinMaxScaler(), LogisticRegression(max_iter=1000)), "skl"),
+        ("logreg-imputer-names-wine", wine_names,
+         make_pipeline(SimpleImputer(), StandardScaler(), LogisticRegression(max_iter=1000)), "skl"),
+        ("logreg-double-breast", breast, make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)),
+         "skl-double"),
+        ("logreg-int64-digits", digits, make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000)),
+         "skl-int64"),
+        ("svc-rbf-breast", breast, make_pipeline(StandardScaler(), SVC(probability=True, random_state=0)), "skl"),
+        ("svc-linear-wine", wine,
+         make_pipeline(StandardScaler(), SVC(kernel="linear", probability=True, random_state=0)), "skl"),
+        ("tree-wine", wine, DecisionTreeClassifier(random_state=0), "skl"),
+        ("forest-breast", breast, RandomForestClassifier(n_estimators=100, random_state=0), "skl"),
+        ("forest-names-wine", wine_names, RandomForestClassifier(n_estimators=100, random_state=0), "skl"),
+        ("gboost-breast", breast, GradientBoostingClassifier(n_estimators=100, random_state=0), "skl"),
+        ("gboost-wine", wine, GradientBoostingClassifier(n_estimators=100, random_state=0), "skl"),
+        ("histgb-breast", breast, HistGradientBoostingClassifier(random_state=0), "skl"),
+        ("gaussiannb-wine", wine, GaussianNB(), "skl"),
+        ("kneighbors-wine", wine, make_pipeline(StandardScaler(), KNeighborsClassifier()), "skl"),
+        ("mlp-digits", digits, make_pipeline(StandardScaler(), MLPClassifier(max_iter=500, random_state=0)), "skl"),
+        ("lightgbm-breast", breast, lightgbm.LGBMClassifier(**lgbm), "lightgbm"),
+        ("lightgbm-wine", wine, lightgbm.LGBMClassifier(**lgbm), "lightgbm"),
+        ("xgboost-breast", breast, xgboost.XGBClassifier(**xgb), "xgboost"),
+        ("xgboost-wine", wine, xgboost.XGBClassifier(**xgb), "xgboost"),
+    ]
+    golden = {
+        "generator": "tests/data/exports/make_exports.py",
+        "versions": {p.__name__: p.__version__ for p in (sklearn, skl2onnx, onnxmltools, lightgbm, xgboost, onnx, ort)},
+        "models": {},
+    }
+    for name, (x_tr, x_te, y_tr, y_te, n_features), estimator, exporter in specs:
+        estimator.fit(x_tr, y_tr)
+        if exporter == "skl":
+            onx, input_dtype = sklearn_export(estimator, n_features), "float32"
+        elif exporter == "skl-double":
+            onx, input_dtype = sklearn_export(estimator, n_features, np.float64), "float64"
+        elif exporter == "skl-int64":  # digits' pixels are whole numbers 0..16
+            onx, input_dtype = sklearn_export(estimator, n_features, np.int64), "int64"
+        else:
+            onx, input_dtype = onnxmltools_export(estimator, n_features, exporter), "float32"
+        path = HERE / f"{name}.onnx"
+        onnx.save(onx, str(path))
+        session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        names = [o.name for o in session.get_outputs()]
+        rows = x_te[:ROWS]
+        feed = rows.astype({"float64": np.float64, "int64": np.int64}.get(input_dtype, np.float32))
+        outputs = session.run(None, {session.get_inputs()[0].name: feed})
+        classes = list(estimator.classes_)
+        probs = probabilities(outputs, names, classes)
+        labels = [str(c) for c in classes]
+        predicted = [labels[int(np.argmax(p))] for p in probs]
+        sk = estimator.predict_proba(feed)
+        golden["models"][name] = {
+            "file": path.name,
+            "estimator": type(estimator).__name__ if not hasattr(estimator, "steps")
+            else " + ".join(type(s).__name__ for _, s in estimator.steps),
+            "converter": "onnxmltools" if exporter in ("lightgbm", "xgboost") else "skl2onnx",
+            "input_dtype": input_dtype,
+            "features": n_features,
+            "labels": labels,
+            "label_type": "string" if isinstance(classes[0], str) else "int64",
+            "ops": sorted({n.op_type for n in onx.graph.node}),
+            "rows": [[float(v) for v in r] for r in rows],
+            "probabilities": [[float(v) for v in p] for p in probs],
+            "predicted": predicted,
+            "onnxruntime_vs_estimator_max_abs_diff": float(np.abs(probs - sk).max()),
+        }
+        print(f"{name:28s} {path.stat().st_size:>9d} B  ops {golden['models'][name]['ops']}  "
+              f"|ort-sk| {golden['models'][name]['onnxruntime_vs_estimator_max_abs_diff']:.2g}")
+    (HERE / "golden.json").write_text(json.dumps(golden, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()
