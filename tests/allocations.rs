@@ -615,3 +615,44 @@ fn a_panicking_request_is_counted_and_the_session_recovers() {
     let snapshot = rt.snapshot(mlops_edge::Target::Variant(0)).unwrap();
     assert_eq!(snapshot.status_counts[Status::Panic.code() as usize], 1, "the monitor saw it too");
 }
+
+/// The converters' exports (tests/data/exports): tree ensembles, SVMs, scalers and the f64/int64
+/// input conversion make no system allocator call per request either, and neither does an
+/// integer input refused for a fractional value.
+#[test]
+fn zero_system_calls_per_request_on_the_converters_exports() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let golden: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(common::test_data().join("exports/golden.json")).unwrap())
+            .unwrap();
+    for name in [
+        "forest-breast",
+        "gboost-wine",
+        "lightgbm-breast",
+        "xgboost-wine",
+        "svc-rbf-breast",
+        "logreg-imputer-names-wine",
+        "logreg-double-breast",
+        "logreg-int64-digits",
+    ] {
+        let entry = &golden["models"][name];
+        let path = common::test_data().join("exports").join(entry["file"].as_str().unwrap());
+        let model = Model::load(&path, &ModelOptions::default()).unwrap();
+        let mut session = Session::new(&model).unwrap();
+        let rows: Vec<Vec<f32>> = entry["rows"].as_array().unwrap().iter().map(floats).collect();
+        let mut probs = vec![0f32; model.labels().len()];
+        session.classify_f32(&rows[0], Some(&mut probs)).unwrap();
+        let n = calls_during(|| {
+            for row in &rows {
+                session.classify_f32(row, Some(&mut probs)).unwrap();
+            }
+        });
+        assert_eq!(n, 0, "{name}: {n} calls over {} rows", rows.len());
+        if name == "logreg-int64-digits" {
+            let mut fractional = rows[0].clone();
+            fractional[3] = 0.5;
+            let n = calls_during(|| assert!(session.classify_f32(&fractional, None).is_err()));
+            assert_eq!(n, 0, "a refused fractional feature: {n} calls");
+        }
+    }
+}

@@ -118,6 +118,7 @@ pub(crate) fn write_ints(dst: &mut Tensor, value: impl Fn(usize) -> i64) -> Resu
         DatumType::I64 => fill!(i64),
         DatumType::I32 => fill!(i32),
         DatumType::F32 => fill!(f32),
+        DatumType::F64 => fill!(f64),
         other => return fail(Status::ModelUnsupported, format!("input type {other:?}")),
     }
     Ok(())
