@@ -20,8 +20,12 @@ pub(crate) trait Scorer: Debug + Clone + PartialEq + Eq + Send + Sync + 'static 
     type Scratch: Default;
     /// The ONNX operator's name.
     fn op_name(&self) -> &'static str;
-    /// Features a row must have.
+    /// Features the scorer reads (a row may have more: a tree ensemble need not use every one).
     fn features(&self) -> usize;
+    /// Whether rows of `width` values can be scored (default: at least `features()`).
+    fn accepts(&self, width: usize) -> bool {
+        width >= self.features()
+    }
     /// Scores in an output row.
     fn width(&self) -> usize;
     /// Writes `width()` scores for the row `x` (`features()` values) into `out`.
@@ -47,12 +51,12 @@ impl<S: Scorer> EvalOp for ScoreOp<S> {
         let input = args_1!(inputs);
         let input = input.cast_to::<f32>()?;
         let view = input.to_plain_array_view::<f32>()?;
-        let features = self.0.features();
         let rows = if view.ndim() == 1 { 1 } else { view.shape()[0] };
-        let values = view.as_slice().ok_or_else(|| format_err!("{}: the input is not contiguous", self.0.op_name()))?;
-        if values.len() != rows * features {
-            bail!("{}: {} values for {rows} rows of {features} features", self.0.op_name(), values.len());
+        let features = view.shape().last().copied().unwrap_or(0);
+        if !self.0.accepts(features) {
+            bail!("{}: rows of {features} values, the model reads {}", self.0.op_name(), self.0.features());
         }
+        let values = view.as_slice().ok_or_else(|| format_err!("{}: the input is not contiguous", self.0.op_name()))?;
         let width = self.0.width();
         let mut output = Tensor::zero::<f32>(&[rows, width])?;
         {
@@ -104,7 +108,6 @@ impl<S: Scorer> Expansion for ClassifierExpansion<S> {
         check_input_arity(inputs, 1)?;
         check_output_arity(outputs, 2)?;
         s.equals(&inputs[0].rank, 2)?;
-        s.equals(&inputs[0].shape[1], self.0 .0.features().to_dim())?;
         s.equals(&outputs[0].datum_type, i64::datum_type())?;
         s.equals(&outputs[0].rank, 1)?;
         s.equals(&outputs[0].shape[0], &inputs[0].shape[0])?;
@@ -116,6 +119,10 @@ impl<S: Scorer> Expansion for ClassifierExpansion<S> {
     }
 
     fn wire(&self, prefix: &str, model: &mut TypedModel, inputs: &[OutletId]) -> TractResult<TVec<OutletId>> {
+        let width = model.outlet_fact(inputs[0])?.shape.last().and_then(|d| d.to_usize().ok());
+        if let Some(width) = width.filter(|&w| !self.0 .0.accepts(w)) {
+            bail!("{}: the input has {width} features, the model reads {}", self.0 .0.op_name(), self.0 .0.features());
+        }
         let x = to_f32(prefix, model, inputs[0])?;
         let scores = model.wire_node(format!("{prefix}.scores"), self.0.clone(), &[x])?[0];
         let winner =

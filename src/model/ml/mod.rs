@@ -3,7 +3,9 @@
 //! registered on the ONNX framework as a parser ([`register`]) that builds an expansion into
 //! tract-core ops (Scaler, Imputer, Binarizer), an identity (ZipMap), an evaluator of our own
 //! (TreeEnsembleClassifier, SVMClassifier: [`classifier_op`]), or tract's own op after
-//! normalising the attributes the converters write (LinearClassifier).
+//! normalising the attributes the converters write (LinearClassifier). Two standard operators
+//! are replaced where tract's falls short on these exports: Sigmoid over doubles and a stable
+//! ReduceLogSumExp.
 //!
 //! The class labels such a graph carries (ZipMap's, else the classifier's) are found by
 //! [`labels::class_labels`]: a model without a card still answers with its own labels.
@@ -14,6 +16,7 @@ pub(crate) mod double_sigmoid;
 pub(crate) mod imputer;
 pub(crate) mod labels;
 pub(crate) mod linear_classifier;
+pub(crate) mod log_sum_exp;
 pub(crate) mod scaler;
 pub(crate) mod svm_classifier;
 pub(crate) mod tree_ensemble;
@@ -27,6 +30,7 @@ use tract_onnx::Onnx;
 pub(crate) fn register(onnx: &mut Onnx) {
     zipmap::register(onnx);
     double_sigmoid::register(onnx);
+    log_sum_exp::register(onnx);
     scaler::register(onnx);
     imputer::register(onnx);
     binarizer::register(onnx);

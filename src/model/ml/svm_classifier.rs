@@ -327,6 +327,10 @@ impl Scorer for SvmEval {
         self.features
     }
 
+    fn accepts(&self, width: usize) -> bool {
+        width == self.features
+    }
+
     fn width(&self) -> usize {
         SvmEval::width(self)
     }

@@ -26,15 +26,17 @@ import xgboost
 from onnxmltools.convert.common.data_types import FloatTensorType as MlFloat
 from skl2onnx import to_onnx
 from sklearn.datasets import load_breast_cancer, load_digits, load_wine
-from sklearn.ensemble import GradientBoostingClassifier, HistGradientBoostingClassifier, RandomForestClassifier
+from sklearn.decomposition import PCA
+from sklearn.ensemble import (AdaBoostClassifier, ExtraTreesClassifier, GradientBoostingClassifier,
+                              HistGradientBoostingClassifier, RandomForestClassifier)
 from sklearn.impute import SimpleImputer
-from sklearn.linear_model import LogisticRegression
+from sklearn.linear_model import LogisticRegression, SGDClassifier
 from sklearn.model_selection import train_test_split
-from sklearn.naive_bayes import GaussianNB
+from sklearn.naive_bayes import BernoulliNB, GaussianNB, MultinomialNB
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import MinMaxScaler, StandardScaler
+from sklearn.preprocessing import MaxAbsScaler, MinMaxScaler, RobustScaler, StandardScaler
 from sklearn.svm import SVC
 from sklearn.tree import DecisionTreeClassifier
 
@@ -107,6 +109,18 @@ def main():
         ("gaussiannb-wine", wine, GaussianNB(), "skl"),
         ("kneighbors-wine", wine, make_pipeline(StandardScaler(), KNeighborsClassifier()), "skl"),
         ("mlp-digits", digits, make_pipeline(StandardScaler(), MLPClassifier(max_iter=500, random_state=0)), "skl"),
+        ("svc-poly-robust-wine", wine,
+         make_pipeline(RobustScaler(), SVC(kernel="poly", probability=True, random_state=0)), "skl"),
+        ("svc-sigmoid-breast", breast,
+         make_pipeline(StandardScaler(), SVC(kernel="sigmoid", probability=True, random_state=0)), "skl"),
+        ("sgd-log-wine", wine, make_pipeline(MaxAbsScaler(), SGDClassifier(loss="log_loss", random_state=0)), "skl"),
+        ("pca-logreg-wine", wine,
+         make_pipeline(StandardScaler(), PCA(n_components=5, random_state=0), LogisticRegression(max_iter=1000)),
+         "skl"),
+        ("bernoullinb-breast", breast, make_pipeline(StandardScaler(), BernoulliNB()), "skl"),
+        ("multinomialnb-digits", digits, MultinomialNB(), "skl"),
+        ("extratrees-wine", wine, ExtraTreesClassifier(n_estimators=50, random_state=0), "skl"),
+        ("adaboost-breast", breast, AdaBoostClassifier(n_estimators=50, random_state=0), "skl"),
         ("lightgbm-breast", breast, lightgbm.LGBMClassifier(**lgbm), "lightgbm"),
         ("lightgbm-wine", wine, lightgbm.LGBMClassifier(**lgbm), "lightgbm"),
         ("xgboost-breast", breast, xgboost.XGBClassifier(**xgb), "xgboost"),
