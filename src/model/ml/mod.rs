@@ -63,3 +63,17 @@ pub(crate) fn check_feature_len(op: &str, what: &str, len: usize, fact: &TypedFa
     }
     Ok(())
 }
+
+/// The shape rules of an element-wise op whose output is f32 (Scaler, Imputer, Binarizer): one
+/// input, one output of the same shape.
+pub(crate) fn unary_f32_rules<'r, 'p: 'r>(
+    s: &mut Solver<'r>,
+    inputs: &'p [TensorProxy],
+    outputs: &'p [TensorProxy],
+) -> InferenceResult {
+    check_input_arity(inputs, 1)?;
+    check_output_arity(outputs, 1)?;
+    s.equals(&outputs[0].datum_type, f32::datum_type())?;
+    s.equals(&inputs[0].shape, &outputs[0].shape)?;
+    Ok(())
+}

@@ -339,3 +339,78 @@ impl Scorer for SvmEval {
         self.row(x, out, scratch)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use tract_onnx::pb::attribute_proto::AttributeType;
+    use tract_onnx::pb::AttributeProto;
+
+    use super::*;
+
+    fn attr(name: &str, ints: &[i64], floats: &[f32], s: &str) -> AttributeProto {
+        let r#type = if !ints.is_empty() {
+            AttributeType::Ints
+        } else if !floats.is_empty() {
+            AttributeType::Floats
+        } else {
+            AttributeType::String
+        };
+        AttributeProto {
+            name: name.into(),
+            r#type: r#type as i32,
+            ints: ints.to_vec(),
+            floats: floats.to_vec(),
+            s: s.as_bytes().to_vec(),
+            ..Default::default()
+        }
+    }
+
+    /// Two classes, one support vector each, 2 features, an rbf kernel with probabilities.
+    fn node(coefficients: &[f32]) -> NodeProto {
+        NodeProto {
+            op_type: "SVMClassifier".into(),
+            attribute: vec![
+                attr("classlabels_ints", &[0, 1], &[], ""),
+                attr("kernel_type", &[], &[], "RBF"),
+                attr("kernel_params", &[], &[0.5, 0.0, 3.0], ""),
+                attr("vectors_per_class", &[1, 1], &[], ""),
+                attr("support_vectors", &[], &[0.0, 0.0, 1.0, 1.0], ""),
+                attr("coefficients", &[], coefficients, ""),
+                attr("rho", &[], &[0.1], ""),
+                attr("prob_a", &[], &[-2.0], ""),
+                attr("prob_b", &[], &[0.0], ""),
+            ],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn probabilities_sum_to_one_and_follow_the_decision() {
+        let svm = SvmEval::from_node(&node(&[1.0, -1.0])).unwrap();
+        assert_eq!(svm.width(), 2);
+        let mut scratch = Scratch::default();
+        let mut near_first = [0.0f32; 2];
+        svm.row(&[0.0, 0.1], &mut near_first, &mut scratch);
+        let mut near_second = [0.0f32; 2];
+        svm.row(&[1.0, 0.9], &mut near_second, &mut scratch);
+        for p in [near_first, near_second] {
+            assert!((p[0] + p[1] - 1.0).abs() < 1e-6, "{p:?}");
+        }
+        // The decision value is positive near the first class's vector: class 0 gets more.
+        assert!(near_first[0] > near_first[1] && near_second[1] > near_second[0], "{near_first:?} {near_second:?}");
+    }
+
+    #[test]
+    fn inconsistent_attributes_are_refused_with_the_reason() {
+        let err = SvmEval::from_node(&node(&[1.0])).unwrap_err().to_string();
+        assert!(err.contains("1 coefficients"), "{err}");
+        let mut bad_kernel = node(&[1.0, -1.0]);
+        bad_kernel.attribute[1] = attr("kernel_type", &[], &[], "CUBIC");
+        let err = SvmEval::from_node(&bad_kernel).unwrap_err().to_string();
+        assert!(err.contains("CUBIC") && err.contains("RBF"), "{err}");
+        let mut bad_vectors = node(&[1.0, -1.0]);
+        bad_vectors.attribute[4] = attr("support_vectors", &[], &[0.0, 0.0, 1.0], "");
+        let err = SvmEval::from_node(&bad_vectors).unwrap_err().to_string();
+        assert!(err.contains("support vector values"), "{err}");
+    }
+}
