@@ -2023,7 +2023,8 @@ typedef struct mle_telemetry_stats {
 #define MLE_ERR_INPUT_SHAPE 10
 
 /**
- * A tensor input contains NaN or infinity.
+ * A tensor input contains an infinity, or NaN for a model without a rule for missing values
+ * (tree ensembles and NaN imputers take NaN as a missing value).
  */
 #define MLE_ERR_INPUT_NOT_FINITE 11
 

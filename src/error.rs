@@ -37,7 +37,8 @@ pub enum Status {
     WrongInputKind = 9,
     /// A tensor input has the wrong number of values.
     InputShape = 10,
-    /// A tensor input contains NaN or an infinity.
+    /// A tensor input contains an infinity, or NaN for a model without a rule for missing values
+    /// (tree ensembles and NaN imputers take NaN as missing).
     InputNotFinite = 11,
     /// tract failed while running the model.
     Inference = 12,

@@ -76,6 +76,35 @@ fn check_one(name: &str, entry: &Value) -> Option<String> {
             assert_eq!(&*p.label, entry["predicted"][i].as_str().unwrap(), "{name} row {i}: {probs:?} vs {want:?}");
         }
         assert!(worst <= TOLERANCE, "{name}: max |Δp| {worst:e} against onnxruntime");
+        // Missing values: NaN features where the graph has a rule for them, refused elsewhere.
+        let first: Vec<f32> = entry["rows"][0].as_array().unwrap().iter().map(|v| v.as_f64().unwrap() as f32).collect();
+        match entry.get("missing") {
+            Some(missing) => {
+                assert!(model.handles_missing_values(), "{name}: the graph has a rule for NaN");
+                for (i, row) in missing["rows"].as_array().unwrap().iter().enumerate() {
+                    let features: Vec<f32> =
+                        row.as_array().unwrap().iter().map(|v| v.as_f64().map_or(f32::NAN, |v| v as f32)).collect();
+                    session
+                        .classify_f32(&features, Some(&mut probs))
+                        .unwrap_or_else(|e| panic!("{name} missing row {i}: {}", e.message()));
+                    for (g, w) in probs.iter().zip(missing["probabilities"][i].as_array().unwrap()) {
+                        let d = (g - w.as_f64().unwrap() as f32).abs();
+                        assert!(d <= TOLERANCE, "{name} missing row {i}: |Δp| {d:e}");
+                    }
+                }
+            }
+            None => {
+                assert!(!model.handles_missing_values(), "{name}");
+                let mut hole = first.clone();
+                hole[1] = f32::NAN;
+                let err = session.classify_f32(&hole, None).unwrap_err();
+                assert_eq!(err.status(), Status::InputNotFinite, "{name}");
+                assert!(err.message().contains("no rule for missing values"), "{name}: {}", err.message());
+            }
+        }
+        let mut infinite = first;
+        infinite[0] = f32::INFINITY;
+        assert_eq!(session.classify_f32(&infinite, None).unwrap_err().status(), Status::InputNotFinite, "{name}");
         Some(format!("{name} (max |Δp| {worst:.1e})"))
     }
 }

@@ -30,7 +30,8 @@ pub const MLE_ERR_TOKENIZER: mle_status = 8;
 pub const MLE_ERR_WRONG_INPUT_KIND: mle_status = 9;
 /// A tensor input has the wrong number of values.
 pub const MLE_ERR_INPUT_SHAPE: mle_status = 10;
-/// A tensor input contains NaN or infinity.
+/// A tensor input contains an infinity, or NaN for a model without a rule for missing values
+/// (tree ensembles and NaN imputers take NaN as a missing value).
 pub const MLE_ERR_INPUT_NOT_FINITE: mle_status = 11;
 /// The model failed while running.
 pub const MLE_ERR_INFERENCE: mle_status = 12;

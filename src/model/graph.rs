@@ -51,6 +51,8 @@ pub(crate) struct ParsedGraph {
     /// The class labels the graph itself carries (ZipMap's or the classifier operator's), for a
     /// model whose card has none.
     pub graph_labels: Option<Vec<String>>,
+    /// The graph has a rule for NaN features (a tree ensemble, a NaN imputer).
+    pub handles_missing: bool,
 }
 
 /// Parse ONNX bytes (or an mmapped file) and its card.
@@ -60,6 +62,7 @@ pub(crate) fn parse(proto: ModelProto, sidecar: Option<&str>) -> Result<ParsedGr
     let card = ModelCard::from_sources(&metadata, sidecar)?;
     let graph_labels = proto.graph.as_ref().and_then(ml::labels::class_labels);
     let has_scan = proto.graph.as_ref().is_some_and(|g| g.node.iter().any(|n| n.op_type == "Scan"));
+    let handles_missing = proto.graph.as_ref().is_some_and(ml::handles_missing_values);
     let mut model = onnx_framework()
         .model_for_proto_model(&proto)
         .map_err(|e| Error::tract(Status::ModelUnsupported, "tract cannot load this ONNX graph", e))?;
@@ -87,7 +90,7 @@ pub(crate) fn parse(proto: ModelProto, sidecar: Option<&str>) -> Result<ParsedGr
         );
     }
     let example_shape = if kind == InputKind::Text { vec![] } else { example_shape(&model)? };
-    Ok(ParsedGraph { card, kind, model, inputs, example_shape, output_name, graph_labels })
+    Ok(ParsedGraph { card, kind, model, inputs, example_shape, output_name, graph_labels, handles_missing })
 }
 
 /// tract's ONNX framework with the ai.onnx.ml operators of [`ml`] registered.
@@ -251,6 +254,7 @@ impl ParsedGraph {
             example_shape: self.example_shape.clone(),
             output_name: self.output_name.clone(),
             graph_labels: self.graph_labels.clone(),
+            handles_missing: self.handles_missing,
         }
     }
 

@@ -139,6 +139,8 @@ pub(crate) struct ModelInner {
     /// How batches run (see [`BatchPlans`]).
     pub batch: BatchPlans,
     pub text: Option<TextEncoder>,
+    /// Tensor models: NaN features are missing values the graph has a rule for.
+    pub handles_missing: bool,
     pub bytes: Option<BytesFeatures>,
     /// Tensor/bytes models: values per example.
     pub example_len: usize,
@@ -330,6 +332,7 @@ impl Model {
             plans,
             batch,
             text,
+            handles_missing: parsed.handles_missing,
             bytes,
             example_len,
             example_shape: parsed.example_shape.clone(),
@@ -421,6 +424,13 @@ impl Model {
             DatumType::I32 => "int32",
             _ => "float32",
         }
+    }
+
+    /// Whether NaN features are taken as missing values (tensor models whose graph has a rule for
+    /// them: a tree ensemble, where each node says which branch NaN takes, or an imputer that
+    /// replaces NaN). Other models refuse NaN with `InputNotFinite`; infinities are refused always.
+    pub fn handles_missing_values(&self) -> bool {
+        self.inner.handles_missing
     }
 
     /// Label names, by index.

@@ -423,8 +423,14 @@ pub(crate) fn check_tensor(model: &ModelInner, values: &[f32]) -> Result<()> {
     if values.len() != model.example_len {
         return fail(Status::InputShape, format!("the model takes {} values, got {}", model.example_len, values.len()));
     }
-    if let Some(i) = values.iter().position(|v| !v.is_finite()) {
-        return fail(Status::InputNotFinite, format!("value {i} is {}", values[i]));
+    let refused = |v: &f32| v.is_infinite() || (v.is_nan() && !model.handles_missing);
+    if let Some(i) = values.iter().position(refused) {
+        let why = if values[i].is_nan() {
+            "; this model has no rule for missing values (tree ensembles and NaN imputers have)"
+        } else {
+            ""
+        };
+        return fail(Status::InputNotFinite, format!("value {i} is {}{why}", values[i]));
     }
     Ok(())
 }

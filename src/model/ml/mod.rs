@@ -77,3 +77,14 @@ pub(crate) fn unary_f32_rules<'r, 'p: 'r>(
     s.equals(&inputs[0].shape, &outputs[0].shape)?;
     Ok(())
 }
+
+/// Whether the graph has a rule for missing values (NaN features): a tree ensemble (its nodes say
+/// which branch NaN takes, as onnxruntime does) or an imputer that replaces NaN. Such a model
+/// takes NaN features; any other refuses them (`InputNotFinite`).
+pub(crate) fn handles_missing_values(graph: &tract_onnx::pb::GraphProto) -> bool {
+    graph.node.iter().any(|n| {
+        n.op_type == "TreeEnsembleClassifier"
+            || (n.op_type == "Imputer"
+                && n.get_attr_opt::<f32>("replaced_value_float").ok().flatten().is_some_and(f32::is_nan))
+    })
+}

@@ -153,6 +153,17 @@ def main():
         labels = [str(c) for c in classes]
         predicted = [labels[int(np.argmax(p))] for p in probs]
         sk = estimator.predict_proba(feed)
+        # Missing values: models whose graph has a rule for NaN (a tree ensemble, a NaN imputer)
+        # also get rows with NaN features and onnxruntime's answers to them.
+        ops = {n.op_type for n in onx.graph.node}
+        missing = None
+        if "TreeEnsembleClassifier" in ops or "Imputer" in ops:
+            holes = rows[:4].copy()
+            for k, row in enumerate(holes):
+                row[[k % n_features, (3 * k + 5) % n_features, (7 * k + 2) % n_features]] = np.nan
+            out = session.run(None, {session.get_inputs()[0].name: holes.astype(feed.dtype)})
+            missing = {"rows": [[None if np.isnan(v) else float(v) for v in r] for r in holes],
+                       "probabilities": [[float(v) for v in p] for p in probabilities(out, names, list(estimator.classes_))]}
         golden["models"][name] = {
             "file": path.name,
             "estimator": type(estimator).__name__ if not hasattr(estimator, "steps")
@@ -168,6 +179,8 @@ def main():
             "predicted": predicted,
             "onnxruntime_vs_estimator_max_abs_diff": float(np.abs(probs - sk).max()),
         }
+        if missing:
+            golden["models"][name]["missing"] = missing
         print(f"{name:28s} {path.stat().st_size:>9d} B  ops {golden['models'][name]['ops']}  "
               f"|ort-sk| {golden['models'][name]['onnxruntime_vs_estimator_max_abs_diff']:.2g}")
     (HERE / "golden.json").write_text(json.dumps(golden, indent=1) + "\n")
