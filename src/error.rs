@@ -246,3 +246,13 @@ impl From<mlops_edge_monitor::MonitorError> for Error {
         Error::new(status, e.message)
     }
 }
+
+/// The message a panic carried (`panic!` with a literal or a formatted string), for the error
+/// that reports it.
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> &str {
+    payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(no message)")
+}

@@ -22,14 +22,21 @@ pub struct Schema<'a> {
 }
 
 impl Schema<'_> {
+    /// The same schema for a model whose answers never reach the host (a shadow): its inputs
+    /// must match, its labels may differ.
+    pub fn inputs_only(self) -> Self {
+        Schema { max_labels: None, ..self }
+    }
+
     /// `Ok` when `candidate` takes exactly the inputs `serving` takes and its answers fit the
-    /// host's buffers; otherwise `SelfTestFailed` (the model is refused) naming the difference
-    /// and the way out. `role` names the candidate in the message ("model 2.0.0", "the shadow").
-    pub fn check(&self, candidate: &Model, role: &str) -> Result<()> {
+    /// host's buffers; otherwise an error of `status` (the caller's: `SelfTestFailed` for a swap
+    /// or rollout, `InvalidArgument` for an experiment or shadow) naming the difference and the
+    /// way out. `role` names the candidate in the message ("model 2.0.0", "the shadow").
+    pub fn check(&self, candidate: &Model, role: &str, status: Status) -> Result<()> {
         let (old, new) = (self.serving, candidate);
         let refuse = |what: String| {
             fail(
-                Status::SelfTestFailed,
+                status,
                 format!(
                     "{role} {} cannot take the inputs this runtime serves: {what}. To serve a new input schema \
                      deliberately, use change_input_schema (C: mle_runtime_change_input_schema)",

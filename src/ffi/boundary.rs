@@ -5,7 +5,7 @@ use std::ffi::{c_char, CStr};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use super::{code, mle_status, MLE_ERR_PANIC, MLE_OK};
-use crate::error::{Error, Result, Status};
+use crate::error::{panic_message, Error, Result, Status};
 
 const LAST_ERROR_CAPACITY: usize = 1024;
 
@@ -28,14 +28,6 @@ pub(crate) fn set_last_error(message: &str) {
         }
         buf[len] = 0;
     });
-}
-
-fn panic_message(payload: &(dyn std::any::Any + Send)) -> &str {
-    payload
-        .downcast_ref::<&str>()
-        .copied()
-        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
-        .unwrap_or("(no message)")
 }
 
 /// Run an entry point's body: `Ok` → `MLE_OK`; `Err` → its code and message; panic →

@@ -497,11 +497,7 @@ impl Model {
 /// a model error: bad data is answered with a status, never with a panic.
 fn without_panics<T>(step: impl FnOnce() -> Result<T>) -> Result<T> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(step)).unwrap_or_else(|payload| {
-        let message = payload
-            .downcast_ref::<&str>()
-            .copied()
-            .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
-            .unwrap_or("(no message)");
+        let message = crate::error::panic_message(&*payload);
         fail(Status::ModelInvalid, format!("the graph could not be analysed (tract panicked: {message})"))
     })
 }

@@ -12,7 +12,6 @@ use super::state::Shared;
 use super::{no_variant, Runtime};
 use crate::deploy::ab::{self, Assignment};
 use crate::deploy::rollout::RolloutConfig;
-use crate::deploy::schema::Schema;
 use crate::deploy::selftest::{self, SelfTestCase};
 use crate::error::{fail, Error, Result, Status};
 use crate::events::{Event, EventCallback, EventKind};
@@ -21,8 +20,9 @@ use crate::{InputKind, Level, Model, ModelOptions};
 
 impl Runtime {
     /// Sets an experiment: `variants[0]` is control. Weights must sum to 1 within 0.001 (summed
-    /// in order in f64; 1 to 16 finite, non-negative weights); every model must take the
-    /// production model's input kind. A model already loaded for the same variant position keeps
+    /// in order in f64; 1 to 16 finite, non-negative weights); every model must take the inputs
+    /// production takes and fit the hosts' probability buffers (`deploy::schema`; refused with
+    /// `InvalidArgument` and a `SwapRefused` event otherwise). A model already loaded for the same variant position keeps
     /// its sessions. Variant counters restart. Not allowed during a rollout (`InvalidState`).
     pub fn set_experiment(&self, name: &str, variants: &[Variant], scheme: Assignment) -> Result<()> {
         if name.is_empty() {
@@ -46,12 +46,11 @@ impl Runtime {
         if current.rollout.is_some() {
             return fail(Status::InvalidState, "cannot change the experiment while a rollout runs");
         }
-        let schema = Schema { serving: &current.variants[0].model, max_labels: Some(current.max_labels()) };
+        let schema = current.schema();
         let mut slots = Vec::with_capacity(variants.len());
         for (i, v) in variants.iter().enumerate() {
-            if let Err(e) = schema.check(&v.model, &format!("variant {i}")) {
+            if let Err(e) = schema.check(&v.model, &format!("variant {i}"), Status::InvalidArgument) {
                 drop(previous);
-                let e = Error::new(Status::InvalidArgument, e.message().to_string());
                 return Err(s.refuse(i, &current.variants[0].version, &v.model.card().version, e));
             }
             let reuse = current.variants.iter().find(|slot| slot.model.same_as(&v.model));
@@ -303,9 +302,7 @@ impl Runtime {
         let current = s.current();
         let kind = current.variants[0].model.input_kind();
         // The shadow's answers never reach the host: its labels may differ, its inputs may not.
-        let schema = Schema { serving: &current.variants[0].model, max_labels: None };
-        if let Err(e) = schema.check(model, "the shadow") {
-            let e = Error::new(Status::InvalidArgument, e.message().to_string());
+        if let Err(e) = current.schema().inputs_only().check(model, "the shadow", Status::InvalidArgument) {
             return Err(s.refuse(0, "", &model.card().version, e));
         }
         let slot = Arc::new(Slot::new(model, 1, &s.options)?);
@@ -348,8 +345,7 @@ impl Shared {
         model: &Model,
         cases: Option<&[SelfTestCase]>,
     ) -> Result<Vec<SelfTestCase>> {
-        let schema = Schema { serving: &current.variants[0].model, max_labels: Some(current.max_labels()) };
-        schema.check(model, "model")?;
+        current.schema().check(model, "model", Status::SelfTestFailed)?;
         self.admit_self_test(model, cases)
     }
 

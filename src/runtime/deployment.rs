@@ -10,6 +10,7 @@ use super::pool::SessionPool;
 use super::shadow::{ShadowItem, ShadowQueue};
 use crate::deploy::ab::{self, Assignment};
 use crate::deploy::rollout::{self, RolloutConfig};
+use crate::deploy::schema::Schema;
 use crate::deploy::selftest::SelfTestCase;
 use crate::error::Result;
 use crate::session::Session;
@@ -123,6 +124,12 @@ impl Deployment {
         let variants = self.variants.iter().map(|s| labels(s)).max().unwrap_or(0);
         let candidate = self.rollout.as_ref().map(|r| labels(&r.candidate)).unwrap_or(0);
         variants.max(candidate)
+    }
+
+    /// What a model answering the host must fit: production's inputs and the probability
+    /// buffers' label count ([`max_labels`](Self::max_labels)).
+    pub(super) fn schema(&self) -> Schema<'_> {
+        Schema { serving: &self.variants[0].model, max_labels: Some(self.max_labels()) }
     }
 
     /// Every slot with its role and variant.

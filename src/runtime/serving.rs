@@ -46,8 +46,12 @@ impl Runtime {
         &self,
         arguments: impl FnOnce() -> Result<(&'a str, Input<'a>, Option<&'a mut [f32]>)>,
     ) -> Result<Served> {
-        let _scope = self.shared.refusals.as_ref().map(crate::alloc::PoolScope::enter);
-        match arguments() {
+        // The arguments' refusal messages come from the refusal pool; `serve` enters it itself.
+        let arguments = {
+            let _scope = self.shared.refusals.as_ref().map(crate::alloc::PoolScope::enter);
+            arguments()
+        };
+        match arguments {
             Ok((user_id, input, probabilities)) => self.serve(user_id, input, probabilities, true),
             Err(e) => {
                 let c = &self.shared.counters;

@@ -108,12 +108,7 @@ pub(crate) fn record(
 /// error. The unit's states are rebuilt before its next request (they were marked dirty).
 pub(crate) fn catch_panic<T>(body: impl FnOnce() -> Result<T>) -> Result<T> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(body)).unwrap_or_else(|payload| {
-        let message = payload
-            .downcast_ref::<&str>()
-            .copied()
-            .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
-            .unwrap_or("(no message)");
-        Err(Error::new(Status::Panic, format!("internal panic: {message}")))
+        Err(Error::new(Status::Panic, format!("internal panic: {}", crate::error::panic_message(&*payload))))
     })
 }
 

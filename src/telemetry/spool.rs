@@ -343,41 +343,55 @@ fn u64_at(bytes: &[u8], at: usize) -> u64 {
     u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"))
 }
 
-/// One entry as recovery sees it.
-enum Entry<'a> {
-    /// A valid entry (its type and payload) and the offset just after it.
-    Valid(u8, &'a [u8], usize),
-    /// Not an entry here.
-    Invalid,
+/// One valid entry, decoded.
+// Each entry is consumed as soon as it is read, never stored in bulk: a record inline costs
+// nothing that boxing it (an allocation per record) would save.
+#[allow(clippy::large_enum_variant)]
+enum Entry {
+    Record(TelemetryRecord),
+    /// "Batch formed".
+    Batch(OpenBatch),
+    /// "Batch answered" (OK or DROP): records `first..=last` of batch `id` are done.
+    Ack {
+        id: u64,
+        first: u64,
+        last: u64,
+    },
+    Watermark {
+        next_seq: u64,
+        next_batch_id: u64,
+    },
 }
 
-/// The entry at `at`, checked: a length in range, the whole payload present, its CRC-32, a known
-/// type whose contents have the right shape.
-fn entry_at(bytes: &[u8], at: usize) -> Entry<'_> {
-    let Some(head) = bytes.get(at..at + ENTRY_OVERHEAD as usize) else { return Entry::Invalid };
+/// The entry at `at` and the offset just after it, when one is there: a length in range, the
+/// whole payload present, its CRC-32, a known type whose contents have the right shape.
+fn entry_at(bytes: &[u8], at: usize) -> Option<(Entry, usize)> {
+    let head = bytes.get(at..at + ENTRY_OVERHEAD as usize)?;
     let len = u32::from_le_bytes(head[..4].try_into().expect("4 bytes"));
     let crc = u32::from_le_bytes(head[4..].try_into().expect("4 bytes"));
     if len == 0 || len > MAX_PAYLOAD {
-        return Entry::Invalid;
+        return None;
     }
     let start = at + ENTRY_OVERHEAD as usize;
-    let Some(payload) = bytes.get(start..start + len as usize) else { return Entry::Invalid };
+    let payload = bytes.get(start..start + len as usize)?;
     if crc32fast::hash(payload) != crc {
-        return Entry::Invalid;
+        return None;
     }
     let body = &payload[1..];
-    let shaped = match payload[0] {
-        ENTRY_RECORD => decode(body).is_some(),
-        ENTRY_BATCH => body.len() == 24,
-        ENTRY_ACK => body.len() == 25,
-        ENTRY_WATERMARK => body.len() == 16,
-        _ => false,
+    let entry = match payload[0] {
+        ENTRY_RECORD => Entry::Record(decode(body)?),
+        ENTRY_BATCH if body.len() == 24 => {
+            Entry::Batch(OpenBatch { id: u64_at(body, 0), first_seq: u64_at(body, 8), last_seq: u64_at(body, 16) })
+        }
+        ENTRY_ACK if body.len() == 25 => {
+            Entry::Ack { id: u64_at(body, 0), first: u64_at(body, 8), last: u64_at(body, 16) }
+        }
+        ENTRY_WATERMARK if body.len() == 16 => {
+            Entry::Watermark { next_seq: u64_at(body, 0), next_batch_id: u64_at(body, 8) }
+        }
+        _ => return None,
     };
-    if shaped {
-        Entry::Valid(payload[0], body, start + len as usize)
-    } else {
-        Entry::Invalid
-    }
+    Some((entry, start + len as usize))
 }
 
 /// Replays the entries after the header, resynchronising after damage; returns what is live and
@@ -390,34 +404,28 @@ fn recover(bytes: &[u8]) -> (Recovered, u64) {
     let mut at = HEADER_BYTES as usize;
     let mut valid_end = at;
     while at < bytes.len() {
-        let (kind, body, next) = match entry_at(bytes, at) {
-            Entry::Valid(kind, body, next) => (kind, body, next),
-            Entry::Invalid => {
-                // Damage or a torn tail: the next valid entry, if any, decides which.
-                match (at + 1..bytes.len()).find(|&from| matches!(entry_at(bytes, from), Entry::Valid(..))) {
-                    Some(resume) => {
-                        corrupt_bytes += (resume - at) as u64;
-                        corrupt_regions += 1;
-                        at = resume;
-                        continue;
-                    }
-                    None => break,
+        let Some((entry, next)) = entry_at(bytes, at) else {
+            // Damage or a torn tail: the next valid entry, if any, decides which.
+            match (at + 1..bytes.len()).find(|&from| entry_at(bytes, from).is_some()) {
+                Some(resume) => {
+                    corrupt_bytes += (resume - at) as u64;
+                    corrupt_regions += 1;
+                    at = resume;
+                    continue;
                 }
+                None => break,
             }
         };
-        match kind {
-            ENTRY_RECORD => {
-                let record = decode(body).expect("checked by entry_at");
+        match entry {
+            Entry::Record(record) => {
                 next_seq = next_seq.max(record.seq + 1);
                 records.insert(record.seq, record);
             }
-            ENTRY_BATCH => {
-                let batch = OpenBatch { id: u64_at(body, 0), first_seq: u64_at(body, 8), last_seq: u64_at(body, 16) };
+            Entry::Batch(batch) => {
                 next_batch_id = next_batch_id.max(batch.id + 1);
                 open_batch = Some(batch);
             }
-            ENTRY_ACK => {
-                let (id, first, last) = (u64_at(body, 0), u64_at(body, 8), u64_at(body, 16));
+            Entry::Ack { id, first, last } => {
                 let done: Vec<u64> = records.range(first..=last).map(|(seq, _)| *seq).collect();
                 for seq in done {
                     records.remove(&seq);
@@ -427,11 +435,10 @@ fn recover(bytes: &[u8]) -> (Recovered, u64) {
                 }
                 next_batch_id = next_batch_id.max(id + 1);
             }
-            ENTRY_WATERMARK => {
-                next_seq = next_seq.max(u64_at(body, 0));
-                next_batch_id = next_batch_id.max(u64_at(body, 8));
+            Entry::Watermark { next_seq: seq, next_batch_id: batch_id } => {
+                next_seq = next_seq.max(seq);
+                next_batch_id = next_batch_id.max(batch_id);
             }
-            _ => unreachable!("entry_at accepts only known types"),
         }
         at = next;
         valid_end = next;
