@@ -12,6 +12,7 @@ import sys
 import time
 
 import numpy as np
+import onnx
 import onnxruntime as ort
 from tokenizers import Tokenizer
 
@@ -20,12 +21,17 @@ WHITESPACE = b" \t\n\r\x0b\x0c"
 
 
 def session(path):
+    return session_from(str(path))
+
+
+def session_from(model):
+    """One-thread session on a file path or serialized model bytes."""
     options = ort.SessionOptions()
     options.intra_op_num_threads = 1
     options.inter_op_num_threads = 1
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    return ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
 
 
 def measure(fn, items, min_samples, min_seconds=2.0):
@@ -85,7 +91,55 @@ def magika_features(data, beg=1024, end=1024, block=4096, pad=256):
     return list(head) + [pad] * (beg - len(head)) + [pad] * (end - len(tail)) + list(tail)
 
 
+def without_zipmap(path):
+    """The export with its ZipMap nodes removed and their input tensors as the outputs: what
+    skl2onnx writes with options={...: {"zipmap": False}}, and the tensor the runtime serves.
+    Python's session.run would otherwise spend most of a tree model's time building dicts."""
+    model = onnx.load(str(path))
+    graph = model.graph
+    for node in [n for n in graph.node if n.op_type == "ZipMap"]:
+        for output in graph.output:
+            if output.name == node.output[0]:
+                graph.output.remove(output)
+                graph.output.append(onnx.helper.make_tensor_value_info(node.input[0], onnx.TensorProto.FLOAT, None))
+                break
+        graph.node.remove(node)
+    return model.SerializeToString()
+
+
+def probability_output(sess):
+    outputs = sess.get_outputs()
+    return next((o.name for o in outputs if "prob" in o.name), outputs[-1].name)
+
+
+def exports(results):
+    """tests/data/exports: one held-out row per request (golden.json's rows in turn), cast to the
+    export's input type, the probability tensor fetched. Also the floor of a Python session.run
+    (an Identity model on one float), which every onnxruntime figure here includes."""
+    golden = json.loads((ROOT / "tests/data/exports/golden.json").read_text())
+    for name, entry in golden["models"].items():
+        sess = session_from(without_zipmap(ROOT / "tests/data/exports" / entry["file"]))
+        dtype = {"float64": np.float64, "int64": np.int64}.get(entry["input_dtype"], np.float32)
+        input_name, out = sess.get_inputs()[0].name, [probability_output(sess)]
+        feeds = [{input_name: np.array([row], dtype=np.float32).astype(dtype)} for row in entry["rows"]]
+        results[f"exports/{name}"] = measure(lambda f: sess.run(out, f), feeds, 5000, 1.0)
+    x = onnx.helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [1, 1])
+    y = onnx.helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [1, 1])
+    identity = onnx.helper.make_model(onnx.helper.make_graph([onnx.helper.make_node("Identity", ["x"], ["y"])],
+                                                             "floor", [x], [y]),
+                                      opset_imports=[onnx.helper.make_opsetid("", 13)])
+    identity.ir_version = 8
+    sess = session_from(identity.SerializeToString())
+    feed = {"x": np.ones((1, 1), dtype=np.float32)}
+    results["exports/python_floor"] = measure(lambda f: sess.run(["y"], f), [feed], 5000, 1.0)
+
+
 def main():
+    if sys.argv[1:] == ["--exports"]:
+        results = {}
+        exports(results)
+        json.dump({"onnxruntime": ort.__version__, "results": results}, sys.stdout, indent=1)
+        return
     inputs = json.loads((ROOT / "benches/inputs.json").read_text())
     results = {}
     text_model("minilm-l3-promptinj", inputs, results)

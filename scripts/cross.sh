@@ -22,11 +22,15 @@
 #     minutes instead of ~7 on 2 cores), nothing runs.
 #
 # Builds go to $CARGO_TARGET_DIR (default target/cross, apart from the host's target/ so that this
-# can run beside the host's tests), one build per target.
+# can run beside the host's tests), one build per target. scripts/test.sh --full runs two of these
+# at once (the Linux targets; Android and iOS with CARGO_TARGET_DIR=target/cross-static).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$root/target/cross}"
+CARGO_TARGET_DIR=$(realpath -m "${CARGO_TARGET_DIR:-$root/target/cross}")
+export CARGO_TARGET_DIR
+# One-shot builds: incremental compilation's bookkeeping only costs time here.
+export CARGO_INCREMENTAL=0
 host_prefix="" host_classify="" host_ready=""
 while [ $# -gt 0 ]; do
   case "$1" in

@@ -31,21 +31,26 @@ step() { printf '\n==== [%d:%02d] %s\n' $((SECONDS / 60)) $((SECONDS % 60)) "$*"
 step "formatting"
 cargo fmt --all -- --check
 
-cross_pid=""
+cross_pid="" static_pid=""
 if [ "$full" = 1 ]; then
-  step "cross targets, in the background beside the host's steps (log: target/cross.log, shown at the end)"
-  # Started first, so that its builds fill what the host's build leaves idle; it uses the host's
-  # library and classify CLI only once target/host-ready exists (made below). Its own target dir
-  # (target/cross): no cargo lock shared with the host's steps; niced, so the host keeps its cores.
+  step "cross targets, in the background beside the host's steps (logs: target/cross.log, target/cross-static.log, shown at the end)"
+  # Started first, so that their builds fill what the host's steps leave idle (one core during
+  # valgrind, Miri, the qemu runs); they use the host's library and classify CLI only once
+  # target/host-ready exists (made below). Two chains with their own target dirs (no cargo lock
+  # shared with each other or the host): the Linux targets, niced so the host keeps its cores, and
+  # the Android/iOS build checks, niced to the last so that they mostly take idle time.
   mkdir -p target
   rm -f target/host-ready
   setsid nice -n 10 scripts/cross.sh --host-prefix target/capi-shipped --host-classify target/debug/examples/classify \
-    --wait-for target/host-ready \
-    aarch64-unknown-linux-gnu armv7-unknown-linux-gnueabihf aarch64-linux-android aarch64-apple-ios \
+    --wait-for target/host-ready aarch64-unknown-linux-gnu armv7-unknown-linux-gnueabihf \
     > target/cross.log 2>&1 &
   cross_pid=$!
-  trap 'kill -- "-$cross_pid" 2>/dev/null || true' EXIT
-  echo "started (pid $cross_pid)"
+  CARGO_TARGET_DIR=target/cross-static setsid nice -n 19 scripts/cross.sh --host-prefix target/capi-shipped \
+    --host-classify target/debug/examples/classify aarch64-linux-android aarch64-apple-ios \
+    > target/cross-static.log 2>&1 &
+  static_pid=$!
+  trap 'kill -- "-$cross_pid" "-$static_pid" 2>/dev/null || true' EXIT
+  echo "started (pids $cross_pid, $static_pid)"
 fi
 
 step "clippy (every crate and target, warnings are errors) and the module graph (no import cycles)"
@@ -130,11 +135,13 @@ python3 tests/check_cli.py target/debug/examples/classify
 step "model files (provenance hashes, golden files, cards)"
 python3 tests/check_models.py
 
-step "cross targets (waiting for the background run; compile lines left out)"
-cross_status=0
+step "cross targets (waiting for the background runs; compile lines left out)"
+cross_status=0 static_status=0
 wait "$cross_pid" || cross_status=$?
+wait "$static_pid" || static_status=$?
 trap - EXIT
-grep -v '^ *Compiling ' target/cross.log
-[ "$cross_status" -eq 0 ] || { echo "cross targets failed (exit $cross_status)" >&2; exit 1; }
+grep -hv '^ *Compiling ' target/cross.log target/cross-static.log
+[ "$cross_status" -eq 0 ] || { echo "cross targets (Linux) failed (exit $cross_status)" >&2; exit 1; }
+[ "$static_status" -eq 0 ] || { echo "cross targets (Android, iOS) failed (exit $static_status)" >&2; exit 1; }
 
 printf '\nfull tier passed in %d:%02d\n' $((SECONDS / 60)) $((SECONDS % 60))

@@ -616,8 +616,8 @@ fn a_panicking_request_is_counted_and_the_session_recovers() {
     assert_eq!(snapshot.status_counts[Status::Panic.code() as usize], 1, "the monitor saw it too");
 }
 
-/// The converters' exports (tests/data/exports): tree ensembles, SVMs, scalers and the f64/int64
-/// input conversion make no system allocator call per request either, and neither does an
+/// Every export of the converters' zoo (tests/data/exports): tree ensembles, SVMs, k-neighbours'
+/// distances, scalers and the f64/int64 input conversion make no system allocator call per request either, and neither does an
 /// integer input refused for a fractional value.
 #[test]
 fn zero_system_calls_per_request_on_the_converters_exports() {
@@ -625,17 +625,10 @@ fn zero_system_calls_per_request_on_the_converters_exports() {
     let golden: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(common::test_data().join("exports/golden.json")).unwrap())
             .unwrap();
-    for name in [
-        "forest-breast",
-        "gboost-wine",
-        "lightgbm-breast",
-        "xgboost-wine",
-        "svc-rbf-breast",
-        "logreg-imputer-names-wine",
-        "logreg-double-breast",
-        "logreg-int64-digits",
-    ] {
-        let entry = &golden["models"][name];
+    let names: Vec<&String> = golden["models"].as_object().unwrap().keys().collect();
+    assert!(names.len() >= 60, "every export of the zoo");
+    for name in names {
+        let entry = &golden["models"][name.as_str()];
         let path = common::test_data().join("exports").join(entry["file"].as_str().unwrap());
         let model = Model::load(&path, &ModelOptions::default()).unwrap();
         let mut session = Session::new(&model).unwrap();

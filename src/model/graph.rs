@@ -61,12 +61,13 @@ pub(crate) fn parse(proto: ModelProto, sidecar: Option<&str>) -> Result<ParsedGr
         proto.metadata_props.iter().map(|e| (e.key.clone(), e.value.clone())).collect();
     let card = ModelCard::from_sources(&metadata, sidecar)?;
     let graph_labels = proto.graph.as_ref().and_then(ml::labels::class_labels);
-    let has_scan = proto.graph.as_ref().is_some_and(|g| g.node.iter().any(|n| n.op_type == "Scan"));
     let handles_missing = proto.graph.as_ref().is_some_and(ml::handles_missing_values);
     let mut model = onnx_framework()
         .model_for_proto_model(&proto)
         .map_err(|e| Error::tract(Status::ModelUnsupported, "tract cannot load this ONNX graph", e))?;
     drop(proto);
+    // A Scan left after parsing (k-neighbours' distance Scans are parsed into plain ops).
+    let has_scan = model.nodes().iter().any(|n| n.op().name() == "Scan");
 
     let output_name = select_output(&mut model, card.output_name.as_deref())?;
     let inputs = describe_inputs(&model, card.input_kind)?;
@@ -80,13 +81,14 @@ pub(crate) fn parse(proto: ModelProto, sidecar: Option<&str>) -> Result<ParsedGr
         }
     }
     if has_scan && kind != InputKind::Text {
-        // scikit-learn's k-neighbours export computes its distances in a Scan that tract 0.23
-        // either keeps a reference to the input through (no second request could be written) or,
-        // behind a scaler, evaluates to the same answer for every input: refused, never wrong.
+        // tract 0.23's Scan can keep a reference to its input through its state (no second request
+        // could be written) and answered every input alike on a k-neighbours export behind a
+        // scaler: a Scan that is not a distance computation is refused, never served wrong.
         return fail(
             Status::ModelUnsupported,
-            "the graph computes with a Scan (scikit-learn's KNeighbors export), which this runtime does not serve \
-             correctly yet: not served",
+            "the graph loops with a Scan that is not a pairwise distance (k-neighbours' distance Scans are \
+             served): this runtime does not serve general Scan loops in feature models; export without the loop \
+             (e.g. a k-neighbours model with a euclidean or manhattan metric)",
         );
     }
     let example_shape = if kind == InputKind::Text { vec![] } else { example_shape(&model)? };

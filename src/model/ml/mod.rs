@@ -3,9 +3,10 @@
 //! registered on the ONNX framework as a parser ([`register`]) that builds an expansion into
 //! tract-core ops (Scaler, Imputer, Binarizer), an identity (ZipMap), an evaluator of our own
 //! (TreeEnsembleClassifier, SVMClassifier: [`classifier_op`]), or tract's own op after
-//! normalising the attributes the converters write (LinearClassifier). Two standard operators
-//! are replaced where tract's falls short on these exports: Sigmoid over doubles and a stable
-//! ReduceLogSumExp.
+//! normalising the attributes the converters write (LinearClassifier). Three standard operators
+//! are replaced where tract's falls short on these exports: Sigmoid over doubles, a stable
+//! ReduceLogSumExp, and the Scan that k-neighbours exports compute their distances with
+//! ([`pairwise_distance`]; any other Scan is still tract's).
 //!
 //! The class labels such a graph carries (ZipMap's, else the classifier's) are found by
 //! [`labels::class_labels`]: a model without a card still answers with its own labels.
@@ -17,6 +18,7 @@ pub(crate) mod imputer;
 pub(crate) mod labels;
 pub(crate) mod linear_classifier;
 pub(crate) mod log_sum_exp;
+pub(crate) mod pairwise_distance;
 pub(crate) mod scaler;
 pub(crate) mod svm_classifier;
 pub(crate) mod tree_ensemble;
@@ -37,6 +39,7 @@ pub(crate) fn register(onnx: &mut Onnx) {
     svm_classifier::register(onnx);
     linear_classifier::register(onnx);
     tree_ensemble::register(onnx);
+    pairwise_distance::register(onnx);
 }
 
 /// A float attribute list, or `default` when the node does not have it.

@@ -27,6 +27,11 @@ pub(super) fn register(onnx: &mut Onnx) {
     onnx.op_register.insert("TreeEnsembleClassifier", tree_ensemble_classifier);
 }
 
+/// The deepest walk a tree may have, in branches. Real exports stay far below it (a tree fully
+/// grown by scikit-learn on a million rows is a few dozen deep; LightGBM's default 31 leaves allow
+/// at most 30); a crafted chain a million deep is refused at load instead of costing every request.
+pub(crate) const MAX_TREE_DEPTH: usize = 4096;
+
 /// How a branch compares `x` with its threshold (a leaf has `LEAF`).
 const LEQ: u8 = 0;
 const LT: u8 = 1;
@@ -335,13 +340,14 @@ impl Scorer for TreeEnsemble {
 
 /// Every walk from a root ends at a leaf (no node is reached twice from one root), and every node
 /// is on some tree's walk (a node that is its own descendant is nobody's root either).
+/// No walk is longer than [`MAX_TREE_DEPTH`] branches.
 fn check_acyclic(nodes: &[Node], rules: &[u8], roots: &[u32]) -> TractResult<()> {
     let mut seen = vec![u32::MAX; nodes.len()];
     let mut stack = Vec::new();
     let mut visited = 0usize;
     for (tree, &root) in roots.iter().enumerate() {
-        stack.push(root);
-        while let Some(i) = stack.pop() {
+        stack.push((root, 0usize));
+        while let Some((i, depth)) = stack.pop() {
             let i = i as usize;
             if seen[i] == tree as u32 {
                 bail!("TreeEnsembleClassifier: tree {tree} reaches a node twice (a cycle or a shared node)");
@@ -349,8 +355,14 @@ fn check_acyclic(nodes: &[Node], rules: &[u8], roots: &[u32]) -> TractResult<()>
             seen[i] = tree as u32;
             visited += 1;
             if rules[i] & !NAN_TRUE != LEAF {
-                stack.push(nodes[i].a);
-                stack.push(nodes[i].b);
+                if depth == MAX_TREE_DEPTH {
+                    bail!(
+                        "TreeEnsembleClassifier: tree {tree} is deeper than {MAX_TREE_DEPTH} branches (every request \
+                         would walk them all): not served; limit the depth when training (max_depth)"
+                    );
+                }
+                stack.push((nodes[i].a, depth + 1));
+                stack.push((nodes[i].b, depth + 1));
             }
         }
     }
@@ -498,6 +510,47 @@ mod tests {
         tensor_only.attribute.retain(|a| a.name != "nodes_values");
         tensor_only.attribute.push(AttributeProto { name: "nodes_values_as_tensor".into(), ..Default::default() });
         assert!(message(tensor_only).contains("target_opset"));
+    }
+
+    #[test]
+    fn a_tree_a_million_branches_deep_is_refused_without_recursion() {
+        // Branch k tests feature 0; its true child is leaf 2k+1, its false child branch k+1 (the
+        // last one's false child a leaf): a chain of `depth` branches.
+        let chain = |depth: i64| {
+            let n = 2 * depth + 1;
+            let ids: Vec<i64> = (0..n).collect();
+            let branch = |k: i64| k % 2 == 0 && k < n - 1;
+            let modes: Vec<&str> = ids.iter().map(|&k| if branch(k) { "BRANCH_LEQ" } else { "LEAF" }).collect();
+            let leaves: Vec<i64> = ids.iter().copied().filter(|&k| !branch(k)).collect();
+            NodeProto {
+                op_type: "TreeEnsembleClassifier".into(),
+                attribute: vec![
+                    ints("classlabels_int64s", &[0, 1]),
+                    ints("nodes_treeids", &vec![0; n as usize]),
+                    ints("nodes_nodeids", &ids),
+                    ints("nodes_featureids", &vec![0; n as usize]),
+                    floats("nodes_values", &vec![0.5; n as usize]),
+                    strings("nodes_modes", &modes),
+                    ints(
+                        "nodes_truenodeids",
+                        &ids.iter().map(|&k| if branch(k) { k + 1 } else { 0 }).collect::<Vec<_>>(),
+                    ),
+                    ints(
+                        "nodes_falsenodeids",
+                        &ids.iter().map(|&k| if branch(k) { k + 2 } else { 0 }).collect::<Vec<_>>(),
+                    ),
+                    ints("class_treeids", &vec![0; leaves.len()]),
+                    ints("class_nodeids", &leaves),
+                    ints("class_ids", &vec![1; leaves.len()]),
+                    floats("class_weights", &vec![1.0; leaves.len()]),
+                ],
+                ..Default::default()
+            }
+        };
+        let deep = TreeEnsemble::from_node(&chain(1_000_000)).unwrap_err().to_string();
+        assert!(deep.contains("deeper than 4096") && deep.contains("max_depth"), "{deep}");
+        let e = TreeEnsemble::from_node(&chain(MAX_TREE_DEPTH as i64)).unwrap();
+        assert_eq!(answer(&e, [0.0, 0.0]), [0.0, 1.0], "the deepest tree allowed still answers");
     }
 
     #[test]

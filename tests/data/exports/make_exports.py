@@ -4,6 +4,11 @@ through onnxmltools, trained on scikit-learn's bundled datasets. Nothing is fold
 ZipMap stays on, scalers stay in the graph, labels stay as the estimator has them (int64, or
 strings where the training labels are strings).
 
+Every family (linear, SVM, trees and forests, boosting, naive Bayes, k-neighbours, MLP, pipelines,
+LightGBM, XGBoost) has a binary and a multiclass model, and every model whose default export has a
+ZipMap also comes as <name>-nozipmap (skl2onnx's options {estimator: {"zipmap": False}},
+onnxmltools' zipmap=False): the probability tensor as the graph's output.
+
 For each model: <name>.onnx and an entry in golden.json with the first rows of the held-out split
 (as float32, what a caller passes), onnxruntime's probabilities (ZipMap's maps turned into a row
 in class order) and label. tests/exports.rs holds the runtime to them.
@@ -65,19 +70,30 @@ def probabilities(outputs, names, classes):
     raise SystemExit(f"no probability output among {names}")
 
 
-def sklearn_export(model, n_features, dtype=np.float32):
-    if dtype == np.float64:
+def sklearn_export(model, n_features, dtype=np.float32, zipmap=True):
+    final = model.steps[-1][1] if hasattr(model, "steps") else model
+    if dtype == np.float64 or not zipmap:
         # onnxruntime refuses ZipMap over double probabilities: a double export needs zipmap off.
-        final = model.steps[-1][1] if hasattr(model, "steps") else model
         return to_onnx(model, np.zeros((1, n_features), dtype=dtype), options={type(final): {"zipmap": False}})
     return to_onnx(model, np.zeros((1, n_features), dtype=dtype))
 
 
-def onnxmltools_export(model, n_features, kind):
+def onnxmltools_export(model, n_features, kind, zipmap=True):
     initial = [("input", MlFloat([None, n_features]))]
     if kind == "lightgbm":
-        return onnxmltools.convert_lightgbm(model, initial_types=initial)
+        return onnxmltools.convert_lightgbm(model, initial_types=initial, zipmap=zipmap)
     return onnxmltools.convert_xgboost(model, initial_types=initial)
+
+
+def export(estimator, n_features, exporter, zipmap):
+    """The ONNX graph and the input type a caller of onnxruntime feeds it."""
+    if exporter == "skl":
+        return sklearn_export(estimator, n_features, zipmap=zipmap), "float32"
+    if exporter == "skl-double":
+        return sklearn_export(estimator, n_features, np.float64), "float64"
+    if exporter == "skl-int64":  # digits' pixels are whole numbers 0..16
+        return sklearn_export(estimator, n_features, np.int64, zipmap=zipmap), "int64"
+    return onnxmltools_export(estimator, n_features, exporter, zipmap=zipmap), "float32"
 
 
 def main():
@@ -125,22 +141,29 @@ def main():
         ("lightgbm-wine", wine, lightgbm.LGBMClassifier(**lgbm), "lightgbm"),
         ("xgboost-breast", breast, xgboost.XGBClassifier(**xgb), "xgboost"),
         ("xgboost-wine", wine, xgboost.XGBClassifier(**xgb), "xgboost"),
+        # the other half of each family's binary/multiclass pair
+        ("histgb-wine", wine, HistGradientBoostingClassifier(random_state=0), "skl"),
+        ("gaussiannb-breast", breast, GaussianNB(), "skl"),
+        ("kneighbors-manhattan-breast", breast,
+         make_pipeline(StandardScaler(), KNeighborsClassifier(metric="manhattan")), "skl"),
+        ("mlp-breast", breast, make_pipeline(StandardScaler(), MLPClassifier(max_iter=1000, random_state=0)), "skl"),
+        ("tree-breast", breast, DecisionTreeClassifier(random_state=0), "skl"),
+        ("adaboost-wine", wine, AdaBoostClassifier(n_estimators=50, random_state=0), "skl"),
     ]
     golden = {
         "generator": "tests/data/exports/make_exports.py",
         "versions": {p.__name__: p.__version__ for p in (sklearn, skl2onnx, onnxmltools, lightgbm, xgboost, onnx, ort)},
         "models": {},
     }
-    for name, (x_tr, x_te, y_tr, y_te, n_features), estimator, exporter in specs:
-        estimator.fit(x_tr, y_tr)
-        if exporter == "skl":
-            onx, input_dtype = sklearn_export(estimator, n_features), "float32"
-        elif exporter == "skl-double":
-            onx, input_dtype = sklearn_export(estimator, n_features, np.float64), "float64"
-        elif exporter == "skl-int64":  # digits' pixels are whole numbers 0..16
-            onx, input_dtype = sklearn_export(estimator, n_features, np.int64), "int64"
-        else:
-            onx, input_dtype = onnxmltools_export(estimator, n_features, exporter), "float32"
+    exports = []
+    for name, data, estimator, exporter in specs:
+        estimator.fit(data[0], data[2])
+        onx, input_dtype = export(estimator, data[4], exporter, zipmap=True)
+        exports.append((name, data, estimator, exporter, True, onx, input_dtype))
+        if any(n.op_type == "ZipMap" for n in onx.graph.node):  # not already without (double input, XGBoost)
+            onx, input_dtype = export(estimator, data[4], exporter, zipmap=False)
+            exports.append((f"{name}-nozipmap", data, estimator, exporter, False, onx, input_dtype))
+    for name, (x_tr, x_te, y_tr, y_te, n_features), estimator, exporter, zipmap, onx, input_dtype in exports:
         path = HERE / f"{name}.onnx"
         onnx.save(onx, str(path))
         session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
@@ -169,6 +192,7 @@ def main():
             "estimator": type(estimator).__name__ if not hasattr(estimator, "steps")
             else " + ".join(type(s).__name__ for _, s in estimator.steps),
             "converter": "onnxmltools" if exporter in ("lightgbm", "xgboost") else "skl2onnx",
+            "zipmap": zipmap,
             "input_dtype": input_dtype,
             "features": n_features,
             "labels": labels,
