@@ -55,7 +55,24 @@ def main():
         assert record["label_index"] == case["label_index"], (record, case)
         assert max(abs(a - b) for a, b in zip(record["probabilities"], case["probabilities"])) <= 1e-4
     assert tensors[5]["status"] == 10 and tensors[6]["status"] == 11, tensors[5:]
-    print(f"classify CLI: {len(text) + len(files) + len(tensors)} lines checked")
+    zoo = exports(binary)
+    print(f"classify CLI: {len(text) + len(files) + len(tensors) + zoo} lines checked")
+
+
+def exports(binary):
+    """Every export of the converters' zoo (tests/data/exports), served from its .onnx file with no
+    card: the labels the graph carries, onnxruntime's label and probabilities on each golden row."""
+    golden = json.loads((ROOT / "tests/data/exports/golden.json").read_text())["models"]
+    lines = 0
+    for name, entry in golden.items():
+        rows = [",".join(repr(v) for v in row) for row in entry["rows"]]
+        records = run([binary], ROOT / "tests/data/exports" / entry["file"], rows)
+        for i, record in enumerate(records):
+            assert record.get("label") == entry["predicted"][i], (name, i, record)
+            worst = max(abs(a - b) for a, b in zip(record["probabilities"], entry["probabilities"][i]))
+            assert worst <= 1e-5, (name, i, worst)
+        lines += len(records)
+    return lines
 
 
 if __name__ == "__main__":

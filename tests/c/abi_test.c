@@ -1083,6 +1083,85 @@ static void test_tensor_model(void) {
     mle_model_free(model);
 }
 
+/* The converters' zoo (tests/data/exports/golden.txt, written by make_exports.py from
+ * onnxruntime's answers): each .onnx loads with no card, carries its own labels, and answers every
+ * golden row with onnxruntime's label and probabilities within 1e-5; a NaN feature is taken by the
+ * models with a missing-value rule and refused by the others. --quick: every eighth model. */
+static void test_exports(void) {
+    FILE *f = fopen(path_of("tests/data/exports/golden.txt"), "r");
+    char file[256], relative[512];
+    unsigned features, label_count, rows, takes_nan, r, i, served = 0, seen = 0;
+    EXPECT(f != NULL, "tests/data/exports/golden.txt is readable");
+    if (!f) return;
+    while (fscanf(f, " model %255s %u %u %u %u", file, &features, &label_count, &rows, &takes_nan) == 5) {
+        float x[64], want[16], probs[16];
+        char labels[16][128];
+        int check = !quick || seen % 8 == 0;
+        mle_model *model = NULL;
+        mle_session *session = NULL;
+        mle_model_details details;
+        float worst = 0.0f;
+        seen++;
+        EXPECT(features <= 64 && label_count <= 16, "%s: %u features, %u labels fit the buffers", file, features,
+               label_count);
+        if (features > 64 || label_count > 16 || fscanf(f, " labels") != 0) break;
+        for (i = 0; i < label_count; i++) {
+            if (fscanf(f, " %127s", labels[i]) != 1) break;
+        }
+        if (check) {
+            snprintf(relative, sizeof relative, "tests/data/exports/%s", file);
+            EXPECT_STATUS(mle_model_load(path_of(relative), NULL, &model), MLE_OK);
+            if (model) {
+                EXPECT_STATUS(new_session(model, &session), MLE_OK);
+                SIZED(details);
+                EXPECT_STATUS(mle_model_get_details(model, &details), MLE_OK);
+                EXPECT(details.input_kind == MLE_INPUT_TENSOR && details.max_input_length == features &&
+                           details.label_count == label_count,
+                       "%s: a tensor model of %u features and %u labels", file, features, label_count);
+                for (i = 0; i < label_count && i < details.label_count; i++) {
+                    const char *label = NULL;
+                    EXPECT_STATUS(mle_model_get_label(model, i, &label), MLE_OK);
+                    EXPECT(label && strcmp(label, labels[i]) == 0, "%s: label %u is %s", file, i, labels[i]);
+                }
+            }
+        }
+        for (r = 0; r < rows; r++) {
+            unsigned expected;
+            mle_prediction p;
+            size_t n = 0;
+            if (fscanf(f, " row %u", &expected) != 1) break;
+            for (i = 0; i < features; i++) (void)!fscanf(f, " %f", &x[i]);
+            for (i = 0; i < label_count; i++) (void)!fscanf(f, " %f", &want[i]);
+            if (!session) continue;
+            SIZED(p);
+            EXPECT_STATUS(mle_session_classify_f32(session, x, features, &p, probs, label_count, &n), MLE_OK);
+            EXPECT(p.label_index == expected && n == label_count, "%s row %u: label %u, onnxruntime's %u", file, r,
+                   p.label_index, expected);
+            for (i = 0; i < label_count; i++) {
+                float d = probs[i] > want[i] ? probs[i] - want[i] : want[i] - probs[i];
+                if (d > worst) worst = d;
+            }
+            if (r == 0) {
+                mle_prediction q;
+                float kept = x[0];
+                SIZED(q);
+                x[0] = NAN;
+                EXPECT_STATUS(mle_session_classify_f32(session, x, features, &q, NULL, 0, NULL),
+                              takes_nan ? MLE_OK : MLE_ERR_INPUT_NOT_FINITE);
+                x[0] = kept;
+            }
+        }
+        if (session) {
+            EXPECT(worst <= 1e-5f, "%s: largest |p - onnxruntime's| %g", file, (double)worst);
+            served++;
+        }
+        mle_session_free(session);
+        mle_model_free(model);
+    }
+    fclose(f);
+    EXPECT(seen >= 60 && served == (quick ? (seen + 7) / 8 : seen), "%u of %u exports served", served, seen);
+}
+
 static void test_bytes_model(void) {
     mle_model *model = NULL;
     mle_session *session = NULL;
@@ -2910,6 +2989,7 @@ int main(int argc, char **argv) {
     test_handles();
     test_busy();
     test_tensor_model();
+    test_exports();
     test_bytes_model();
     test_load_bytes();
     test_monitor();

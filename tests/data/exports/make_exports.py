@@ -13,7 +13,9 @@ For each model: <name>.onnx and an entry in golden.json with the first rows of t
 (as float32, what a caller passes), onnxruntime's probabilities (ZipMap's maps turned into a row
 in class order) and label. tests/exports.rs holds the runtime to them.
 
-Environment (pinned): requirements.txt next to this file. Seeds: random_state=0 everywhere.
+Environment (pinned): requirements.txt next to this file. A re-run writes the same golden files; a
+few .onnx files differ in bytes only (the k-neighbours, LightGBM, XGBoost and MinMaxScaler
+converters name some nodes per run), not in what they compute. Seeds: random_state=0 everywhere.
 Run: python tests/data/exports/make_exports.py
 """
 import json
@@ -208,6 +210,24 @@ def main():
         print(f"{name:28s} {path.stat().st_size:>9d} B  ops {golden['models'][name]['ops']}  "
               f"|ort-sk| {golden['models'][name]['onnxruntime_vs_estimator_max_abs_diff']:.2g}")
     (HERE / "golden.json").write_text(json.dumps(golden, indent=1) + "\n")
+    (HERE / "golden.txt").write_text(plain_text(golden))
+
+
+def plain_text(golden):
+    """golden.json for the C ABI test (tests/c/abi_test.c reads it with fscanf): per model
+    `model <file> <features> <labels> <rows> <takes NaN 0/1>`, `labels <name>...`, then per row
+    `row <onnxruntime's label index> <features...> <probabilities...>` (floats as %.9g)."""
+    lines = []
+    for entry in golden["models"].values():
+        labels = entry["labels"]
+        assert all(label and not any(c.isspace() for c in label) for label in labels), labels
+        lines.append(f"model {entry['file']} {entry['features']} {len(labels)} {len(entry['rows'])} "
+                     f"{int('missing' in entry)}")
+        lines.append("labels " + " ".join(labels))
+        for row, probs, predicted in zip(entry["rows"], entry["probabilities"], entry["predicted"]):
+            values = " ".join(f"{v:.9g}" for v in list(row) + list(probs))
+            lines.append(f"row {labels.index(predicted)} {values}")
+    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":
