@@ -51,6 +51,49 @@ def monitor_report(out):
         print(f"| stateless `ks_2samp` {n} × {n} (exact p-value, copies + sorts) | {b(key) / 1e3:.1f} µs | | | |")
 
 
+def collect_exports(path):
+    """Snapshot benches/exports.rs: criterion medians (µs) and the per-request percentiles."""
+    medians = {}
+    for bench in (ROOT / "target/criterion").rglob("new/benchmark.json"):
+        meta = json.loads(bench.read_text())
+        if meta["full_id"].startswith("exports/"):
+            estimates = json.loads((bench.parent / "estimates.json").read_text())
+            medians[meta["full_id"]] = estimates["median"]["point_estimate"] / 1e3
+    latency = json.loads((ROOT / "target/criterion/exports_latency.json").read_text())
+    pathlib.Path(path).write_text(json.dumps({"criterion_median_us": medians, "latency": latency}, indent=1))
+
+
+# The issue's speed target: 100-tree ensembles on 30 features, each ≤ 1.0× onnxruntime.
+TREE_TARGETS = ("forest-breast", "gboost-breast", "lightgbm-breast", "xgboost-breast")
+
+
+def exports_report(out):
+    out = pathlib.Path(out)
+    ours = {p: [json.loads(f.read_text()) for f in sorted(out.glob(f"ours.{p}.*.json"))] for p in ("dist", "release")}
+    anchors = [json.loads(f.read_text()) for f in sorted(out.glob("onnxruntime.*.json"))]
+    ort = [a["results"] for a in anchors]
+    golden = json.loads((ROOT / "tests/data/exports/golden.json").read_text())["models"]
+    machine = (out / "machine.txt").read_text().strip().replace("\n", "; ") if (out / "machine.txt").exists() else ""
+    floor = best(ort, "exports/python_floor", "median_us")
+    print(f"Best of {len(anchors)} alternating rounds per bench ({machine}). onnxruntime {anchors[0]['onnxruntime']}, "
+          "one thread, Python API, the probability tensor fetched (ZipMap removed from the graph: the same work the "
+          "runtime serves). Ours: `Session::classify_f32` (what `mle_session_classify_f32` runs), one golden row per "
+          f"request. A Python `session.run` costs {us(floor)} µs by itself (an Identity on one float): the last column "
+          "takes it off onnxruntime's median, a bound on what its C API would take.\n")
+    print("| model | estimator | ours dist p50 | ours dist p95 | ours release p50 | ORT p50 | ORT p95 | p50 ratio (dist / ORT) | p95 ratio | ratio to ORT − Python floor |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for name, entry in golden.items():
+        d50 = best([r["latency"] for r in ours["dist"]], name, "p50_us")
+        d95 = best([r["latency"] for r in ours["dist"]], name, "p95_us")
+        r50 = best([r["latency"] for r in ours["release"]], name, "p50_us")
+        o50 = best(ort, f"exports/{name}", "median_us")
+        o95 = best(ort, f"exports/{name}", "p95_us")
+        net = None if o50 is None or floor is None else max(o50 - floor, 0.1)
+        mark = " **(target)**" if name in TREE_TARGETS else ""
+        print(f"| {name}{mark} | {entry['estimator']} | {us(d50)} | {us(d95)} | {us(r50)} | {us(o50)} | {us(o95)} | "
+              f"{ratio(d50, o50)} | {ratio(d95, o95)} | {ratio(d50, net)} |")
+
+
 def best(runs, key, field=None):
     """Smallest value of `key` over the rounds (noise only adds time)."""
     values = []
@@ -145,6 +188,7 @@ def report(out):
 
 
 if __name__ == "__main__":
-    {"collect": collect, "collect-monitor": collect_monitor, "report": report, "monitor": monitor_report}[sys.argv[1]](
+    {"collect": collect, "collect-monitor": collect_monitor, "collect-exports": collect_exports, "report": report,
+     "monitor": monitor_report, "exports": exports_report}[sys.argv[1]](
         sys.argv[2]
     )

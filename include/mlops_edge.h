@@ -40,9 +40,9 @@
 
 /** Version of this header (the library reports its own with mle_version()). */
 #define MLE_VERSION_MAJOR 0
-#define MLE_VERSION_MINOR 3
+#define MLE_VERSION_MINOR 4
 #define MLE_VERSION_PATCH 0
-#define MLE_VERSION_STRING "0.3.0"
+#define MLE_VERSION_STRING "0.4.0"
 
 /**
  * Input kind of a model: UTF-8 text.
@@ -58,6 +58,29 @@
  * Input kind of a model: raw bytes.
  */
 #define MLE_INPUT_BYTES 3
+
+/**
+ * Element type of a model's input (`mle_model_details.input_element_type`): 32-bit float.
+ */
+#define MLE_ELEMENT_FLOAT32 1
+
+/**
+ * Element type of a model's input: 64-bit float (a tensor model converts the caller's f32
+ * features exactly).
+ */
+#define MLE_ELEMENT_FLOAT64 2
+
+/**
+ * Element type of a model's input: 64-bit integer (a tensor model takes f32 features that are
+ * whole numbers; text models' token ids).
+ */
+#define MLE_ELEMENT_INT64 3
+
+/**
+ * Element type of a model's input: 32-bit integer (a tensor model takes f32 features that are
+ * whole numbers in range; byte models' values).
+ */
+#define MLE_ELEMENT_INT32 4
 
 /**
  * Prediction flag: the input was cut to fit (longest sequence, text window, byte features).
@@ -103,13 +126,13 @@
 /**
  * Minor version of the C ABI this header describes (fields and functions added, none changed).
  */
-#define MLE_ABI_VERSION_MINOR 1
+#define MLE_ABI_VERSION_MINOR 2
 
 /**
  * `(major << 16) | minor`: pass it to `mle_abi_check`. (A literal, so that every binding's
  * macro importer takes it; a compile-time check ties it to the two above.)
  */
-#define MLE_ABI_VERSION 65537
+#define MLE_ABI_VERSION 65538
 
 /**
  * Metrics format: Prometheus text exposition 0.0.4.
@@ -648,6 +671,19 @@ typedef struct mle_model_details {
      * Number of plan lengths (text buckets; 1 otherwise), see `mle_model_get_plan_lengths`.
      */
     uint32_t plan_count;
+    /**
+     * The element type the graph's input takes, `MLE_ELEMENT_*` (since ABI 1.2). Tensor models
+     * still take f32 from `mle_session_classify_f32`: the runtime converts into its preallocated
+     * input (float64 exactly; integers only from whole numbers in range, else
+     * `MLE_ERR_INVALID_ARGUMENT` naming the feature).
+     */
+    int32_t input_element_type;
+    /**
+     * 1 when NaN features are taken as missing values (a tensor model whose graph has a rule for
+     * them: a tree ensemble, a NaN imputer), 0 when NaN is refused with
+     * `MLE_ERR_INPUT_NOT_FINITE` (since ABI 1.2). Infinities are refused always.
+     */
+    uint32_t handles_missing_values;
 } mle_model_details;
 
 /**

@@ -1,4 +1,4 @@
-// mlops_edge.hpp — a header-only C++17 wrapper over the C API (include/mlops_edge.h, C ABI 1.1).
+// mlops_edge.hpp — a header-only C++17 wrapper over the C API (include/mlops_edge.h, C ABI 1.2).
 //
 // - Handles are move-only RAII classes: Model, Session, Monitor, Telemetry, Runtime.
 // - Every failing call throws mle::Error, carrying the mle_status (compare it with the MLE_ERR_*
@@ -58,7 +58,7 @@ inline void check(mle_status status) {
     if (status != MLE_OK) throw Error(status, mle_last_error());
 }
 
-/// The library version, e.g. "0.3.0" (needs no ABI check: safe to print when the check fails).
+/// The library version, e.g. "0.4.0" (needs no ABI check: safe to print when the check fails).
 inline std::string version() { return mle_version(); }
 
 /// The C ABI version the library implements, `(major << 16) | minor`; MLE_ABI_VERSION is the
@@ -144,12 +144,14 @@ const T *optional_ptr(const std::optional<T> &value) noexcept {
 }
 }  // namespace detail
 
-/// What a model is (its card).
+/// What a model is (its card, and what its input takes).
 struct ModelInfo {
     std::string name, version, trained_at, description, metrics_json;
     int32_t input_kind = 0;                     // MLE_INPUT_*
     int64_t trained_at_unix = MLE_TIME_UNKNOWN;  // seconds since the epoch
     uint32_t label_count = 0, max_input_length = 0, plan_count = 0;
+    int32_t input_element_type = MLE_ELEMENT_FLOAT32;  // MLE_ELEMENT_*: what the graph takes (f32 is converted)
+    bool handles_missing_values = false;              // NaN features taken as missing values
 };
 
 /// A self-test case for a swap or a rollout: the input (text, features or bytes) and the label
@@ -261,6 +263,8 @@ class Model {
         i.label_count = d.label_count;
         i.max_input_length = d.max_input_length;
         i.plan_count = d.plan_count;
+        i.input_element_type = d.input_element_type;
+        i.handles_missing_values = d.handles_missing_values != 0;
         return i;
     }
     std::string label(size_t index) const {

@@ -57,9 +57,9 @@ static void write_file(const std::string &path, const std::vector<uint8_t> &byte
 // The new statuses of ABI 1.0 are distinct codes C++ code can switch on.
 static_assert(MLE_ERR_SESSION_BUSY == 22 && MLE_ERR_ABI_MISMATCH == 23 && MLE_ERR_MODEL_LIMIT == 24,
               "ABI 1.0 status codes");
-// ... and the one ABI 1.1 added follows them; this wrapper is written for ABI 1.1.
+// ... and the one ABI 1.1 added follows them; this wrapper is written for ABI 1.2.
 static_assert(MLE_ERR_SPOOL_LOCKED == 25, "ABI 1.1 status code");
-static_assert(MLE_ABI_VERSION_MAJOR == 1 && MLE_ABI_VERSION_MINOR == 1 && MLE_ABI_VERSION == 0x10001u, "C ABI 1.1");
+static_assert(MLE_ABI_VERSION_MAJOR == 1 && MLE_ABI_VERSION_MINOR == 2 && MLE_ABI_VERSION == 0x10002u, "C ABI 1.2");
 
 // ABI 1.1: a runtime serving the 30-feature, 2-label breast-cancer model refuses a swap to the
 // 64-feature digits model (and a rollout, an experiment variant, a shadow of it, a swap to 3
@@ -274,6 +274,13 @@ int main(int argc, char **argv) {
     EXPECT(text_info.input_kind == MLE_INPUT_TEXT && text_model.label_count() == 2, "text model card");
     EXPECT(text_info.plan_count >= 1 && text_model.plan_lengths().size() == text_info.plan_count, "plan lengths");
     EXPECT(digits.label(3) == "3", "digits labels");
+    // ABI 1.2: what the graph's input takes, and whether NaN is a missing value.
+    EXPECT(digits.info().input_element_type == MLE_ELEMENT_FLOAT32 && !digits.info().handles_missing_values,
+           "digits: float32 input, NaN refused");
+    auto forest = mle::Model::load(root + "/tests/data/exports/xgboost-breast.onnx");
+    EXPECT(forest.info().handles_missing_values && forest.label_count() == 2, "a tree ensemble takes NaN");
+    auto doubles = mle::Model::load(root + "/tests/data/exports/logreg-double-breast.onnx");
+    EXPECT(doubles.info().input_element_type == MLE_ELEMENT_FLOAT64, "a double-input export says so");
     EXPECT(status_of([&] { digits.label(10); }) == MLE_ERR_INVALID_ARGUMENT, "label index out of range");
     mle::Session session(text_model);
     auto p = session.classify_text("shut up you stupid idiot, what the hell");

@@ -71,6 +71,8 @@ static void structs(void) {
     FIELD(S, mle_model_details, label_count);
     FIELD(S, mle_model_details, max_input_length);
     FIELD(S, mle_model_details, plan_count);
+    FIELD(S, mle_model_details, input_element_type);
+    FIELD(S, mle_model_details, handles_missing_values);
 #undef S
 #define S "CMonitorOptions"
     STRUCT(S, mle_monitor_options);
@@ -429,6 +431,11 @@ static void constants(void) {
     CONST("VERSION_MAJOR", MLE_VERSION_MAJOR);
     CONST("VERSION_MINOR", MLE_VERSION_MINOR);
     CONST("VERSION_PATCH", MLE_VERSION_PATCH);
+
+    CONST("ElementType.FLOAT32", MLE_ELEMENT_FLOAT32);
+    CONST("ElementType.FLOAT64", MLE_ELEMENT_FLOAT64);
+    CONST("ElementType.INT64", MLE_ELEMENT_INT64);
+    CONST("ElementType.INT32", MLE_ELEMENT_INT32);
 
     CONST("MAX_FEATURES", MLE_MAX_FEATURES);
     CONST("STATUS_SLOTS", MLE_STATUS_SLOTS);

@@ -71,6 +71,18 @@ pub const MLE_INPUT_TENSOR: i32 = 2;
 /// Input kind of a model: raw bytes.
 pub const MLE_INPUT_BYTES: i32 = 3;
 
+/// Element type of a model's input (`mle_model_details.input_element_type`): 32-bit float.
+pub const MLE_ELEMENT_FLOAT32: i32 = 1;
+/// Element type of a model's input: 64-bit float (a tensor model converts the caller's f32
+/// features exactly).
+pub const MLE_ELEMENT_FLOAT64: i32 = 2;
+/// Element type of a model's input: 64-bit integer (a tensor model takes f32 features that are
+/// whole numbers; text models' token ids).
+pub const MLE_ELEMENT_INT64: i32 = 3;
+/// Element type of a model's input: 32-bit integer (a tensor model takes f32 features that are
+/// whole numbers in range; byte models' values).
+pub const MLE_ELEMENT_INT32: i32 = 4;
+
 /// Prediction flag: the input was cut to fit (longest sequence, text window, byte features).
 pub const MLE_FLAG_TRUNCATED: u32 = 1;
 /// Prediction flag: the input was empty.

@@ -8,6 +8,7 @@ use super::args::{c_string, optional_out_slice, output, path_from_c, slice, utf8
 use super::boundary::guard;
 use super::handle::{self, Handle};
 use super::status::mle_status;
+use super::{MLE_ELEMENT_FLOAT32, MLE_ELEMENT_FLOAT64, MLE_ELEMENT_INT32, MLE_ELEMENT_INT64};
 use crate::error::{fail, Error, Result, Status};
 use crate::model::{Model, ModelOptions, DEFAULT_MAX_BATCH, DEFAULT_MAX_MODEL_BYTES};
 
@@ -100,6 +101,15 @@ pub struct mle_model_details {
     pub max_input_length: u32,
     /// Number of plan lengths (text buckets; 1 otherwise), see `mle_model_get_plan_lengths`.
     pub plan_count: u32,
+    /// The element type the graph's input takes, `MLE_ELEMENT_*` (since ABI 1.2). Tensor models
+    /// still take f32 from `mle_session_classify_f32`: the runtime converts into its preallocated
+    /// input (float64 exactly; integers only from whole numbers in range, else
+    /// `MLE_ERR_INVALID_ARGUMENT` naming the feature).
+    pub input_element_type: i32,
+    /// 1 when NaN features are taken as missing values (a tensor model whose graph has a rule for
+    /// them: a tree ensemble, a NaN imputer), 0 when NaN is refused with
+    /// `MLE_ERR_INPUT_NOT_FINITE` (since ABI 1.2). Infinities are refused always.
+    pub handles_missing_values: u32,
 }
 
 /// `trained_at_unix` when the card has no `trained_at`.
@@ -125,7 +135,12 @@ unsafe impl Extensible for mle_model_options {
 }
 
 super::abi::extensible_out! {
-    mle_model_details: &[std::mem::size_of::<mle_model_details>()];
+    // ABI 1.0 and 1.1 ended after `plan_count` (their sizeof, padding included, is the offset of
+    // `handles_missing_values`: `input_element_type` took the old tail padding).
+    mle_model_details: &[
+        std::mem::offset_of!(mle_model_details, handles_missing_values),
+        std::mem::size_of::<mle_model_details>(),
+    ];
 }
 
 impl ModelShared {
@@ -316,6 +331,13 @@ pub unsafe extern "C" fn mle_model_get_details(model: *const mle_model, out: *mu
             label_count: m.labels.len() as u32,
             max_input_length: m.model.max_input_length() as u32,
             plan_count: m.model.plan_lengths().len() as u32,
+            input_element_type: match m.model.input_element_type() {
+                "float64" => MLE_ELEMENT_FLOAT64,
+                "int64" => MLE_ELEMENT_INT64,
+                "int32" => MLE_ELEMENT_INT32,
+                _ => MLE_ELEMENT_FLOAT32,
+            },
+            handles_missing_values: u32::from(m.model.handles_missing_values()),
         };
         // SAFETY: per this function's contract.
         unsafe { write_out(out, &details, "out") }

@@ -158,7 +158,7 @@ static void test_version_and_status(void) {
 static void test_abi_version(void) {
     uint32_t major = MLE_ABI_VERSION_MAJOR, minor = MLE_ABI_VERSION_MINOR;
     char program[32], library[32];
-    EXPECT(MLE_ABI_VERSION == ((1u << 16) | 1u), "this header describes ABI 1.1, got %#x", (unsigned)MLE_ABI_VERSION);
+    EXPECT(MLE_ABI_VERSION == ((1u << 16) | 2u), "this header describes ABI 1.2, got %#x", (unsigned)MLE_ABI_VERSION);
     EXPECT(mle_abi_version() == MLE_ABI_VERSION, "library ABI %#x, header %#x", (unsigned)mle_abi_version(),
            (unsigned)MLE_ABI_VERSION);
     EXPECT_STATUS(mle_abi_check(MLE_ABI_VERSION), MLE_OK);
@@ -1086,14 +1086,15 @@ static void test_tensor_model(void) {
 /* The converters' zoo (tests/data/exports/golden.txt, written by make_exports.py from
  * onnxruntime's answers): each .onnx loads with no card, carries its own labels, and answers every
  * golden row with onnxruntime's label and probabilities within 1e-5; a NaN feature is taken by the
- * models with a missing-value rule and refused by the others. --quick: every eighth model. */
+ * models with a missing-value rule and refused by the others; mle_model_details says which, and
+ * which element type the graph takes. --quick: every eighth model. */
 static void test_exports(void) {
     FILE *f = fopen(path_of("tests/data/exports/golden.txt"), "r");
-    char file[256], relative[512];
+    char file[256], relative[512], dtype[16];
     unsigned features, label_count, rows, takes_nan, r, i, served = 0, seen = 0;
     EXPECT(f != NULL, "tests/data/exports/golden.txt is readable");
     if (!f) return;
-    while (fscanf(f, " model %255s %u %u %u %u", file, &features, &label_count, &rows, &takes_nan) == 5) {
+    while (fscanf(f, " model %255s %u %u %u %u %15s", file, &features, &label_count, &rows, &takes_nan, dtype) == 6) {
         float x[64], want[16], probs[16];
         char labels[16][128];
         int check = !quick || seen % 8 == 0;
@@ -1118,6 +1119,12 @@ static void test_exports(void) {
                 EXPECT(details.input_kind == MLE_INPUT_TENSOR && details.max_input_length == features &&
                            details.label_count == label_count,
                        "%s: a tensor model of %u features and %u labels", file, features, label_count);
+                EXPECT(details.input_element_type == (strcmp(dtype, "float64") == 0 ? MLE_ELEMENT_FLOAT64
+                                                      : strcmp(dtype, "int64") == 0 ? MLE_ELEMENT_INT64
+                                                                                    : MLE_ELEMENT_FLOAT32),
+                       "%s: input element type %d for %s", file, details.input_element_type, dtype);
+                EXPECT(details.handles_missing_values == takes_nan, "%s: handles_missing_values %u", file,
+                       details.handles_missing_values);
                 for (i = 0; i < label_count && i < details.label_count; i++) {
                     const char *label = NULL;
                     EXPECT_STATUS(mle_model_get_label(model, i, &label), MLE_OK);

@@ -134,6 +134,8 @@ private fun constants(c: CLayout) {
         "Status.SESSION_BUSY" to Status.SESSION_BUSY, "Status.ABI_MISMATCH" to Status.ABI_MISMATCH,
         "Status.MODEL_LIMIT" to Status.MODEL_LIMIT, "Status.SPOOL_LOCKED" to Status.SPOOL_LOCKED,
         "InputKind.TEXT" to InputKind.TEXT, "InputKind.TENSOR" to InputKind.TENSOR, "InputKind.BYTES" to InputKind.BYTES,
+        "ElementType.FLOAT32" to ElementType.FLOAT32, "ElementType.FLOAT64" to ElementType.FLOAT64,
+        "ElementType.INT64" to ElementType.INT64, "ElementType.INT32" to ElementType.INT32,
         "Flags.TRUNCATED" to Flags.TRUNCATED, "Flags.EMPTY_INPUT" to Flags.EMPTY_INPUT, "Flags.UNPOOLED" to Flags.UNPOOLED,
         "Flags.LABEL_TRUNCATED" to Flags.LABEL_TRUNCATED,
         "Level.OK" to Level.OK, "Level.WARNING" to Level.WARNING, "Level.CRITICAL" to Level.CRITICAL,
@@ -177,8 +179,8 @@ private fun abi(c: CLayout) {
     expect(lib.mle_abi_check(major) == Status.ABI_MISMATCH, "another major version: ABI_MISMATCH")
     expect(fromC(lib.mle_last_error()).contains("${MlopsEdge.ABI_VERSION_MAJOR + 1}.0"), "the message names the program's ABI")
     expect(lib.mle_abi_check(MlopsEdge.ABI_VERSION + 1) == Status.ABI_MISMATCH, "a newer minor version: ABI_MISMATCH")
-    // This binding mirrors ABI 1.1; the library also serves programs built for 1.0.
-    expect(MlopsEdge.ABI_VERSION_MAJOR == 1 && MlopsEdge.ABI_VERSION_MINOR == 1, "the binding mirrors ABI 1.1")
+    // This binding mirrors ABI 1.2; the library also serves programs built for 1.0 and 1.1.
+    expect(MlopsEdge.ABI_VERSION_MAJOR == 1 && MlopsEdge.ABI_VERSION_MINOR == 2, "the binding mirrors ABI 1.2")
     expect(lib.mle_abi_check(MlopsEdge.ABI_VERSION_MAJOR shl 16) == Status.OK, "an older minor of the same major is served")
     if (MlopsEdge.ABI_VERSION_MAJOR > 0) {
         expect(lib.mle_abi_check((MlopsEdge.ABI_VERSION_MAJOR - 1) shl 16) == Status.ABI_MISMATCH, "an older major: ABI_MISMATCH")
@@ -258,6 +260,14 @@ private fun sessions(root: String) {
     Model.load("$root/models/profanity-tfidf").use { text ->
         val info = text.info
         expect(info.labelCount == 2 && info.inputKind == InputKind.TEXT, "model info")
+        expect(info.inputElementType == ElementType.INT64 && !info.handlesMissingValues, "token ids: int64, no NaN")
+        Model.load("$root/tests/data/exports/xgboost-breast.onnx").use { trees ->
+            expect(trees.info.handlesMissingValues && trees.info.inputElementType == ElementType.FLOAT32,
+                "a tree ensemble takes NaN features: ${trees.info}")
+        }
+        Model.load("$root/tests/data/exports/logreg-int64-digits.onnx").use { ints ->
+            expect(ints.info.inputElementType == ElementType.INT64, "an int64-input export says so: ${ints.info}")
+        }
         expect(text.label(1) == "PROFANE" && statusOf { text.label(2) } == Status.INVALID_ARGUMENT, "labels")
         expect(text.planLengths.size == info.planCount && text.planLengths.toList() == text.planLengths.sorted(),
             "plan lengths ascending: ${text.planLengths.toList()}")

@@ -104,7 +104,8 @@ static mle_status model_calls(mle_model **model) {
     mle_model_details d = {.struct_size = sizeof d};
     status |= mle_model_get_details(*model, &d);
     double sum = d.input_kind + (d.name[0] + d.version[0] + d.trained_at[0] + d.description[0] + d.metrics_json[0]) +
-                 (double)d.trained_at_unix + d.label_count + d.max_input_length + d.plan_count;
+                 (double)d.trained_at_unix + d.label_count + d.max_input_length + d.plan_count +
+                 d.input_element_type + d.handles_missing_values + MLE_ELEMENT_FLOAT64;
     const char *label = NULL;
     status |= mle_model_get_label(*model, 0, &label);
     mle_model_free(*model);

@@ -215,14 +215,14 @@ def main():
 
 def plain_text(golden):
     """golden.json for the C ABI test (tests/c/abi_test.c reads it with fscanf): per model
-    `model <file> <features> <labels> <rows> <takes NaN 0/1>`, `labels <name>...`, then per row
+    `model <file> <features> <labels> <rows> <takes NaN 0/1> <input dtype>`, `labels <name>...`, then per row
     `row <onnxruntime's label index> <features...> <probabilities...>` (floats as %.9g)."""
     lines = []
     for entry in golden["models"].values():
         labels = entry["labels"]
         assert all(label and not any(c.isspace() for c in label) for label in labels), labels
         lines.append(f"model {entry['file']} {entry['features']} {len(labels)} {len(entry['rows'])} "
-                     f"{int('missing' in entry)}")
+                     f"{int('missing' in entry)} {entry['input_dtype']}")
         lines.append("labels " + " ".join(labels))
         for row, probs, predicted in zip(entry["rows"], entry["probabilities"], entry["predicted"]):
             values = " ".join(f"{v:.9g}" for v in list(row) + list(probs))

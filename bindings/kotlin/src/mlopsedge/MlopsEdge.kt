@@ -147,11 +147,12 @@ object MlopsEdge {
     /** Major version of the C ABI this binding mirrors (the header's MLE_ABI_VERSION_MAJOR). */
     const val ABI_VERSION_MAJOR = 1
     /**
-     * Minor version of the C ABI this binding mirrors (MLE_ABI_VERSION_MINOR). 1: the binding needs
-     * a library of ABI 1.1 or later (1.1 added [Runtime.changeInputSchema], [Runtime.maxLabels],
-     * [Status.SPOOL_LOCKED] and the spool damage counters).
+     * Minor version of the C ABI this binding mirrors (MLE_ABI_VERSION_MINOR). 2: the binding needs
+     * a library of ABI 1.2 or later (1.1 added [Runtime.changeInputSchema], [Runtime.maxLabels],
+     * [Status.SPOOL_LOCKED] and the spool damage counters; 1.2 [ModelInfo.inputElementType] and
+     * [ModelInfo.handlesMissingValues]).
      */
-    const val ABI_VERSION_MINOR = 1
+    const val ABI_VERSION_MINOR = 2
     /** `(major << 16) | minor`: what the binding passes to mle_abi_check when it loads the library. */
     const val ABI_VERSION = (ABI_VERSION_MAJOR shl 16) or ABI_VERSION_MINOR
 
@@ -247,10 +248,20 @@ data class ModelOptions(val maxSequenceLength: Int = 0, val threads: Int = 0, va
     }
 }
 
-/** What a model is (its card). `trainedAtUnix` is null when the card has no trained_at. */
+/** What a model is (its card). `trainedAtUnix` is null when the card has no trained_at. `inputElementType`:
+ *  an [ElementType] constant, what the graph takes (f32 features are converted to it);
+ *  `handlesMissingValues`: NaN features are taken as missing values (else refused). */
 data class ModelInfo(val name: String, val version: String, val inputKind: Int, val labelCount: Int, val maxInputLength: Int,
                      val trainedAt: String, val trainedAtUnix: Long?, val description: String, val metricsJson: String,
-                     val planCount: Int)
+                     val planCount: Int, val inputElementType: Int, val handlesMissingValues: Boolean)
+
+/** MLE_ELEMENT_*: the element type a model's graph input takes. */
+object ElementType {
+    const val FLOAT32 = 1
+    const val FLOAT64 = 2
+    const val INT64 = 3
+    const val INT32 = 4
+}
 
 /** MLE_TIME_UNKNOWN (INT64_MIN). */
 internal const val TIME_UNKNOWN = Long.MIN_VALUE
@@ -280,7 +291,7 @@ class Model private constructor(handle: Pointer) : NativeHandle(handle) {
             check(lib.mle_model_get_details(handle, d))
             return ModelInfo(fromC(d.name), fromC(d.version), d.input_kind, d.label_count, d.max_input_length,
                 fromC(d.trained_at), d.trained_at_unix.takeIf { it != TIME_UNKNOWN }, fromC(d.description),
-                fromC(d.metrics_json), d.plan_count)
+                fromC(d.metrics_json), d.plan_count, d.input_element_type, d.handles_missing_values != 0)
         }
     fun label(index: Int): String {
         val out = PointerByReference()

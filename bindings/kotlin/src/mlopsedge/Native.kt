@@ -165,7 +165,7 @@ class CModelOptions(p: Pointer? = null) : CStruct(p) {
 }
 
 @Structure.FieldOrder("struct_size", "input_kind", "name", "version", "trained_at", "description", "metrics_json",
-    "trained_at_unix", "label_count", "max_input_length", "plan_count")
+    "trained_at_unix", "label_count", "max_input_length", "plan_count", "input_element_type", "handles_missing_values")
 class CModelDetails(p: Pointer? = null) : CStruct(p) {
     @JvmField var struct_size: Int = 0
     @JvmField var input_kind: Int = 0
@@ -178,6 +178,8 @@ class CModelDetails(p: Pointer? = null) : CStruct(p) {
     @JvmField var label_count: Int = 0
     @JvmField var max_input_length: Int = 0
     @JvmField var plan_count: Int = 0
+    @JvmField var input_element_type: Int = 0
+    @JvmField var handles_missing_values: Int = 0
     init { ready(p, true) }
 }
 

@@ -310,7 +310,7 @@ func render(_ call: (UnsafeMutablePointer<CChar>?, Int, UnsafeMutablePointer<Int
 /// Calls that belong to no object (not named after the module: a type named like its module
 /// breaks module-qualified names such as `MlopsEdge.Model` for clients).
 public enum Mle {
-    /// The library's version, e.g. "0.3.0".
+    /// The library's version, e.g. "0.4.0".
     public static func version() throws -> String {
         try requireAbi()
         return String(cString: mle_version())
@@ -410,6 +410,10 @@ public struct ModelDetails {
     public let labelCount: Int
     public let maxInputLength: Int
     public let planCount: Int
+    /// MLE_ELEMENT_*: the element type the graph's input takes (f32 features are converted to it).
+    public let inputElementType: Int32
+    /// NaN features are taken as missing values (a tree ensemble, a NaN imputer); else refused.
+    public let handlesMissingValues: Bool
 
     init(_ d: mle_model_details) {
         inputKind = d.input_kind
@@ -423,6 +427,8 @@ public struct ModelDetails {
         labelCount = Int(d.label_count)
         maxInputLength = Int(d.max_input_length)
         planCount = Int(d.plan_count)
+        inputElementType = d.input_element_type
+        handlesMissingValues = d.handles_missing_values != 0
     }
 }
 

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The converters' exports (tests/data/exports) side by side with onnxruntime: benches/exports.rs
+# (the shipping `dist` build and the `release` build) and `benches/onnxruntime_anchor.py --exports`
+# on the same files and rows, alternated over ROUNDS rounds (default 3); the report keeps each
+# bench's best round (on a shared machine noise only ever adds time) and prints the BENCHMARKS.md
+# table. Needs python3 with venv support (creates target/bench-venv, as benches/run.sh does).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+rounds=${ROUNDS:-3}
+out=target/bench-results/exports
+rm -rf "$out" && mkdir -p "$out"
+
+venv=target/bench-venv
+if [ ! -x "$venv/bin/python" ]; then
+  python3 -m venv "$venv"
+fi
+# onnx rewrites the ZipMap away for the anchor (same work as the runtime serves).
+"$venv/bin/pip" install --quiet onnxruntime==1.32.0 tokenizers==0.23.3 numpy==2.4.6 onnx==1.19.1 protobuf==5.29.5
+
+for profile in dist release; do
+  cargo bench --profile "$profile" --bench exports --no-run
+done
+for round in $(seq 1 "$rounds"); do
+  for profile in dist release; do
+    cargo bench --profile "$profile" --bench exports -- --noplot > "$out/criterion.$profile.$round.log" 2>&1
+    python3 benches/report.py collect-exports "$out/ours.$profile.$round.json"
+  done
+  "$venv/bin/python" benches/onnxruntime_anchor.py --exports > "$out/onnxruntime.$round.json"
+done
+{
+  echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) vCPUs"
+  echo "flags: $(grep -m1 '^flags' /proc/cpuinfo | grep -oE '\b(avx2|avx512f|avx512_vnni|avx_vnni|fma|f16c)\b' | sort -u | xargs)"
+  echo "commit: $(git rev-parse --short HEAD), $(date -u +%Y-%m-%d)"
+} > "$out/machine.txt"
+python3 benches/report.py exports "$out"
