@@ -133,3 +133,25 @@ fn integer_and_double_inputs_take_the_callers_f32() {
     let plain = Model::load(common::model_dir("breast-cancer-logreg"), &ModelOptions::default()).unwrap();
     assert_eq!(plain.input_element_type(), "float32");
 }
+
+/// What the runtime does not serve is refused at load, naming the operator (or the input) and the
+/// way out, in the user's terms rather than tract's.
+#[test]
+fn unsupported_exports_are_refused_naming_the_operator_and_the_way_out() {
+    let golden = golden();
+    let refused = golden["refused"].as_object().unwrap();
+    assert!(refused.len() >= 2);
+    for (name, entry) in refused {
+        let path = test_data().join("exports").join(entry["file"].as_str().unwrap());
+        let err = match Model::load(&path, &ModelOptions::default()) {
+            Err(e) => e,
+            Ok(_) => panic!("{name} loads"),
+        };
+        assert_eq!(err.status(), Status::ModelUnsupported, "{name}: {}", err.message());
+        for needle in entry["message_names"].as_array().unwrap() {
+            let needle = needle.as_str().unwrap();
+            assert!(err.message().contains(needle), "{name}: the message names {needle}: {}", err.message());
+        }
+        assert!(!err.message().contains("ToTypedTranslator"), "{name}: not tract's wording: {}", err.message());
+    }
+}

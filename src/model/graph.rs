@@ -62,6 +62,9 @@ pub(crate) fn parse(proto: ModelProto, sidecar: Option<&str>) -> Result<ParsedGr
     let card = ModelCard::from_sources(&metadata, sidecar)?;
     let graph_labels = proto.graph.as_ref().and_then(ml::labels::class_labels);
     let handles_missing = proto.graph.as_ref().is_some_and(ml::handles_missing_values);
+    if let Some(graph) = proto.graph.as_ref() {
+        super::unsupported::refuse_non_tensor_inputs(graph)?;
+    }
     let mut model = onnx_framework()
         .model_for_proto_model(&proto)
         .map_err(|e| Error::tract(Status::ModelUnsupported, "tract cannot load this ONNX graph", e))?;
@@ -69,6 +72,7 @@ pub(crate) fn parse(proto: ModelProto, sidecar: Option<&str>) -> Result<ParsedGr
     // A Scan left after parsing (k-neighbours' distance Scans are parsed into plain ops).
     let has_scan = model.nodes().iter().any(|n| n.op().name() == "Scan");
 
+    super::unsupported::refuse_unimplemented(&model)?;
     let output_name = select_output(&mut model, card.output_name.as_deref())?;
     let inputs = describe_inputs(&model, card.input_kind)?;
     let kind = kind_of(&inputs, &card);

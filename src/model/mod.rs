@@ -8,6 +8,7 @@ mod scores;
 pub(crate) mod tensors;
 mod text;
 pub(crate) mod unit;
+mod unsupported;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};

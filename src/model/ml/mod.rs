@@ -2,7 +2,7 @@
 //! exports use and tract does not serve as those converters write them, one per file. Each is
 //! registered on the ONNX framework as a parser ([`register`]) that builds an expansion into
 //! tract-core ops (Scaler, Imputer, Binarizer), an identity (ZipMap), an evaluator of our own
-//! (TreeEnsembleClassifier, SVMClassifier: [`classifier_op`]), or tract's own op after
+//! (TreeEnsembleClassifier, SVMClassifier: [`classifier_op`]; OneHotEncoder), or tract's own op after
 //! normalising the attributes the converters write (LinearClassifier). Three standard operators
 //! are replaced where tract's falls short on these exports: Sigmoid over doubles, a stable
 //! ReduceLogSumExp, and the Scan that k-neighbours exports compute their distances with
@@ -18,6 +18,7 @@ pub(crate) mod imputer;
 pub(crate) mod labels;
 pub(crate) mod linear_classifier;
 pub(crate) mod log_sum_exp;
+pub(crate) mod one_hot_encoder;
 pub(crate) mod pairwise_distance;
 pub(crate) mod scaler;
 pub(crate) mod svm_classifier;
@@ -40,6 +41,7 @@ pub(crate) fn register(onnx: &mut Onnx) {
     linear_classifier::register(onnx);
     tree_ensemble::register(onnx);
     pairwise_distance::register(onnx);
+    one_hot_encoder::register(onnx);
 }
 
 /// A float attribute list, or `default` when the node does not have it.
@@ -82,12 +84,16 @@ pub(crate) fn unary_f32_rules<'r, 'p: 'r>(
 }
 
 /// Whether the graph has a rule for missing values (NaN features): a tree ensemble (its nodes say
-/// which branch NaN takes, as onnxruntime does) or an imputer that replaces NaN. Such a model
-/// takes NaN features; any other refuses them (`InputNotFinite`).
+/// which branch NaN takes, as onnxruntime does) or an imputer that replaces NaN, and no
+/// OneHotEncoder (its integer cast would turn NaN into a category). Such a model takes NaN
+/// features; any other refuses them (`InputNotFinite`).
 pub(crate) fn handles_missing_values(graph: &tract_onnx::pb::GraphProto) -> bool {
-    graph.node.iter().any(|n| {
-        n.op_type == "TreeEnsembleClassifier"
-            || (n.op_type == "Imputer"
-                && n.get_attr_opt::<f32>("replaced_value_float").ok().flatten().is_some_and(f32::is_nan))
-    })
+    // A OneHotEncoder's input is cast to integers first: NaN would become some category.
+    let one_hot = graph.node.iter().any(|n| n.op_type == "OneHotEncoder");
+    !one_hot
+        && graph.node.iter().any(|n| {
+            n.op_type == "TreeEnsembleClassifier"
+                || (n.op_type == "Imputer"
+                    && n.get_attr_opt::<f32>("replaced_value_float").ok().flatten().is_some_and(f32::is_nan))
+        })
 }

@@ -31,19 +31,22 @@ import skl2onnx
 import sklearn
 import xgboost
 from onnxmltools.convert.common.data_types import FloatTensorType as MlFloat
-from skl2onnx import to_onnx
+from skl2onnx import convert_sklearn, to_onnx
+from skl2onnx.common.data_types import DictionaryType, FloatTensorType, StringTensorType
 from sklearn.datasets import load_breast_cancer, load_digits, load_wine
 from sklearn.decomposition import PCA
 from sklearn.ensemble import (AdaBoostClassifier, ExtraTreesClassifier, GradientBoostingClassifier,
-                              HistGradientBoostingClassifier, RandomForestClassifier)
+                              GradientBoostingRegressor, HistGradientBoostingClassifier, RandomForestClassifier)
+from sklearn.feature_extraction import DictVectorizer
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression, SGDClassifier
 from sklearn.model_selection import train_test_split
 from sklearn.naive_bayes import BernoulliNB, GaussianNB, MultinomialNB
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.neural_network import MLPClassifier
+from sklearn.compose import ColumnTransformer
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import MaxAbsScaler, MinMaxScaler, RobustScaler, StandardScaler
+from sklearn.preprocessing import MaxAbsScaler, MinMaxScaler, OneHotEncoder, RobustScaler, StandardScaler
 from sklearn.svm import SVC
 from sklearn.tree import DecisionTreeClassifier
 
@@ -52,9 +55,9 @@ HERE = pathlib.Path(__file__).resolve().parent
 ROWS = 20
 
 
-def split(loader, string_labels=False):
+def split(loader, string_labels=False, parity=False):
     data = loader()
-    y = data.target
+    y = data.target % 2 if parity else data.target
     if string_labels:
         y = np.array([str(data.target_names[t]) for t in y])
     x_tr, x_te, y_tr, y_te = train_test_split(data.data, y, test_size=0.25, random_state=0, stratify=y)
@@ -103,6 +106,10 @@ def main():
     wine = split(load_wine)
     wine_names = split(load_wine, string_labels=True)
     digits = split(load_digits)
+    digits_parity = split(load_digits, parity=True)  # binary: odd digit or not
+    # categorical features: the first 8 pixels (whole numbers 0..16) one-hot, the rest scaled
+    one_hot = lambda: ColumnTransformer([("categories", OneHotEncoder(handle_unknown="ignore"), list(range(8))),
+                                         ("numbers", StandardScaler(), list(range(8, 64)))])  # noqa: E731
     lgbm = dict(n_estimators=100, random_state=0, verbose=-1)
     xgb = dict(n_estimators=100, random_state=0)
     specs = [
@@ -151,6 +158,10 @@ def main():
         ("mlp-breast", breast, make_pipeline(StandardScaler(), MLPClassifier(max_iter=1000, random_state=0)), "skl"),
         ("tree-breast", breast, DecisionTreeClassifier(random_state=0), "skl"),
         ("adaboost-wine", wine, AdaBoostClassifier(n_estimators=50, random_state=0), "skl"),
+        # pipelines with categorical columns
+        ("onehot-logreg-digits", digits, make_pipeline(one_hot(), LogisticRegression(max_iter=2000)), "skl"),
+        ("onehot-forest-parity-digits", digits_parity,
+         make_pipeline(one_hot(), RandomForestClassifier(n_estimators=30, max_depth=8, random_state=0)), "skl"),
     ]
     golden = {
         "generator": "tests/data/exports/make_exports.py",
@@ -182,7 +193,8 @@ def main():
         # also get rows with NaN features and onnxruntime's answers to them.
         ops = {n.op_type for n in onx.graph.node}
         missing = None
-        if "TreeEnsembleClassifier" in ops or "Imputer" in ops:
+        # (Not behind a OneHotEncoder: its Cast to integers turns NaN into some category.)
+        if ("TreeEnsembleClassifier" in ops or "Imputer" in ops) and "OneHotEncoder" not in ops:
             holes = rows[:4].copy()
             for k, row in enumerate(holes):
                 row[[k % n_features, (3 * k + 5) % n_features, (7 * k + 2) % n_features]] = np.nan
@@ -209,8 +221,29 @@ def main():
             golden["models"][name]["missing"] = missing
         print(f"{name:28s} {path.stat().st_size:>9d} B  ops {golden['models'][name]['ops']}  "
               f"|ort-sk| {golden['models'][name]['onnxruntime_vs_estimator_max_abs_diff']:.2g}")
+    golden["refused"] = refused_exports(breast)
     (HERE / "golden.json").write_text(json.dumps(golden, indent=1) + "\n")
     (HERE / "golden.txt").write_text(plain_text(golden))
+
+
+def refused_exports(breast):
+    """Exports the runtime refuses at load, each with what its message must name (the operator or
+    input, and the way out): a DictVectorizer pipeline (a map input) and a regressor."""
+    x_tr, _, y_tr, _, n_features = breast
+    rows = [{f"f{j}": float(v) for j, v in enumerate(row[:4])} for row in x_tr]
+    dict_pipeline = make_pipeline(DictVectorizer(sparse=False), LogisticRegression(max_iter=1000)).fit(rows, y_tr)
+    dict_onnx = convert_sklearn(dict_pipeline, initial_types=[
+        ("input", DictionaryType(StringTensorType([1]), FloatTensorType([1])))])
+    regressor = GradientBoostingRegressor(n_estimators=10, random_state=0).fit(x_tr, y_tr.astype(np.float32))
+    refused = {
+        "dictvectorizer-logreg-breast": (dict_onnx, ["DictVectorizer", "FloatTensorType"]),
+        "gboost-regressor-breast": (sklearn_export(regressor, n_features), ["TreeEnsembleRegressor", "regressor"]),
+    }
+    out = {}
+    for name, (onx, names) in refused.items():
+        onnx.save(onx, str(HERE / f"{name}.onnx"))
+        out[name] = {"file": f"{name}.onnx", "message_names": names}
+    return out
 
 
 def plain_text(golden):
