@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The converters' exports (tests/data/exports) side by side with onnxruntime: benches/exports.rs
-# (the shipping `dist` build and the `release` build) and `benches/onnxruntime_anchor.py --exports`
+# (the shipping `dist` build and the `release` build; onnxruntime's C API in the same process,
+# interleaved request by request) and `benches/onnxruntime_anchor.py --exports` (its Python API)
 # on the same files and rows, alternated over ROUNDS rounds (default 3); the report keeps each
 # bench's best round (on a shared machine noise only ever adds time) and prints the BENCHMARKS.md
 # table. Needs python3 with venv support (creates target/bench-venv, as benches/run.sh does).
@@ -17,6 +18,10 @@ fi
 # onnx rewrites the ZipMap away for the anchor (same work as the runtime serves).
 "$venv/bin/pip" install --quiet onnxruntime==1.32.0 tokenizers==0.23.3 numpy==2.4.6 onnx==1.19.1 protobuf==5.29.5
 
+# onnxruntime's C API runs inside the bench's process from the wheel's library.
+MLE_ORT_DYLIB=$("$venv/bin/python" -c 'import glob, os, onnxruntime
+print(sorted(glob.glob(os.path.join(os.path.dirname(onnxruntime.__file__), "capi", "libonnxruntime.so*")))[0])')
+export MLE_ORT_DYLIB
 for profile in dist release; do
   cargo bench --profile "$profile" --bench exports --no-run
 done

@@ -8,8 +8,9 @@
 #   nothing of the host's is used before it exists.
 #
 #   aarch64-unknown-linux-gnu, armv7-unknown-linux-gnueabihf (Debian's cross gcc, qemu-user):
-#     on aarch64 the Rust test suite runs under qemu, on armv7 (32 bits) the C ABI test
-#     (tests/c/abi_test.c --quick, library built with the test hooks); the Rust suite is built
+#     on aarch64 the Rust unit tests and the target-sensitive integration tests run under qemu, on
+#     armv7 (32 bits) the C ABI test (tests/c/abi_test.c --quick, library built with the test
+#     hooks); the Rust tests are built
 #     with `--cfg mle_emulated` (tests that load
 #     MiniLM or magika are marked `cfg_attr(mle_emulated, ignore = …)` in the code: qemu-user
 #     runs tract ~100x slower, a MiniLM load takes a minute); the C library
@@ -74,9 +75,15 @@ linux() {
       -o "$out/abi_test" -L"$out/prefix-hooks/lib" -lmlops_edge -Wl,-rpath,"$out/prefix-hooks/lib" -lm -pthread
     RUST_BACKTRACE=0 $runner "$out/abi_test" "$root" --quick
   else
-    step "Rust test suite under $runs_on (tests marked heavy, or heavy under emulation, left to the host run)"
+    step "Rust tests under $runs_on: unit tests, allocations, exports, telemetry, deployment (heavy ones left to the host run)"
+    # The tests where the target can differ from the host: the unit tests (the ml evaluators,
+    # the allocator, the monitor), zero allocations per request with the target's kernels, the
+    # converters' exports answering like onnxruntime, the telemetry spool's bytes, the
+    # deployment runtime's threads. The other integration tests check logic the host's run
+    # covers; each more test binary costs a link of tract under the full tier's time budget.
     # MLE_TEST_EMULATED: tests that honour it (tests/common under_emulation) run fewer requests.
-    MLE_TEST_EMULATED=1 cargo test --target "$target" --lib --tests
+    MLE_TEST_EMULATED=1 cargo test --target "$target" --lib --test allocations --test exports --test telemetry \
+      --test deployment
   fi
 
   step "C library (cdylib + staticlib, pool allocator) and the classify CLI"

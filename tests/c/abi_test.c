@@ -1112,6 +1112,7 @@ static void test_exports(void) {
         if (check) {
             snprintf(relative, sizeof relative, "tests/data/exports/%s", file);
             EXPECT_STATUS(mle_model_load(path_of(relative), NULL, &model), MLE_OK);
+            if (!model) fprintf(stderr, "  (the export: %s)\n", file);
             if (model) {
                 EXPECT_STATUS(new_session(model, &session), MLE_OK);
                 SIZED(details);
