@@ -18,8 +18,12 @@ use std::time::{Duration, Instant};
 
 use criterion::Criterion;
 
+#[path = "common/latency.rs"]
+mod latency;
 #[path = "common/onnxruntime_c.rs"]
 mod onnxruntime_c;
+
+use latency::percentiles;
 use mlops_edge::alloc::PoolRouter;
 use mlops_edge::{Model, ModelOptions, Session};
 use serde_json::Value;
@@ -63,12 +67,6 @@ fn served_exports() -> Vec<Export> {
         out.push(Export { name: name.clone(), model, rows, ort_file, input_dtype });
     }
     out
-}
-
-fn percentiles(mut v: Vec<Duration>) -> Value {
-    v.sort();
-    let at = |q: f64| v[((v.len() as f64 * q) as usize).min(v.len() - 1)].as_secs_f64() * 1e6;
-    serde_json::json!({"n": v.len(), "p50_us": at(0.50), "p95_us": at(0.95), "p99_us": at(0.99)})
 }
 
 fn main() {

@@ -7,6 +7,11 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput};
+
+#[path = "common/latency.rs"]
+mod latency;
+
+use latency::percentiles;
 use mlops_edge::alloc::PoolRouter;
 use mlops_edge::{Model, ModelOptions, PoolMode, Session, SessionOptions};
 
@@ -121,11 +126,6 @@ fn pool_benches(c: &mut Criterion, inputs: &serde_json::Value) {
 /// Per-request latencies: p50/p95/p99 over many requests, for 1 and 2 threads, pooled and not.
 /// Written to target/criterion/latency.json for the report.
 fn latency_report(inputs: &serde_json::Value) {
-    fn percentiles(mut v: Vec<Duration>) -> serde_json::Value {
-        v.sort();
-        let at = |q: f64| v[((v.len() as f64 * q) as usize).min(v.len() - 1)].as_secs_f64() * 1e6;
-        serde_json::json!({"n": v.len(), "p50_us": at(0.50), "p95_us": at(0.95), "p99_us": at(0.99)})
-    }
     let mut report = serde_json::Map::new();
     let model = load("minilm-l3-promptinj", &ModelOptions::default());
     for bucket in ["16", "32", "64", "128"] {

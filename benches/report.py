@@ -10,24 +10,27 @@ import sys
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 
-def collect(path):
+def criterion_medians(prefix="", scale=1e3):
+    """The medians criterion left under target/criterion for bench ids starting with `prefix`,
+    in ns divided by `scale` (µs by default)."""
     medians = {}
     for bench in (ROOT / "target/criterion").rglob("new/benchmark.json"):
         meta = json.loads(bench.read_text())
-        estimates = json.loads((bench.parent / "estimates.json").read_text())
-        medians[meta["full_id"]] = estimates["median"]["point_estimate"] / 1e3  # µs
+        if meta["full_id"].startswith(prefix):
+            estimates = json.loads((bench.parent / "estimates.json").read_text())
+            medians[meta["full_id"]] = estimates["median"]["point_estimate"] / scale
+    return medians
+
+
+def collect(path):
+    medians = criterion_medians()
     latency = json.loads((ROOT / "target/criterion/latency.json").read_text())
     pathlib.Path(path).write_text(json.dumps({"criterion_median_us": medians, "latency": latency}, indent=1))
 
 
 def collect_monitor(path):
-    """Snapshot the medians of benches/monitor.rs (ids starting with 'monitor')."""
-    medians = {}
-    for bench in (ROOT / "target/criterion").rglob("new/benchmark.json"):
-        meta = json.loads(bench.read_text())
-        if meta["full_id"].startswith("monitor"):
-            estimates = json.loads((bench.parent / "estimates.json").read_text())
-            medians[meta["full_id"]] = estimates["median"]["point_estimate"]  # ns
+    """Snapshot the medians of benches/monitor.rs (ids starting with 'monitor'), in ns."""
+    medians = criterion_medians("monitor", scale=1)
     pathlib.Path(path).write_text(json.dumps(medians, indent=1))
 
 
@@ -53,12 +56,7 @@ def monitor_report(out):
 
 def collect_exports(path):
     """Snapshot benches/exports.rs: criterion medians (µs) and the per-request percentiles."""
-    medians = {}
-    for bench in (ROOT / "target/criterion").rglob("new/benchmark.json"):
-        meta = json.loads(bench.read_text())
-        if meta["full_id"].startswith("exports/"):
-            estimates = json.loads((bench.parent / "estimates.json").read_text())
-            medians[meta["full_id"]] = estimates["median"]["point_estimate"] / 1e3
+    medians = criterion_medians("exports/")
     latency = json.loads((ROOT / "target/criterion/exports_latency.json").read_text())
     pathlib.Path(path).write_text(json.dumps({"criterion_median_us": medians, "latency": latency}, indent=1))
 

@@ -8,6 +8,11 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use criterion::Criterion;
+
+#[path = "common/latency.rs"]
+mod latency;
+
+use latency::percentiles;
 use mlops_edge::alloc::PoolRouter;
 use mlops_edge::{Model, ModelOptions, Runtime, RuntimeOptions, Session};
 
@@ -36,12 +41,6 @@ fn runtime(model: &Model, shadow: Option<(&Model, f64)>) -> Runtime {
         rt.set_shadow(shadow, fraction).expect("shadow");
     }
     rt
-}
-
-fn percentiles(mut v: Vec<Duration>) -> serde_json::Value {
-    v.sort();
-    let at = |q: f64| v[((v.len() as f64 * q) as usize).min(v.len() - 1)].as_secs_f64() * 1e6;
-    serde_json::json!({"n": v.len(), "p50_us": at(0.50), "p95_us": at(0.95), "p99_us": at(0.99)})
 }
 
 /// Production latency (wall time of the call) without a shadow, with one at 10% and at 100%,

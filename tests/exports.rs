@@ -6,7 +6,7 @@
 mod common;
 
 use common::test_data;
-use mlops_edge::{Model, ModelOptions, Session, Status};
+use mlops_edge::{ElementType, Model, ModelOptions, Session, Status};
 use serde_json::Value;
 
 /// Largest |probability − onnxruntime's| accepted (tract and onnxruntime both compute in f32; tree
@@ -113,7 +113,7 @@ fn check_one(name: &str, entry: &Value) -> Option<String> {
 fn integer_and_double_inputs_take_the_callers_f32() {
     // digits' pixels are whole numbers: exported with an int64 input, the caller still passes f32.
     let model = Model::load(test_data().join("exports/logreg-int64-digits.onnx"), &ModelOptions::default()).unwrap();
-    assert_eq!(model.input_element_type(), "int64");
+    assert_eq!(model.input_element_type(), ElementType::Int64);
     let mut session = Session::new(&model).unwrap();
     let mut row = vec![3.0f32; 64];
     assert!(session.classify_f32(&row, None).is_ok());
@@ -129,9 +129,9 @@ fn integer_and_double_inputs_take_the_callers_f32() {
     assert_eq!((stats.requests, stats.errors), (4, 3), "refusals are counted requests");
 
     let double = Model::load(test_data().join("exports/logreg-double-breast.onnx"), &ModelOptions::default()).unwrap();
-    assert_eq!(double.input_element_type(), "float64");
+    assert_eq!(double.input_element_type(), ElementType::Float64);
     let plain = Model::load(common::model_dir("breast-cancer-logreg"), &ModelOptions::default()).unwrap();
-    assert_eq!(plain.input_element_type(), "float32");
+    assert_eq!(plain.input_element_type(), ElementType::Float32);
 }
 
 /// What the runtime does not serve is refused at load, naming the operator (or the input) and the

@@ -103,6 +103,10 @@ mod tests {
         assert_eq!(MLE_INPUT_TEXT, crate::InputKind::Text as i32);
         assert_eq!(MLE_INPUT_TENSOR, crate::InputKind::Tensor as i32);
         assert_eq!(MLE_INPUT_BYTES, crate::InputKind::Bytes as i32);
+        assert_eq!(MLE_ELEMENT_FLOAT32, crate::ElementType::Float32 as i32);
+        assert_eq!(MLE_ELEMENT_FLOAT64, crate::ElementType::Float64 as i32);
+        assert_eq!(MLE_ELEMENT_INT64, crate::ElementType::Int64 as i32);
+        assert_eq!(MLE_ELEMENT_INT32, crate::ElementType::Int32 as i32);
     }
 }
 

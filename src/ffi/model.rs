@@ -8,7 +8,6 @@ use super::args::{c_string, optional_out_slice, output, path_from_c, slice, utf8
 use super::boundary::guard;
 use super::handle::{self, Handle};
 use super::status::mle_status;
-use super::{MLE_ELEMENT_FLOAT32, MLE_ELEMENT_FLOAT64, MLE_ELEMENT_INT32, MLE_ELEMENT_INT64};
 use crate::error::{fail, Error, Result, Status};
 use crate::model::{Model, ModelOptions, DEFAULT_MAX_BATCH, DEFAULT_MAX_MODEL_BYTES};
 
@@ -331,12 +330,7 @@ pub unsafe extern "C" fn mle_model_get_details(model: *const mle_model, out: *mu
             label_count: m.labels.len() as u32,
             max_input_length: m.model.max_input_length() as u32,
             plan_count: m.model.plan_lengths().len() as u32,
-            input_element_type: match m.model.input_element_type() {
-                "float64" => MLE_ELEMENT_FLOAT64,
-                "int64" => MLE_ELEMENT_INT64,
-                "int32" => MLE_ELEMENT_INT32,
-                _ => MLE_ELEMENT_FLOAT32,
-            },
+            input_element_type: m.model.input_element_type() as i32,
             handles_missing_values: u32::from(m.model.handles_missing_values()),
         };
         // SAFETY: per this function's contract.

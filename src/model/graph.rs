@@ -69,8 +69,6 @@ pub(crate) fn parse(proto: ModelProto, sidecar: Option<&str>) -> Result<ParsedGr
         .model_for_proto_model(&proto)
         .map_err(|e| Error::tract(Status::ModelUnsupported, "tract cannot load this ONNX graph", e))?;
     drop(proto);
-    // A Scan left after parsing (k-neighbours' distance Scans are parsed into plain ops).
-    let has_scan = model.nodes().iter().any(|n| n.op().name() == "Scan");
 
     super::unsupported::refuse_unimplemented(&model)?;
     let output_name = select_output(&mut model, card.output_name.as_deref())?;
@@ -84,16 +82,8 @@ pub(crate) fn parse(proto: ModelProto, sidecar: Option<&str>) -> Result<ParsedGr
             );
         }
     }
-    if has_scan && kind != InputKind::Text {
-        // tract 0.23's Scan can keep a reference to its input through its state (no second request
-        // could be written) and answered every input alike on a k-neighbours export behind a
-        // scaler: a Scan that is not a distance computation is refused, never served wrong.
-        return fail(
-            Status::ModelUnsupported,
-            "the graph loops with a Scan that is not a pairwise distance (k-neighbours' distance Scans are \
-             served): this runtime does not serve general Scan loops in feature models; export without the loop \
-             (e.g. a k-neighbours model with a euclidean or manhattan metric)",
-        );
+    if kind != InputKind::Text {
+        super::unsupported::refuse_scan_loops(&model)?;
     }
     let example_shape = if kind == InputKind::Text { vec![] } else { example_shape(&model)? };
     Ok(ParsedGraph { card, kind, model, inputs, example_shape, output_name, graph_labels, handles_missing })

@@ -415,15 +415,15 @@ impl Model {
         self.inner.kind
     }
 
-    /// The element type the graph's feature or token input takes: `"float32"`, `"float64"`,
-    /// `"int64"` or `"int32"`. Callers always pass f32 features; for another type the session
-    /// converts them into its preallocated input (integers must be whole numbers).
-    pub fn input_element_type(&self) -> &'static str {
+    /// The element type the graph's feature or token input takes. Callers always pass f32
+    /// features; for another type the session converts them into its preallocated input
+    /// (integers must be whole numbers).
+    pub fn input_element_type(&self) -> ElementType {
         match self.inner.inputs[0].datum_type {
-            DatumType::F64 => "float64",
-            DatumType::I64 => "int64",
-            DatumType::I32 => "int32",
-            _ => "float32",
+            DatumType::F64 => ElementType::Float64,
+            DatumType::I64 => ElementType::Int64,
+            DatumType::I32 => ElementType::Int32,
+            _ => ElementType::Float32,
         }
     }
 
@@ -512,6 +512,21 @@ fn executor(threads: usize) -> Result<Executor> {
     return Ok(Executor::multithread(threads));
     #[cfg(not(feature = "multithread"))]
     fail(Status::InvalidArgument, format!("threads = {threads} needs the library built with the `multithread` feature"))
+}
+
+/// The element type a model's graph input takes ([`Model::input_element_type`]); the values are
+/// the C API's `MLE_ELEMENT_*`.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[repr(u32)]
+pub enum ElementType {
+    /// 32-bit float: the caller's features as they are.
+    Float32 = 1,
+    /// 64-bit float: converted exactly.
+    Float64 = 2,
+    /// 64-bit integer: whole numbers only (text models' token ids).
+    Int64 = 3,
+    /// 32-bit integer: whole numbers in range only (byte models' values).
+    Int32 = 4,
 }
 
 /// How a batch call runs.

@@ -1,6 +1,7 @@
 //! Refusing a graph that uses an operator this runtime does not serve, in the user's terms: the
 //! operator, the node, and the way out (the converter option or the change that avoids it),
-//! instead of tract's "Unimplemented(…) ToTypedTranslator" wording at analysis time.
+//! instead of tract's "Unimplemented(…) ToTypedTranslator" wording at analysis time; likewise a
+//! map input and a Scan loop in a feature model.
 
 use tract_onnx::pb::GraphProto;
 use tract_onnx::prelude::InferenceModel;
@@ -54,6 +55,22 @@ pub(crate) fn refuse_unimplemented(model: &InferenceModel) -> Result<()> {
             ),
         ),
     }
+}
+
+/// Refuses a feature model that still loops with a Scan after parsing (k-neighbours' distance
+/// Scans are parsed into plain ops by `ml::pairwise_distance`). tract 0.23's Scan can keep a
+/// reference to its input through its state (no second request could be written) and answered
+/// every input alike on a k-neighbours export behind a scaler: refused, never served wrong.
+pub(crate) fn refuse_scan_loops(model: &InferenceModel) -> Result<()> {
+    if !model.nodes().iter().any(|n| n.op().name() == "Scan") {
+        return Ok(());
+    }
+    fail(
+        Status::ModelUnsupported,
+        "the graph loops with a Scan that is not a pairwise distance (k-neighbours' distance Scans are served): \
+         this runtime does not serve general Scan loops in feature models; export without the loop (e.g. a \
+         k-neighbours model with a euclidean or manhattan metric)",
+    )
 }
 
 /// Refuses a graph with an input that is not a tensor (a map or a sequence: what a

@@ -28,8 +28,7 @@ pub(crate) fn class_labels(graph: &GraphProto) -> Option<Vec<String>> {
 fn extracted_classes(graph: &GraphProto) -> Option<Vec<String>> {
     let node = graph.node.iter().rev().find(|n| n.op_type == "ArrayFeatureExtractor")?;
     let name = node.input.first()?;
-    let tensor = graph.initializer.iter().find(|t| &t.name == name)?;
-    constant_labels(tensor)
+    constant_labels(super::initializer(graph, name)?)
 }
 
 /// An int32 (6), int64 (7) or string (8) tensor of rank ≤ 1 as labels.
@@ -38,13 +37,7 @@ fn constant_labels(t: &TensorProto) -> Option<Vec<String>> {
         return None;
     }
     match t.data_type {
-        7 if !t.int64_data.is_empty() => Some(t.int64_data.iter().map(i64::to_string).collect()),
-        7 if t.raw_data.len() % 8 == 0 && !t.raw_data.is_empty() => Some(
-            t.raw_data
-                .chunks_exact(8)
-                .map(|b| i64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]).to_string())
-                .collect(),
-        ),
+        7 => super::int64_values(t).filter(|v| !v.is_empty()).map(|v| v.iter().map(i64::to_string).collect()),
         6 if !t.int32_data.is_empty() => Some(t.int32_data.iter().map(i32::to_string).collect()),
         6 if t.raw_data.len() % 4 == 0 && !t.raw_data.is_empty() => {
             Some(t.raw_data.chunks_exact(4).map(|b| i32::from_le_bytes([b[0], b[1], b[2], b[3]]).to_string()).collect())

@@ -44,6 +44,30 @@ pub(crate) fn register(onnx: &mut Onnx) {
     one_hot_encoder::register(onnx);
 }
 
+/// The initializer of `graph` named `name`.
+pub(crate) fn initializer<'g>(
+    graph: &'g tract_onnx::pb::GraphProto,
+    name: &str,
+) -> Option<&'g tract_onnx::pb::TensorProto> {
+    graph.initializer.iter().find(|t| t.name == name)
+}
+
+/// The values of an int64 initializer (its `int64_data`, or little-endian `raw_data`); `None` for
+/// another type or a ragged byte length.
+pub(crate) fn int64_values(tensor: &tract_onnx::pb::TensorProto) -> Option<Vec<i64>> {
+    if tensor.data_type != tract_onnx::pb::tensor_proto::DataType::Int64 as i32 {
+        return None;
+    }
+    if !tensor.int64_data.is_empty() {
+        return Some(tensor.int64_data.clone());
+    }
+    let chunks = tensor.raw_data.chunks_exact(8);
+    if !chunks.remainder().is_empty() {
+        return None;
+    }
+    Some(chunks.map(|c| i64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]])).collect())
+}
+
 /// A float attribute list, or `default` when the node does not have it.
 pub(crate) fn floats_or(node: &tract_onnx::pb::NodeProto, name: &str, default: &[f32]) -> TractResult<Vec<f32>> {
     Ok(node.get_attr_opt_vec::<f32>(name)?.unwrap_or_else(|| default.to_vec()))
@@ -69,6 +93,17 @@ pub(crate) fn check_feature_len(op: &str, what: &str, len: usize, fact: &TypedFa
     Ok(())
 }
 
+/// The rules of an op with one input and one f32 output (its shape rules are the caller's).
+pub(crate) fn one_in_f32_out_rules<'r, 'p: 'r>(
+    s: &mut Solver<'r>,
+    inputs: &'p [TensorProxy],
+    outputs: &'p [TensorProxy],
+) -> InferenceResult {
+    check_input_arity(inputs, 1)?;
+    check_output_arity(outputs, 1)?;
+    s.equals(&outputs[0].datum_type, f32::datum_type())
+}
+
 /// The shape rules of an element-wise op whose output is f32 (Scaler, Imputer, Binarizer): one
 /// input, one output of the same shape.
 pub(crate) fn unary_f32_rules<'r, 'p: 'r>(
@@ -76,11 +111,8 @@ pub(crate) fn unary_f32_rules<'r, 'p: 'r>(
     inputs: &'p [TensorProxy],
     outputs: &'p [TensorProxy],
 ) -> InferenceResult {
-    check_input_arity(inputs, 1)?;
-    check_output_arity(outputs, 1)?;
-    s.equals(&outputs[0].datum_type, f32::datum_type())?;
-    s.equals(&inputs[0].shape, &outputs[0].shape)?;
-    Ok(())
+    one_in_f32_out_rules(s, inputs, outputs)?;
+    s.equals(&inputs[0].shape, &outputs[0].shape)
 }
 
 /// Whether the graph has a rule for missing values (NaN features): a tree ensemble (its nodes say

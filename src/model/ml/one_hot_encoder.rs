@@ -123,9 +123,7 @@ impl Expansion for OneHotEncoder {
         inputs: &'p [TensorProxy],
         outputs: &'p [TensorProxy],
     ) -> InferenceResult {
-        check_input_arity(inputs, 1)?;
-        check_output_arity(outputs, 1)?;
-        s.equals(&outputs[0].datum_type, f32::datum_type())?;
+        super::one_in_f32_out_rules(s, inputs, outputs)?;
         s.equals(&outputs[0].rank, inputs[0].rank.bex() + 1)?;
         let width = self.categories.len().to_dim();
         s.given(&inputs[0].rank, move |s, rank| {

@@ -13,7 +13,7 @@
 use std::sync::OnceLock;
 
 use tract_onnx::model::ParsingContext;
-use tract_onnx::pb::{AttributeProto, GraphProto, NodeProto, TensorProto};
+use tract_onnx::pb::{AttributeProto, GraphProto, NodeProto};
 use tract_onnx::tract_core::ops::binary::TypedBinOp;
 use tract_onnx::tract_core::ops::change_axes::AxisOp;
 use tract_onnx::tract_core::ops::math;
@@ -126,25 +126,10 @@ fn through_identities<'g>(body: &'g GraphProto, mut name: &'g str) -> &'g str {
 /// axis 1 of the `[rows, features]` difference.
 fn reduced_axes(body: &GraphProto, reduce: &NodeProto) -> Option<Vec<i64>> {
     let axes = match reduce.input.get(1) {
-        Some(name) => ints_of(body.initializer.iter().find(|t| &t.name == name)?)?,
+        Some(name) => super::int64_values(super::initializer(body, name)?)?,
         None => reduce.get_attr_opt_vec::<i64>("axes").ok()??,
     };
     Some(axes.into_iter().map(|a| if a == -1 { 1 } else { a }).collect())
-}
-
-/// The values of an int64 initializer.
-fn ints_of(tensor: &TensorProto) -> Option<Vec<i64>> {
-    if tensor.data_type != tract_onnx::pb::tensor_proto::DataType::Int64 as i32 {
-        return None;
-    }
-    if !tensor.int64_data.is_empty() {
-        return Some(tensor.int64_data.clone());
-    }
-    let chunks = tensor.raw_data.chunks_exact(8);
-    if !chunks.remainder().is_empty() {
-        return None;
-    }
-    Some(chunks.map(|c| i64::from_le_bytes(c.try_into().unwrap_or([0; 8]))).collect())
 }
 
 impl Expansion for PairwiseDistances {
@@ -201,7 +186,7 @@ impl Expansion for PairwiseDistances {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tract_onnx::pb::{AttributeProto, ValueInfoProto};
+    use tract_onnx::pb::{AttributeProto, TensorProto, ValueInfoProto};
 
     fn node(op: &str, inputs: &[&str], output: &str) -> NodeProto {
         NodeProto {
