@@ -31,12 +31,13 @@ fn way_out(op: &str) -> &'static str {
             "string features are not served in a tensor model; encode categories as numbers before the model \
              (e.g. OrdinalEncoder fitted outside the exported pipeline), or ship a text model with a tokenizer.json"
         }
-        "TreeEnsembleRegressor" | "LinearRegressor" | "SVMRegressor" | "TreeEnsemble" => {
+        "TreeEnsembleRegressor" | "LinearRegressor" | "SVMRegressor" => {
             "it is a regressor; this runtime serves classifiers (a probability per label)"
         }
-        "TreeEnsembleClassifier" | "SVMClassifier" | "LinearClassifier" => {
-            "export with the ai.onnx.ml opset 1 attributes (skl2onnx/onnxmltools: target_opset={'': 17, \
-             'ai.onnx.ml': 1})"
+        // ai.onnx.ml opset 5's single tree operator (classifiers and regressors alike).
+        "TreeEnsemble" => {
+            "export with target_opset={'': 17, 'ai.onnx.ml': 3} (skl2onnx/onnxmltools) so that the converter writes \
+             TreeEnsembleClassifier"
         }
         _ => "re-export the model without it (another converter option or opset), or report the operator",
     }
@@ -102,10 +103,12 @@ mod tests {
 
     #[test]
     fn every_hint_names_a_way_out() {
-        for op in ["DictVectorizer", "LabelEncoder", "TreeEnsembleRegressor", "SVMClassifier", "Whatever"] {
+        for op in ["DictVectorizer", "LabelEncoder", "TreeEnsembleRegressor", "TreeEnsemble", "Whatever"] {
             let hint = way_out(op);
             assert!(hint.len() > 30, "{op}: {hint}");
         }
         assert!(way_out("DictVectorizer").contains("FloatTensorType"));
+        // opset 5's TreeEnsemble may be a classifier: the way out is the older operator, not "a regressor"
+        assert!(way_out("TreeEnsemble").contains("TreeEnsembleClassifier"));
     }
 }
