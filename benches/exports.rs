@@ -20,6 +20,8 @@ use criterion::Criterion;
 
 #[path = "common/latency.rs"]
 mod latency;
+// Its text-model sessions serve benches/startup.rs only.
+#[allow(dead_code)]
 #[path = "common/onnxruntime_c.rs"]
 mod onnxruntime_c;
 

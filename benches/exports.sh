@@ -11,17 +11,7 @@ rounds=${ROUNDS:-3}
 out=target/bench-results/exports
 rm -rf "$out" && mkdir -p "$out"
 
-venv=target/bench-venv
-if [ ! -x "$venv/bin/python" ]; then
-  python3 -m venv "$venv"
-fi
-# onnx rewrites the ZipMap away for the anchor (same work as the runtime serves).
-"$venv/bin/pip" install --quiet onnxruntime==1.32.0 tokenizers==0.23.3 numpy==2.4.6 onnx==1.19.1 protobuf==5.29.5
-
-# onnxruntime's C API runs inside the bench's process from the wheel's library.
-MLE_ORT_DYLIB=$("$venv/bin/python" -c 'import glob, os, onnxruntime
-print(sorted(glob.glob(os.path.join(os.path.dirname(onnxruntime.__file__), "capi", "libonnxruntime.so*")))[0])')
-export MLE_ORT_DYLIB
+. benches/ort-env.sh
 for profile in dist release; do
   cargo bench --profile "$profile" --bench exports --no-run
 done

@@ -593,7 +593,8 @@ typedef struct mle_model_options {
     uint32_t threads;
     /**
      * Largest batch the batch calls accept, 1..=1024 (0 = 32; 1 = no batch plan, batch calls go
-     * item by item).
+     * item by item). Above 1, the first batch call makes the batch plan (for the headline encoder
+     * about a quarter of a second); until then the model keeps its parsed graph.
      */
     uint32_t max_batch;
     /**
@@ -3004,8 +3005,10 @@ mle_status mle_runtime_shutdown(const struct mle_runtime *runtime, uint32_t time
 mle_status mle_session_options_init(struct mle_session_options *options, size_t struct_size);
 
 /**
- * Create a session for `model` (`options` may be NULL). Creating one runs each plan once
- * (warm-up and pool sizing): create sessions up front, one per thread that classifies.
+ * Create a session for `model` (`options` may be NULL). The first session of a model takes the
+ * state its load made ready (warmed on the loading thread, pool sized); a session made while
+ * others are alive runs each plan once (warm-up and pool sizing): create sessions up front, one
+ * per thread that classifies.
  *
  * Errors: `MLE_ERR_INVALID_ARGUMENT` (NULL/invalid model, bad pool mode or size, a fixed pool
  * asked of a library built without the pool allocator).

@@ -29,6 +29,7 @@ enum Buffer {
     F32(Vec<f32>),
     F64(Vec<f64>),
     I64(Vec<i64>),
+    I32(Vec<i32>),
 }
 
 /// One session over one model, with its input tensor prepared.
@@ -111,10 +112,8 @@ impl OnnxRuntime {
         Ok(copy)
     }
 
-    /// A one-thread session over the model file at `path` whose one input takes `features` values of
-    /// `dtype` ("float32", "float64" or "int64") per row; the served output is the first whose
-    /// name contains "prob" (a probability tensor `[1, width]`).
-    pub fn session(&self, path: &str, features: usize, dtype: &str, width: usize) -> Result<OrtModel<'_>, String> {
+    /// A one-thread session (sequential, all graph optimizations) over the model file at `path`.
+    fn create_session(&self, path: &str) -> Result<*mut OrtSession, String> {
         let api = self.api;
         let mut options = null_mut();
         // SAFETY: valid out-pointer; the options are released below whatever happens.
@@ -135,17 +134,37 @@ impl OnnxRuntime {
             .and_then(|_| self.check(unsafe { (api.CreateSession)(self.env, model.as_ptr(), options, &mut session) }));
         // SAFETY: the session keeps its own copy of what it needs from the options.
         unsafe { (api.ReleaseSessionOptions)(options) };
-        created?;
+        created.map(|_| session)
+    }
+
+    /// The names of a session's inputs (`output` false) or outputs.
+    fn io_names(&self, session: *mut OrtSession, output: bool) -> Result<Vec<CString>, String> {
         let mut count = 0usize;
+        let get_count = if output { self.api.SessionGetOutputCount } else { self.api.SessionGetInputCount };
         // SAFETY: a live session, valid out-pointer.
-        self.check(unsafe { (api.SessionGetOutputCount)(session, &mut count) })?;
-        let names = (0..count).map(|i| self.io_name(session, i, true)).collect::<Result<Vec<_>, _>>()?;
-        let output_name = names
+        self.check(unsafe { get_count(session, &mut count) })?;
+        (0..count).map(|i| self.io_name(session, i, output)).collect()
+    }
+
+    /// The served output: the first whose name contains "prob" (a probability tensor `[1, width]`),
+    /// else the last.
+    fn scores_output(&self, session: *mut OrtSession) -> Result<CString, String> {
+        let names = self.io_names(session, true)?;
+        names
             .iter()
             .find(|n| n.to_string_lossy().contains("prob"))
             .or(names.last())
             .cloned()
-            .ok_or("the model has no output")?;
+            .ok_or_else(|| "the model has no output".to_string())
+    }
+
+    /// A one-thread session over the model file at `path` whose one input takes `features` values of
+    /// `dtype` ("float32", "float64", "int64" or "int32") per row; the served output is the first
+    /// whose name contains "prob" (a probability tensor `[1, width]`).
+    pub fn session(&self, path: &str, features: usize, dtype: &str, width: usize) -> Result<OrtModel<'_>, String> {
+        let api = self.api;
+        let session = self.create_session(path)?;
+        let output_name = self.scores_output(session)?;
         let input_name = self.io_name(session, 0, false)?;
         let (mut buffer, element, bytes) = match dtype {
             "float64" => {
@@ -154,12 +173,16 @@ impl OnnxRuntime {
             "int64" => {
                 (Buffer::I64(vec![0; features]), ONNXTensorElementDataType::ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64, 8)
             }
+            "int32" => {
+                (Buffer::I32(vec![0; features]), ONNXTensorElementDataType::ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32, 4)
+            }
             _ => (Buffer::F32(vec![0.0; features]), ONNXTensorElementDataType::ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT, 4),
         };
         let data: *mut c_void = match &mut buffer {
             Buffer::F32(v) => v.as_mut_ptr().cast(),
             Buffer::F64(v) => v.as_mut_ptr().cast(),
             Buffer::I64(v) => v.as_mut_ptr().cast(),
+            Buffer::I32(v) => v.as_mut_ptr().cast(),
         };
         let shape = [1i64, features as i64];
         let mut input = null_mut();
@@ -177,6 +200,117 @@ impl OnnxRuntime {
             )
         })?;
         Ok(OrtModel { runtime: self, session, input, buffer, input_name, output_name, width })
+    }
+}
+
+impl OnnxRuntime {
+    /// One `Run` of `session` on `inputs` (named `input_names`), fetching `output_name`, a float
+    /// tensor of `width` values per row: its values summed (read, as a caller would) and the
+    /// output released.
+    fn run(
+        &self,
+        session: *mut OrtSession,
+        input_names: &[*const c_char],
+        inputs: &[*mut OrtValue],
+        output_name: &CStr,
+        width: usize,
+    ) -> Result<f32, String> {
+        let api = self.api;
+        let inputs: Vec<*const OrtValue> = inputs.iter().map(|&v| v as *const OrtValue).collect();
+        let output_names = [output_name.as_ptr()];
+        let mut output: *mut OrtValue = null_mut();
+        // SAFETY: a live session and input values, as many names as values, one output name and slot.
+        self.check(unsafe {
+            (api.Run)(
+                session,
+                null(),
+                input_names.as_ptr(),
+                inputs.as_ptr(),
+                inputs.len(),
+                output_names.as_ptr(),
+                1,
+                &mut output,
+            )
+        })?;
+        let mut data: *mut c_void = null_mut();
+        // SAFETY: `output` is the float tensor `[1, width]` Run just made.
+        let read = self.check(unsafe { (api.GetTensorMutableData)(output, &mut data) });
+        // SAFETY: `data` holds `width` f32 values while `output` lives (released right after).
+        let sum = read.map(|_| unsafe { std::slice::from_raw_parts(data as *const f32, width) }.iter().sum());
+        // SAFETY: made by Run for this request, released once.
+        unsafe { (api.ReleaseValue)(output) };
+        sum
+    }
+
+    /// A one-thread session over a text model at `path`: its inputs are int64 `[1, length]`
+    /// token tensors, recognised by name (`attention_mask`: ones; `token_type_ids`: zeros;
+    /// anything else: the token ids); the output as in [`OnnxRuntime::session`].
+    pub fn text_session(&self, path: &str, width: usize) -> Result<OrtTextModel<'_>, String> {
+        let session = self.create_session(path)?;
+        let output_name = self.scores_output(session)?;
+        let input_names = self.io_names(session, false)?;
+        Ok(OrtTextModel { runtime: self, session, input_names, output_name, width })
+    }
+}
+
+/// One session over a text model; each request wraps its token ids (and a mask of ones, type ids
+/// of zeros) in input tensors of its own length, as a C program would.
+pub struct OrtTextModel<'r> {
+    runtime: &'r OnnxRuntime,
+    session: *mut OrtSession,
+    input_names: Vec<CString>,
+    output_name: CString,
+    width: usize,
+}
+
+impl OrtTextModel<'_> {
+    /// One request on `ids` (the tokenizer's output, special tokens included).
+    pub fn classify_ids(&mut self, ids: &[i64]) -> Result<f32, String> {
+        let api = self.runtime.api;
+        let ones = vec![1i64; ids.len()];
+        let zeros = vec![0i64; ids.len()];
+        let shape = [1i64, ids.len() as i64];
+        let mut values = Vec::with_capacity(self.input_names.len());
+        let mut made = Ok(());
+        for name in &self.input_names {
+            let data = match name.to_str() {
+                Ok("attention_mask") => &ones,
+                Ok("token_type_ids") => &zeros,
+                _ => ids,
+            };
+            let mut value = null_mut();
+            // SAFETY: `data` holds `ids.len()` int64 values that outlive the value (released below,
+            // before this function returns); ONNX Runtime only reads an input.
+            made = self.runtime.check(unsafe {
+                (api.CreateTensorWithDataAsOrtValue)(
+                    self.runtime.memory,
+                    data.as_ptr() as *mut c_void,
+                    data.len() * 8,
+                    shape.as_ptr(),
+                    2,
+                    ONNXTensorElementDataType::ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64,
+                    &mut value,
+                )
+            });
+            if made.is_err() {
+                break;
+            }
+            values.push(value);
+        }
+        let names: Vec<*const c_char> = self.input_names.iter().map(|n| n.as_ptr()).collect();
+        let result = made.and_then(|_| self.runtime.run(self.session, &names, &values, &self.output_name, self.width));
+        for value in values {
+            // SAFETY: made above for this request, released once.
+            unsafe { (api.ReleaseValue)(value) };
+        }
+        result
+    }
+}
+
+impl Drop for OrtTextModel<'_> {
+    fn drop(&mut self) {
+        // SAFETY: created in `text_session`, released once.
+        unsafe { (self.runtime.api.ReleaseSession)(self.session) };
     }
 }
 
@@ -203,33 +337,10 @@ impl OrtModel<'_> {
             Buffer::F32(v) => v.copy_from_slice(row),
             Buffer::F64(v) => v.iter_mut().zip(row).for_each(|(d, &s)| *d = f64::from(s)),
             Buffer::I64(v) => v.iter_mut().zip(row).for_each(|(d, &s)| *d = s as i64),
+            Buffer::I32(v) => v.iter_mut().zip(row).for_each(|(d, &s)| *d = s as i32),
         }
-        let api = self.runtime.api;
         let input_names = [self.input_name.as_ptr()];
-        let inputs = [self.input as *const OrtValue];
-        let output_names = [self.output_name.as_ptr()];
-        let mut output: *mut OrtValue = null_mut();
-        // SAFETY: a live session and input value; one input name and value, one output name and slot.
-        self.runtime.check(unsafe {
-            (api.Run)(
-                self.session,
-                null(),
-                input_names.as_ptr(),
-                inputs.as_ptr(),
-                1,
-                output_names.as_ptr(),
-                1,
-                &mut output,
-            )
-        })?;
-        let mut data: *mut c_void = null_mut();
-        // SAFETY: `output` is the float tensor `[1, width]` Run just made.
-        let read = self.runtime.check(unsafe { (api.GetTensorMutableData)(output, &mut data) });
-        // SAFETY: `data` holds `width` f32 values while `output` lives (released right after).
-        let sum = read.map(|_| unsafe { std::slice::from_raw_parts(data as *const f32, self.width) }.iter().sum());
-        // SAFETY: made by Run for this request, released once.
-        unsafe { (api.ReleaseValue)(output) };
-        sum
+        self.runtime.run(self.session, &input_names, &[self.input], &self.output_name, self.width)
     }
 }
 

@@ -56,7 +56,8 @@ pub struct mle_model_options {
     /// the zero-allocation guarantee).
     pub threads: u32,
     /// Largest batch the batch calls accept, 1..=1024 (0 = 32; 1 = no batch plan, batch calls go
-    /// item by item).
+    /// item by item). Above 1, the first batch call makes the batch plan (for the headline encoder
+    /// about a quarter of a second); until then the model keeps its parsed graph.
     pub max_batch: u32,
     /// Text models: sequence-length buckets, each 1..=8192, at most 64 of them (NULL = the
     /// card's, or 8, 16, 24, 32, 48, 64, 96, ... up to the longest sequence).

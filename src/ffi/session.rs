@@ -188,8 +188,10 @@ pub unsafe extern "C" fn mle_session_options_init(options: *mut mle_session_opti
     guard(|| unsafe { init(options, struct_size, "options") })
 }
 
-/// Create a session for `model` (`options` may be NULL). Creating one runs each plan once
-/// (warm-up and pool sizing): create sessions up front, one per thread that classifies.
+/// Create a session for `model` (`options` may be NULL). The first session of a model takes the
+/// state its load made ready (warmed on the loading thread, pool sized); a session made while
+/// others are alive runs each plan once (warm-up and pool sizing): create sessions up front, one
+/// per thread that classifies.
 ///
 /// Errors: `MLE_ERR_INVALID_ARGUMENT` (NULL/invalid model, bad pool mode or size, a fixed pool
 /// asked of a library built without the pool allocator).

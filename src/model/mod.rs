@@ -59,9 +59,11 @@ pub struct ModelOptions {
     pub threads: usize,
     /// Text models: bytes of text looked at (default 16 per allowed token).
     pub max_text_bytes: Option<usize>,
-    /// Largest batch the batch calls accept (default 32). Above 1, a batch plan (symbolic in
-    /// the batch axis) is built at load and a batch runs as one plan run; 1 saves that plan's
-    /// memory and batch calls then classify item by item.
+    /// Largest batch the batch calls accept (default 32). Above 1, a batch runs as one plan run:
+    /// the first batch call makes the batch plan (symbolic in the batch axis; for the headline
+    /// encoder about a quarter of a second and a copy of the weights), and until then the model
+    /// keeps its parsed graph. 1: no batch plan and no parsed graph kept; batch calls classify
+    /// item by item.
     pub max_batch: usize,
     /// Text models: `false` (default) builds one plan with a symbolic sequence length that every
     /// bucket's state runs at its own length; `true` builds one plan per bucket with the length
@@ -308,18 +310,17 @@ impl Model {
             })
             .collect::<Result<Vec<_>>>()?;
         drop(single);
+        // The batch plan is made on the first batch call (see `BatchPlans`): most hosts classify
+        // one input at a time, and for the headline encoder that plan costs a quarter of a second
+        // and another copy of the weights at load.
         let batch = if options.max_batch == 1 {
             BatchPlans::None
         } else {
-            match parsed.typed(None).and_then(|(batch, seq)| graph::plan(&batch, &seq, None)) {
-                Ok(plan) => BatchPlans::Symbolic(plan),
-                // Some graphs (Magika's) only analyse with a known batch size: make plans per
-                // power-of-two size on first use, from the parsed graph kept for that.
-                Err(_) => BatchPlans::Sized {
-                    source: Box::new(Mutex::new(parsed.without_card())),
-                    plans: Mutex::new(Vec::new()),
-                },
-            }
+            BatchPlans::OnFirstUse(Mutex::new(BatchPlanState::FromSource {
+                source: Box::new(parsed.without_card()),
+                tried: false,
+                sized: Vec::new(),
+            }))
         };
 
         let mut inner = ModelInner {
@@ -343,10 +344,11 @@ impl Model {
             spare_units: Mutex::new(Vec::new()),
             test_hooks: Default::default(),
         };
-        // Learn the output width from a real run (also proves every plan runs), then settle the
-        // labels and the postprocessing.
-        let graph_labels = parsed.graph_labels;
-        let width = unit::self_check(&inner)?;
+        // The first session's unit, made now: its warm-up runs every plan once, which proves that
+        // they run and tells the output width; then settle the labels and the postprocessing.
+        let graph_labels = parsed.graph_labels.clone();
+        let (width, first_unit) = unit::first_unit(&inner)?;
+        inner.spare_units.get_mut().unwrap_or_else(|e| e.into_inner()).push(first_unit);
         inner.output_width = width;
         let name = inner.output_name.to_ascii_lowercase();
         // The card's labels, else the ones the graph carries (ZipMap's, the classifier's).
@@ -533,29 +535,45 @@ pub enum ElementType {
 pub(crate) enum BatchPlans {
     /// `max_batch` is 1: batch calls classify item by item.
     None,
-    /// One plan, symbolic in the batch axis.
-    Symbolic(Arc<TypedRunnableModel>),
-    /// Plans for fixed batch sizes (powers of two up to `max_batch`), made on first use; a batch
+    /// Made on the first batch call, from the parsed graph kept until then (for the headline
+    /// encoder that graph holds the file's int8 weights, ~5 MB, where the plan would hold 26 MiB).
+    OnFirstUse(Mutex<BatchPlanState>),
+}
+
+/// Where the batch plans stand.
+pub(crate) enum BatchPlanState {
+    /// Plans are made from the parsed graph: first one symbolic in the batch axis (`tried`
+    /// once that was attempted); graphs that only analyse with a known batch size (Magika's) get
+    /// plans for fixed sizes (powers of two up to `max_batch`), each made on first use, and a batch
     /// is padded up to the next size.
-    Sized { source: Box<Mutex<graph::ParsedGraph>>, plans: Mutex<Vec<(usize, Arc<TypedRunnableModel>)>> },
+    FromSource { source: Box<graph::ParsedGraph>, tried: bool, sized: Vec<(usize, Arc<TypedRunnableModel>)> },
+    /// The plan symbolic in the batch axis, for every batch size (the parsed graph is dropped).
+    Symbolic(Arc<TypedRunnableModel>),
 }
 
 impl BatchPlans {
-    /// The plan for `n` examples and the number of rows it takes (`>= n`).
+    /// The plan for `n` examples and the number of rows it takes (`>= n`); the first call makes it.
     pub(crate) fn plan_for(&self, n: usize, max_batch: usize) -> Result<Option<(Arc<TypedRunnableModel>, usize)>> {
-        match self {
-            BatchPlans::None => Ok(None),
-            BatchPlans::Symbolic(plan) => Ok(Some((Arc::clone(plan), n))),
-            BatchPlans::Sized { source, plans } => {
+        let BatchPlans::OnFirstUse(state) = self else {
+            return Ok(None);
+        };
+        let mut state = state.lock().unwrap_or_else(|e| e.into_inner());
+        if let BatchPlanState::FromSource { source, tried: tried @ false, .. } = &mut *state {
+            *tried = true;
+            if let Ok(plan) = source.typed(None).and_then(|(batch, seq)| graph::plan(&batch, &seq, None)) {
+                *state = BatchPlanState::Symbolic(plan);
+            }
+        }
+        match &mut *state {
+            BatchPlanState::Symbolic(plan) => Ok(Some((Arc::clone(plan), n))),
+            BatchPlanState::FromSource { source, sized, .. } => {
                 let rows = n.next_power_of_two().min(max_batch).max(n);
-                let mut plans = plans.lock().unwrap_or_else(|e| e.into_inner());
-                if let Some((_, plan)) = plans.iter().find(|(size, _)| *size == rows) {
+                if let Some((_, plan)) = sized.iter().find(|(size, _)| *size == rows) {
                     return Ok(Some((Arc::clone(plan), rows)));
                 }
-                let source = source.lock().unwrap_or_else(|e| e.into_inner());
                 let (typed, seq) = source.typed(Some(rows))?;
                 let plan = graph::plan(&typed, &seq, None)?;
-                plans.push((rows, Arc::clone(&plan)));
+                sized.push((rows, Arc::clone(&plan)));
                 Ok(Some((plan, rows)))
             }
         }

@@ -2,7 +2,8 @@
 //! memory pool, made once and recycled through the model (a dropped session gives its unit back;
 //! the next session takes it). tract keeps per-thread matmul scratch keyed by the state's
 //! identity, so reusing states keeps that scratch bounded however often the host creates
-//! sessions or moves them between threads. Also the load-time check that every plan runs.
+//! sessions or moves them between threads. The model's first unit is made at load time: its
+//! warm-up is the load's check that every plan runs.
 
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -70,55 +71,27 @@ pub(crate) fn rebuild_states(
     Ok(())
 }
 
-/// Run every plan once on a neutral input; returns the output width (values per example).
-/// Used at load time: it proves the plans run and tells how many scores the model gives.
-pub(crate) fn self_check(model: &ModelInner) -> Result<usize> {
-    let mut width = None;
-    let mut inputs = plan_inputs(model)?;
-    for (plan, tensors) in model.plans.iter().zip(inputs.iter_mut()) {
-        let mut state =
-            plan.runnable.spawn().map_err(|e| Error::tract(Status::Inference, "creating a tract state", e))?;
-        if model.kind == InputKind::Text {
-            let pad = model.text.as_ref().map(|t| t.pad_id()).unwrap_or(0);
-            let ids = vec![pad; plan.length];
-            write_text_inputs(&model.inputs, tensors, &ids, pad)?;
-        }
-        let outputs = run(model, &mut state, tensors).map_err(|e| {
-            Error::new(
-                Status::ModelUnsupported,
-                format!("the model does not run at length {}: {}", plan.length, e.message()),
-            )
-        })?;
-        let output = outputs.first().ok_or_else(|| Error::new(Status::ModelUnsupported, "the model has no output"))?;
-        let shape = output.shape();
-        let wide_axes = shape.iter().skip(1).filter(|&&d| d > 1).count();
-        if shape.len() >= 2 && (shape[0] != 1 || wide_axes > 1) {
-            return fail(
-                Status::ModelUnsupported,
-                format!(
-                    "output {:?} of shape {shape:?} is not one score vector per example: not a classifier",
-                    model.output_name
-                ),
-            );
-        }
-        if !output.datum_type().is_float() {
-            return fail(
-                Status::ModelUnsupported,
-                format!("output {:?} has type {:?}, not float scores", model.output_name, output.datum_type()),
-            );
-        }
-        let n = output.len();
-        drop(outputs);
-        check_reuse(plan, tensors)?;
-        if n == 0 || width.is_some_and(|w| w != n) {
-            return fail(
-                Status::ModelUnsupported,
-                format!("output {:?} changes size with the input length: not a classifier", model.output_name),
-            );
-        }
-        width = Some(n);
+/// Checks the output of a plan's load-time run; returns its width (values per example).
+fn check_output(model: &ModelInner, outputs: &TVec<TValue>) -> Result<usize> {
+    let output = outputs.first().ok_or_else(|| Error::new(Status::ModelUnsupported, "the model has no output"))?;
+    let shape = output.shape();
+    let wide_axes = shape.iter().skip(1).filter(|&&d| d > 1).count();
+    if shape.len() >= 2 && (shape[0] != 1 || wide_axes > 1) {
+        return fail(
+            Status::ModelUnsupported,
+            format!(
+                "output {:?} of shape {shape:?} is not one score vector per example: not a classifier",
+                model.output_name
+            ),
+        );
     }
-    width.ok_or_else(|| Error::new(Status::ModelUnsupported, "the model has no plan"))
+    if !output.datum_type().is_float() {
+        return fail(
+            Status::ModelUnsupported,
+            format!("output {:?} has type {:?}, not float scores", model.output_name, output.datum_type()),
+        );
+    }
+    Ok(output.len())
 }
 
 /// A session reuses one tract state and rewrites its input tensors in place for every request:
@@ -146,28 +119,48 @@ fn check_reuse(plan: &Plan, tensors: &[Arc<Tensor>]) -> Result<()> {
     )
 }
 
-/// A fresh unit: states, inputs, and a pool sized from warm-up runs.
+/// The model's first unit, made at load time: its warm-up is the load's proof that every plan
+/// runs (and how many scores the model gives), its pool is sized for `PoolMode::Auto`, and it
+/// waits in the model's spare units for the first session, which is then ready at once.
+/// Returns the output width (values per example) and the unit.
+pub(crate) fn first_unit(model: &ModelInner) -> Result<(usize, Unit)> {
+    let (unit, width) = make_unit(model, PoolMode::Auto, true)?;
+    let width = width.ok_or_else(|| Error::new(Status::ModelUnsupported, "the model has no plan"))?;
+    Ok((width, unit))
+}
+
+/// A fresh unit: states, inputs, and a pool sized from a warm-up run of every plan.
 pub(crate) fn new_unit(model: &ModelInner, mode: PoolMode) -> Result<Unit> {
+    make_unit(model, mode, false).map(|(unit, _)| unit)
+}
+
+/// A unit for `mode`, and the output width when it warmed up. A unit without a pool
+/// (`PoolMode::Off`, or `Auto` without the router) warms up only when `check` asks for it.
+fn make_unit(model: &ModelInner, mode: PoolMode, check: bool) -> Result<(Unit, Option<usize>)> {
     let _system = PoolScope::system();
     let id = NEXT_UNIT_ID.fetch_add(1, Ordering::Relaxed);
     let mut unit = Unit { id, states: spawn_states(model)?, inputs: plan_inputs(model)?, pool: None, dirty: false };
     let router = alloc::router_installed();
-    let bytes = match mode {
-        PoolMode::Off => return Ok(unit),
-        PoolMode::Auto if !router => return Ok(unit),
+    let pooled = match mode {
+        PoolMode::Off => false,
+        PoolMode::Auto => router,
         PoolMode::Bytes(_) if !router => {
             return fail(Status::InvalidArgument, "a pool needs alloc::PoolRouter as the global allocator")
         }
-        PoolMode::Bytes(n) => {
-            warm_up(model, &mut unit)?;
-            n
-        }
-        PoolMode::Auto => {
+        PoolMode::Bytes(_) => true,
+    };
+    if !pooled {
+        let width = if check { Some(warm_up(model, &mut unit)?) } else { None };
+        return Ok((unit, width));
+    }
+    let (bytes, width) = match mode {
+        PoolMode::Bytes(n) => (n, warm_up(model, &mut unit)?),
+        _ => {
             alloc::reset_thread_peak();
             let base = alloc::thread_stats().system_net_bytes;
-            warm_up(model, &mut unit)?;
+            let width = warm_up(model, &mut unit)?;
             let peak = (alloc::thread_stats().system_peak_bytes - base).max(0) as usize;
-            (2 * peak + 256 * 1024).clamp(alloc::MIN_POOL_BYTES, alloc::MAX_POOL_BYTES)
+            ((2 * peak + 256 * 1024).clamp(alloc::MIN_POOL_BYTES, alloc::MAX_POOL_BYTES), width)
         }
     };
     unit.pool = Some(Pool::create(bytes).map_err(|e| {
@@ -180,12 +173,14 @@ pub(crate) fn new_unit(model: &ModelInner, mode: PoolMode) -> Result<Unit> {
             ),
         )
     })?);
-    Ok(unit)
+    Ok((unit, Some(width)))
 }
 
-/// Worst-case requests on every plan (the longest inputs each can get), outside any pool. The
-/// thread this runs on counts as warmed for every plan of the unit.
-pub(crate) fn warm_up(model: &ModelInner, unit: &mut Unit) -> Result<()> {
+/// One worst-case request on every plan (the longest input each can get), outside any pool:
+/// the tokenizer's worst cases, then each plan once. Checks what each plan returns (one score
+/// vector per example, floats, the same width at every length, no input kept by the state) and
+/// returns the width. The thread this runs on counts as warmed for every plan of the unit.
+pub(crate) fn warm_up(model: &ModelInner, unit: &mut Unit) -> Result<usize> {
     let mut ids = vec![0i64; model.max_tokens];
     if let Some(encoder) = &model.text {
         // The tokenizer's worst cases: many one-letter words, punctuation, multi-byte text.
@@ -195,6 +190,7 @@ pub(crate) fn warm_up(model: &ModelInner, unit: &mut Unit) -> Result<()> {
             encoder.encode(&text, &mut ids)?;
         }
     }
+    let mut width = None;
     for (index, plan) in model.plans.iter().enumerate() {
         match model.kind {
             InputKind::Text => {
@@ -204,13 +200,25 @@ pub(crate) fn warm_up(model: &ModelInner, unit: &mut Unit) -> Result<()> {
             }
             _ => write_values(&mut unit.inputs[index][0], |t| write_ints(t, |_| 0))?,
         }
-        for _ in 0..2 {
-            let outputs = run(model, &mut unit.states[index], &unit.inputs[index])?;
-            drop(outputs);
+        let outputs = run(model, &mut unit.states[index], &unit.inputs[index]).map_err(|e| {
+            Error::new(
+                Status::ModelUnsupported,
+                format!("the model does not run at length {}: {}", plan.length, e.message()),
+            )
+        })?;
+        let n = check_output(model, &outputs)?;
+        drop(outputs);
+        check_reuse(plan, &unit.inputs[index])?;
+        if n == 0 || width.is_some_and(|w| w != n) {
+            return fail(
+                Status::ModelUnsupported,
+                format!("output {:?} changes size with the input length: not a classifier", model.output_name),
+            );
         }
+        width = Some(n);
         thread_has_run(unit.id, index);
     }
-    Ok(())
+    width.ok_or_else(|| Error::new(Status::ModelUnsupported, "the model has no plan"))
 }
 
 const WARM_SLOTS: usize = 64;

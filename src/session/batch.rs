@@ -252,3 +252,70 @@ impl Session {
         Ok(predictions)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::model::{BatchPlanState, BatchPlans};
+    use crate::{Model, ModelOptions, Session};
+
+    fn load(name: &str) -> Model {
+        Model::load(format!("{}/models/{name}", env!("CARGO_MANIFEST_DIR")), &ModelOptions::default()).unwrap()
+    }
+
+    /// (symbolic plan made, symbolic plan attempted, batch sizes with their own plan).
+    fn batch_state(model: &Model) -> (bool, bool, Vec<usize>) {
+        let BatchPlans::OnFirstUse(state) = &model.inner.batch else { panic!("max_batch > 1 has batch plans") };
+        match &*state.lock().unwrap() {
+            BatchPlanState::Symbolic(_) => (true, true, vec![]),
+            BatchPlanState::FromSource { tried, sized, .. } => (false, *tried, sized.iter().map(|(n, _)| *n).collect()),
+        }
+    }
+
+    #[test]
+    fn the_batch_plan_is_made_on_the_first_batch_call() {
+        let model = load("digits-mlp");
+        assert_eq!(batch_state(&model), (false, false, vec![]), "nothing made at load");
+        let mut session = Session::new(&model).unwrap();
+        let row = [0f32; 64];
+        let single = session.classify_f32(&row, None).unwrap();
+        assert_eq!(batch_state(&model), (false, false, vec![]), "a single request makes no batch plan");
+        let batch = session.classify_f32_batch(&[&row, &row, &row], None).unwrap();
+        assert!(batch.iter().all(|p| p.label_index == single.label_index));
+        assert_eq!(batch_state(&model), (true, true, vec![]));
+        let none = Model::load(
+            format!("{}/models/digits-mlp", env!("CARGO_MANIFEST_DIR")),
+            &ModelOptions { max_batch: 1, ..ModelOptions::default() },
+        )
+        .unwrap();
+        assert!(matches!(none.inner.batch, BatchPlans::None));
+    }
+
+    /// Magika's graph only analyses with a known batch size: a plan per power of two, each made
+    /// by the first batch that needs it, answering like single requests.
+    #[test]
+    #[cfg_attr(mle_emulated, ignore = "heavy under emulation: loads magika, makes three plans")]
+    fn sized_batch_plans_are_made_per_size_on_first_use() {
+        let model = load("magika");
+        let mut session = Session::new(&model).unwrap();
+        let items: [&[u8]; 5] =
+            [b"fn main() {}\n", b"#!/bin/sh\necho hi\n", b"<html></html>", b"{\"a\": 1}", b"\x7fELF"];
+        let mut single = Vec::new();
+        for item in items {
+            let mut probs = vec![0f32; model.labels().len()];
+            let p = session.classify_bytes(item, Some(&mut probs)).unwrap();
+            single.push((p.label_index, probs));
+        }
+        assert_eq!(batch_state(&model), (false, false, vec![]));
+        for (n, sizes) in [(3, vec![4]), (4, vec![4]), (5, vec![4, 8]), (1, vec![4, 8, 1])] {
+            let mut probs = vec![0f32; n * model.labels().len()];
+            let batch = session.classify_bytes_batch(&items[..n], Some(&mut probs)).unwrap();
+            for (i, p) in batch.iter().enumerate() {
+                assert_eq!(p.label_index, single[i].0, "batch of {n}, item {i}");
+                let row = &probs[i * model.labels().len()..(i + 1) * model.labels().len()];
+                let diff = row.iter().zip(&single[i].1).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
+                assert!(diff < 1e-5, "batch of {n}, item {i}: |diff| {diff}");
+            }
+            assert_eq!(batch_state(&model), (false, true, sizes), "after a batch of {n}");
+        }
+    }
+}

@@ -161,8 +161,10 @@ impl Session {
         Session::with_options(model, &SessionOptions::default())
     }
 
-    /// A session for `model`. Creating one runs every plan once (warm-up, and pool sizing), so
-    /// create sessions up front, not per request.
+    /// A session for `model`. It takes a unit (tract states, input tensors, memory pool) that an
+    /// earlier session gave back, or the one the model's load made ready; otherwise creating it
+    /// runs every plan once (warm-up, and pool sizing), so create sessions up front, not per
+    /// request.
     pub fn with_options(model: &Model, options: &SessionOptions) -> Result<Session> {
         let inner = &model.inner;
         let reuse = inner.spare_units.lock().unwrap_or_else(|e| e.into_inner()).pop();
