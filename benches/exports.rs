@@ -20,7 +20,7 @@ use criterion::Criterion;
 
 #[path = "common/latency.rs"]
 mod latency;
-// Its text-model sessions serve benches/startup.rs only.
+// Its text-model sessions serve benches/startup.rs and benches/headline.rs.
 #[allow(dead_code)]
 #[path = "common/onnxruntime_c.rs"]
 mod onnxruntime_c;

@@ -28,7 +28,14 @@ use serde_json::{json, Value};
 #[global_allocator]
 static ALLOCATOR: PoolRouter = PoolRouter::system();
 
-const MODELS: [&str; 5] = ["minilm-l3-promptinj", "profanity-tfidf", "magika", "digits-mlp", "breast-cancer-logreg"];
+const MODELS: [&str; 6] = [
+    "minilm-l3-promptinj",
+    "minilm-l3-promptinj-int8",
+    "profanity-tfidf",
+    "magika",
+    "digits-mlp",
+    "breast-cancer-logreg",
+];
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -50,9 +57,9 @@ enum Requests {
 fn requests(name: &str) -> Requests {
     let read_json = |path: &Path| -> Value { serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap() };
     match name {
-        "minilm-l3-promptinj" | "profanity-tfidf" => {
+        "minilm-l3-promptinj" | "minilm-l3-promptinj-int8" | "profanity-tfidf" => {
             let inputs = read_json(&root().join("benches/inputs.json"));
-            let texts = inputs[name]
+            let texts = inputs[name.trim_end_matches("-int8")]
                 .as_object()
                 .unwrap()
                 .values()
@@ -99,6 +106,7 @@ fn ours(name: &str, requests: &Requests, count: usize) -> usize {
 /// any measurement): its kind, values per example and element type.
 struct OrtInput {
     kind: InputKind,
+    /// Values per example; for a text model, its maximum token count.
     features: usize,
     dtype: &'static str,
     width: usize,
@@ -113,7 +121,13 @@ fn ort_input(name: &str) -> OrtInput {
         ElementType::Int32 => "int32",
     };
     let width = if model.postprocess() == mlops_edge::Postprocess::Sigmoid { 1 } else { model.labels().len() };
-    OrtInput { kind: model.input_kind(), features: model.input_shape().iter().product(), dtype, width }
+    // A text model's "features" are its maximum token count (what the tokenizer truncates to).
+    let features = if model.input_kind() == InputKind::Text {
+        model.max_input_length()
+    } else {
+        model.input_shape().iter().product()
+    };
+    OrtInput { kind: model.input_kind(), features, dtype, width }
 }
 
 /// onnxruntime: a session (and the tokenizer, for a text model), `count` requests. Byte models get
@@ -124,8 +138,16 @@ fn onnxruntime(ort: &OnnxRuntime, name: &str, input: &OrtInput, requests: &Reque
     let mut answered = 0;
     match (input.kind, requests) {
         (InputKind::Text, Requests::Texts(texts)) => {
-            let tokenizer =
+            let mut tokenizer =
                 tokenizers::Tokenizer::from_file(model_dir(name).join("tokenizer.json")).expect("tokenizer");
+            // As the runtime does: no padding, at most the model's maximum length (`features`).
+            tokenizer.with_padding(None);
+            tokenizer
+                .with_truncation(Some(tokenizers::TruncationParams {
+                    max_length: input.features,
+                    ..Default::default()
+                }))
+                .expect("truncation");
             let mut session = ort.text_session(path, input.width).expect("onnxruntime session");
             for i in 0..count {
                 let encoding = tokenizer.encode(texts[i % texts.len()].as_str(), true).expect("encode");

@@ -90,7 +90,10 @@ fn zero_system_calls_per_request_on_every_input_kind() {
     texts.extend(["".to_string(), "\u{1F525}".repeat(300), "<script>alert('xss')</script>".to_string()]);
     texts.push("lorem ipsum ".repeat(90_000));
     if !emulated {
-        headline_text_requests_make_no_system_calls(&texts);
+        headline_text_requests_make_no_system_calls("minilm-l3-promptinj", &texts);
+        // The int8 variant: its run-time activation quantization (DynamicQuantizeLinear,
+        // MatMulInteger) allocates from the pool too.
+        headline_text_requests_make_no_system_calls("minilm-l3-promptinj-int8", &texts);
     }
 
     let model = load("profanity-tfidf");
@@ -134,10 +137,11 @@ fn zero_system_calls_per_request_on_every_input_kind() {
     }
 }
 
-/// MiniLM (the headline model) on `texts`, which reach every bucket: no system allocator call per
-/// request, error requests included.
-fn headline_text_requests_make_no_system_calls(texts: &[String]) {
-    let model = load("minilm-l3-promptinj");
+/// MiniLM (the headline model, `name`: fp32 or int8 products) on `texts`, which reach every
+/// bucket and many lengths (each runs at its own): no system allocator call per request, error
+/// requests included.
+fn headline_text_requests_make_no_system_calls(name: &str, texts: &[String]) {
+    let model = load(name);
     let mut session = Session::new(&model).unwrap();
     let mut probs = [0f32; 2];
     let lengths = model.plan_lengths();
@@ -149,7 +153,7 @@ fn headline_text_requests_make_no_system_calls(texts: &[String]) {
             requests_per_bucket[lengths.iter().position(|&l| l >= p.input_length.max(1)).unwrap()] += 1;
         }
     });
-    assert_eq!(n, 0, "{n} system allocator calls over {} text requests", texts.len());
+    assert_eq!(n, 0, "{name}: {n} system allocator calls over {} text requests", texts.len());
     assert!(requests_per_bucket.iter().all(|&r| r > 0), "every bucket exercised: {requests_per_bucket:?}");
     // Error requests allocate from the pool too.
     let n = calls_during(|| {

@@ -35,6 +35,13 @@ def known_deviations(model):
     return {name: case["max_abs_diff"] for name, case in json.loads(path.read_text())["cases"].items()}
 
 
+def model_bound(model):
+    """The bound every input of `model` is held to: TOLERANCE, or the model-wide `max_abs_diff` of
+    its tolerances.json (a model whose arithmetic is quantized at run time)."""
+    path = ROOT / "models" / model / "tolerances.json"
+    return json.loads(path.read_text()).get("max_abs_diff", TOLERANCE) if path.exists() else TOLERANCE
+
+
 def inputs(model):
     """The model's golden inputs as classify CLI lines, their short names, and the kind to pass."""
     cases = json.loads((ROOT / "models" / model / "golden.json").read_text())["cases"]
@@ -51,7 +58,7 @@ def compare(model, names, host, target):
     """Returns the largest probability difference and the known deviations seen; exits on a
     label or error mismatch or a difference over the bound."""
     worst, deviations = 0.0, []
-    known = known_deviations(model)
+    known, default = known_deviations(model), model_bound(model)
     for i, (name, h, t) in enumerate(zip(names, host, target)):
         if "error" in h or "error" in t:
             sys.exit(f"{model} case {i}: an error where a golden input must classify: host {h}, target {t}")
@@ -60,7 +67,7 @@ def compare(model, names, host, target):
         if len(h["probabilities"]) != len(t["probabilities"]):
             sys.exit(f"{model} case {i}: {len(h['probabilities'])} vs {len(t['probabilities'])} probabilities")
         diff = max(abs(a - b) for a, b in zip(h["probabilities"], t["probabilities"]))
-        bound = known.get(name, TOLERANCE)
+        bound = known.get(name, default)
         if diff > bound:
             sys.exit(f"{model} case {i} ({name}): probabilities differ by {diff:.3g} (> {bound}): "
                      f"host {h['label']} {h['score']}, target {t['label']} {t['score']}")

@@ -7,8 +7,9 @@ import pathlib
 import re
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-MODELS = ["minilm-l3-promptinj", "profanity-tfidf", "magika", "digits-mlp", "breast-cancer-logreg"]
-TEXT = {"minilm-l3-promptinj", "profanity-tfidf"}
+MODELS = ["minilm-l3-promptinj", "minilm-l3-promptinj-int8", "profanity-tfidf", "magika", "digits-mlp",
+          "breast-cancer-logreg"]
+TEXT = {"minilm-l3-promptinj", "minilm-l3-promptinj-int8", "profanity-tfidf"}
 
 
 def main():

@@ -53,6 +53,10 @@ pub(crate) struct ParsedGraph {
     pub graph_labels: Option<Vec<String>>,
     /// The graph has a rule for NaN features (a tree ensemble, a NaN imputer).
     pub handles_missing: bool,
+    /// The graph quantizes activations per tensor at run time (DynamicQuantizeLinear, as
+    /// onnxruntime's `quantize_dynamic` writes): the quantization range spans the whole tensor, so
+    /// padding a request or batching it with others changes its answer.
+    pub dynamic_quantization: bool,
 }
 
 /// Parse ONNX bytes (or an mmapped file) and its card.
@@ -62,6 +66,8 @@ pub(crate) fn parse(proto: ModelProto, sidecar: Option<&str>) -> Result<ParsedGr
     let card = ModelCard::from_sources(&metadata, sidecar)?;
     let graph_labels = proto.graph.as_ref().and_then(ml::labels::class_labels);
     let handles_missing = proto.graph.as_ref().is_some_and(ml::handles_missing_values);
+    let dynamic_quantization =
+        proto.graph.as_ref().is_some_and(|g| g.node.iter().any(|n| n.op_type == "DynamicQuantizeLinear"));
     if let Some(graph) = proto.graph.as_ref() {
         super::unsupported::refuse_non_tensor_inputs(graph)?;
     }
@@ -86,7 +92,17 @@ pub(crate) fn parse(proto: ModelProto, sidecar: Option<&str>) -> Result<ParsedGr
         super::unsupported::refuse_scan_loops(&model)?;
     }
     let example_shape = if kind == InputKind::Text { vec![] } else { example_shape(&model)? };
-    Ok(ParsedGraph { card, kind, model, inputs, example_shape, output_name, graph_labels, handles_missing })
+    Ok(ParsedGraph {
+        card,
+        kind,
+        model,
+        inputs,
+        example_shape,
+        output_name,
+        graph_labels,
+        handles_missing,
+        dynamic_quantization,
+    })
 }
 
 /// tract's ONNX framework with the ai.onnx.ml operators of [`ml`] registered.
@@ -251,6 +267,7 @@ impl ParsedGraph {
             output_name: self.output_name.clone(),
             graph_labels: self.graph_labels.clone(),
             handles_missing: self.handles_missing,
+            dynamic_quantization: self.dynamic_quantization,
         }
     }
 

@@ -36,6 +36,10 @@ pub const MAX_BUCKETS: usize = 64;
 /// Most text bytes a text model may look at per request (`max_text_bytes`): tokenizing the
 /// worst case of this many bytes happens once per new session, when the pool is sized.
 pub const MAX_TEXT_BYTES: usize = 256 * 1024;
+/// Text models run each request at its own length (no padding) when their longest input is at most
+/// this many tokens: a session holds an input tensor per length (3 inputs × 512 lengths: 3.1 MB
+/// at most); longer ones pad a request to its bucket.
+pub const EXACT_LENGTHS_MAX_TOKENS: usize = 512;
 /// Largest `max_batch`.
 pub const MAX_BATCH: usize = 1024;
 /// Largest model file read unless `max_model_bytes` says otherwise (the tokenizer and the card
@@ -65,10 +69,12 @@ pub struct ModelOptions {
     /// keeps its parsed graph. 1: no batch plan and no parsed graph kept; batch calls classify
     /// item by item.
     pub max_batch: usize,
-    /// Text models: `false` (default) builds one plan with a symbolic sequence length that every
-    /// bucket's state runs at its own length; `true` builds one plan per bucket with the length
-    /// fixed. Both pad a request only to its bucket; per-bucket plans cost one more copy of the
-    /// weights per bucket (see BENCHMARKS.md for the measured trade-off).
+    /// Text models: `false` (default) builds one plan with a symbolic sequence length, and a
+    /// request runs at its own token count (no padding, up to [`EXACT_LENGTHS_MAX_TOKENS`]; each
+    /// bucket has its own state, and a session holds input tensors for every length); `true`
+    /// builds one plan per bucket with the length fixed, a request padded to its bucket, at the
+    /// cost of one more copy of the weights per bucket. Refused for a model that quantizes activations at run time
+    /// (DynamicQuantizeLinear), whose answers padding would change.
     pub plan_per_bucket: bool,
     /// Largest file [`Model::load`] reads (model, tokenizer, card), and largest ONNX buffer
     /// [`Model::from_bytes`] accepts: bigger ones are refused with [`Status::ModelLimit`] before
@@ -144,6 +150,11 @@ pub(crate) struct ModelInner {
     pub text: Option<TextEncoder>,
     /// Tensor models: NaN features are missing values the graph has a rule for.
     pub handles_missing: bool,
+    /// Text models with one plan for every length and at most [`EXACT_LENGTHS_MAX_TOKENS`]
+    /// tokens: a request runs at its own token count, on input tensors of that length (a unit
+    /// holds one input set per length, see `unit::input_slot`); otherwise at its bucket's length,
+    /// padded.
+    pub exact_lengths: bool,
     pub bytes: Option<BytesFeatures>,
     /// Tensor/bytes models: values per example.
     pub example_len: usize,
@@ -297,6 +308,25 @@ impl Model {
             }
         };
 
+        if parsed.dynamic_quantization && kind == InputKind::Text && options.plan_per_bucket {
+            return fail(
+                Status::InvalidArgument,
+                "plan_per_bucket pads each text to its bucket's length, which changes this model's answers (it \
+                 quantizes activations per tensor at run time: DynamicQuantizeLinear): load it without plan_per_bucket",
+            );
+        }
+        let exact_lengths =
+            kind == InputKind::Text && !options.plan_per_bucket && max_tokens <= EXACT_LENGTHS_MAX_TOKENS;
+        if parsed.dynamic_quantization && kind == InputKind::Text && !exact_lengths && !options.plan_per_bucket {
+            return fail(
+                Status::InvalidArgument,
+                format!(
+                    "this model quantizes activations per tensor at run time (DynamicQuantizeLinear), so it must run \
+                     each text at its own length, which this runtime does up to {EXACT_LENGTHS_MAX_TOKENS} tokens: \
+                     set max_sequence_length to {EXACT_LENGTHS_MAX_TOKENS} or less (it is {max_tokens})"
+                ),
+            );
+        }
         let (single, seq) = parsed.typed(Some(1))?;
         let shared = if options.plan_per_bucket { None } else { Some(graph::plan(&single, &seq, None)?) };
         let plans = lengths
@@ -313,7 +343,7 @@ impl Model {
         // The batch plan is made on the first batch call (see `BatchPlans`): most hosts classify
         // one input at a time, and for the headline encoder that plan costs a quarter of a second
         // and another copy of the weights at load.
-        let batch = if options.max_batch == 1 {
+        let batch = if options.max_batch == 1 || parsed.dynamic_quantization {
             BatchPlans::None
         } else {
             BatchPlans::OnFirstUse(Mutex::new(BatchPlanState::FromSource {
@@ -335,6 +365,7 @@ impl Model {
             batch,
             text,
             handles_missing: parsed.handles_missing,
+            exact_lengths,
             bytes,
             example_len,
             example_shape: parsed.example_shape.clone(),

@@ -155,19 +155,24 @@ pub(crate) fn batch_tensor(
     Ok(t)
 }
 
-/// Input tensors for every plan, zero-filled, in the shape each plan takes.
+/// A unit's input sets, zero-filled: with exact lengths one per token count (1..=max_tokens),
+/// otherwise one per plan in the shape it takes (see `unit::input_slot`).
 pub(crate) fn plan_inputs(model: &ModelInner) -> Result<Vec<Vec<Arc<Tensor>>>> {
-    model
-        .plans
-        .iter()
-        .map(|plan| {
+    let lengths: Vec<usize> = if model.exact_lengths {
+        (1..=model.max_tokens).collect()
+    } else {
+        model.plans.iter().map(|plan| plan.length).collect()
+    };
+    lengths
+        .into_iter()
+        .map(|length| {
             model
                 .inputs
                 .iter()
                 .map(|spec| {
                     let shape: Vec<usize> = match spec.role {
                         InputRole::Features => std::iter::once(1).chain(model.example_shape.iter().copied()).collect(),
-                        _ => vec![1, plan.length],
+                        _ => vec![1, length],
                     };
                     Tensor::zero_dt(spec.datum_type, &shape)
                         .map(Arc::new)

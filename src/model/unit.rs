@@ -32,8 +32,11 @@ pub enum PoolMode {
 pub(crate) struct Unit {
     pub(crate) id: u64,
     pub(crate) states: Vec<TypedSimpleState>,
-    /// `inputs[plan][input]`: the tensors fed to each plan, rewritten in place per request.
+    /// `inputs[slot][input]`: the tensors fed to the plans, rewritten in place per request; a
+    /// slot per token count with exact lengths, else per plan (see [`input_slot`]).
     pub(crate) inputs: Vec<Vec<Arc<Tensor>>>,
+    /// The slot the last request wrote (for `Session::rerun_plan`).
+    pub(crate) last_slot: usize,
     pub(crate) pool: Option<Pool>,
     /// Set while a request runs; still set afterwards means the request panicked or tract
     /// failed midway, and the states are rebuilt before the next use.
@@ -41,6 +44,16 @@ pub(crate) struct Unit {
 }
 
 static NEXT_UNIT_ID: AtomicU64 = AtomicU64::new(1);
+
+/// The input set a request of `tokens` tokens (text; 1 for other inputs) runs on with plan
+/// `plan`: its own length's with exact lengths, else the plan's (padded to its length).
+pub(crate) fn input_slot(model: &ModelInner, plan: usize, tokens: usize) -> usize {
+    if model.exact_lengths {
+        tokens.clamp(1, model.max_tokens) - 1
+    } else {
+        plan
+    }
+}
 
 pub(crate) fn pool_matches(unit: &Unit, mode: PoolMode) -> bool {
     match (mode, &unit.pool) {
@@ -139,7 +152,8 @@ pub(crate) fn new_unit(model: &ModelInner, mode: PoolMode) -> Result<Unit> {
 fn make_unit(model: &ModelInner, mode: PoolMode, check: bool) -> Result<(Unit, Option<usize>)> {
     let _system = PoolScope::system();
     let id = NEXT_UNIT_ID.fetch_add(1, Ordering::Relaxed);
-    let mut unit = Unit { id, states: spawn_states(model)?, inputs: plan_inputs(model)?, pool: None, dirty: false };
+    let mut unit =
+        Unit { id, states: spawn_states(model)?, inputs: plan_inputs(model)?, last_slot: 0, pool: None, dirty: false };
     let router = alloc::router_installed();
     let pooled = match mode {
         PoolMode::Off => false,
@@ -150,8 +164,12 @@ fn make_unit(model: &ModelInner, mode: PoolMode, check: bool) -> Result<(Unit, O
         PoolMode::Bytes(_) => true,
     };
     if !pooled {
-        let width = if check { Some(warm_up(model, &mut unit)?) } else { None };
-        return Ok((unit, width));
+        if !check {
+            return Ok((unit, None));
+        }
+        let width = warm_up(model, &mut unit)?;
+        settle_lengths(model, &mut unit, width)?;
+        return Ok((unit, Some(width)));
     }
     let (bytes, width) = match mode {
         PoolMode::Bytes(n) => (n, warm_up(model, &mut unit)?),
@@ -173,7 +191,56 @@ fn make_unit(model: &ModelInner, mode: PoolMode, check: bool) -> Result<(Unit, O
             ),
         )
     })?);
+    settle_lengths(model, &mut unit, width)?;
     Ok((unit, Some(width)))
+}
+
+/// Text models that run each request at its own length (`ModelInner::exact_lengths`): a bucket's
+/// state will run at lengths its warm-up did not. Runs at a length below the bucket's, in the
+/// unit's pool when it has one: the first, a single token on the first plan, proves that the graph
+/// answers unpadded (the same width as the warm-up's). When that run touched the system allocator
+/// (a state that keeps shape-sized buffers between runs, as tract's int8 products do, freed the
+/// warm-up's), every other plan gets the same run, so that no request later frees a block the
+/// warm-up made outside the pool.
+fn settle_lengths(model: &ModelInner, unit: &mut Unit, width: usize) -> Result<()> {
+    let Some(encoder) = model.text.as_ref().filter(|_| model.exact_lengths) else {
+        return Ok(());
+    };
+    let pad = encoder.pad_id();
+    let ids = vec![pad; model.max_tokens];
+    for index in 0..model.plans.len() {
+        let length = if index == 0 { 1 } else { model.plans[index - 1].length + 1 };
+        let slot = input_slot(model, index, length);
+        write_text_inputs(&model.inputs, &mut unit.inputs[slot], &ids[..length], pad)?;
+        let calls_before = alloc::thread_stats().system_calls;
+        let scope = unit.pool.as_ref().map(PoolScope::enter);
+        let outputs = run(model, &mut unit.states[index], &unit.inputs[slot]).map_err(|e| {
+            Error::new(
+                Status::ModelUnsupported,
+                format!(
+                    "the model does not run on a text shorter than its bucket, at length {length} ({}): load it with \
+                     plan_per_bucket, which pads every text to its bucket",
+                    e.message()
+                ),
+            )
+        });
+        drop(scope);
+        let outputs = outputs?;
+        let n = check_output(model, &outputs)?;
+        drop(outputs);
+        check_reuse(&model.plans[index], &unit.inputs[slot])?;
+        if n != width {
+            return fail(
+                Status::ModelUnsupported,
+                format!("output {:?} changes size with the input length: not a classifier", model.output_name),
+            );
+        }
+        let touched = alloc::thread_stats().system_calls != calls_before;
+        if index == 0 && !touched {
+            break;
+        }
+    }
+    Ok(())
 }
 
 /// One worst-case request on every plan (the longest input each can get), outside any pool:
@@ -192,15 +259,16 @@ pub(crate) fn warm_up(model: &ModelInner, unit: &mut Unit) -> Result<usize> {
     }
     let mut width = None;
     for (index, plan) in model.plans.iter().enumerate() {
+        let slot = input_slot(model, index, plan.length);
         match model.kind {
             InputKind::Text => {
                 let pad = model.text.as_ref().map(|t| t.pad_id()).unwrap_or(0);
                 ids.iter_mut().for_each(|v| *v = pad);
-                write_text_inputs(&model.inputs, &mut unit.inputs[index], &ids[..plan.length], pad)?;
+                write_text_inputs(&model.inputs, &mut unit.inputs[slot], &ids[..plan.length], pad)?;
             }
-            _ => write_values(&mut unit.inputs[index][0], |t| write_ints(t, |_| 0))?,
+            _ => write_values(&mut unit.inputs[slot][0], |t| write_ints(t, |_| 0))?,
         }
-        let outputs = run(model, &mut unit.states[index], &unit.inputs[index]).map_err(|e| {
+        let outputs = run(model, &mut unit.states[index], &unit.inputs[slot]).map_err(|e| {
             Error::new(
                 Status::ModelUnsupported,
                 format!("the model does not run at length {}: {}", plan.length, e.message()),
@@ -208,7 +276,7 @@ pub(crate) fn warm_up(model: &ModelInner, unit: &mut Unit) -> Result<usize> {
         })?;
         let n = check_output(model, &outputs)?;
         drop(outputs);
-        check_reuse(plan, &unit.inputs[index])?;
+        check_reuse(plan, &unit.inputs[slot])?;
         if n == 0 || width.is_some_and(|w| w != n) {
             return fail(
                 Status::ModelUnsupported,

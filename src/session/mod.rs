@@ -336,21 +336,22 @@ impl Session {
         unit.dirty = false;
 
         // Preprocess into the unit's tensors.
-        let (plan_index, input_length, mut flags) = match input {
+        let (plan_index, slot, input_length, mut flags) = match input {
             Input::Text(text) => {
                 let encoder = model.text.as_ref().expect("text model has an encoder");
                 let Tokens { count, truncated } = encoder.encode(text, &mut self.ids)?;
                 let plan = pick_plan(model, count.max(1));
-                write_text_inputs(&model.inputs, &mut unit.inputs[plan], &self.ids[..count], encoder.pad_id())?;
+                let slot = unit::input_slot(model, plan, count);
+                write_text_inputs(&model.inputs, &mut unit.inputs[slot], &self.ids[..count], encoder.pad_id())?;
                 let mut flags = if truncated { FLAG_TRUNCATED } else { 0 };
                 if text.is_empty() {
                     flags |= FLAG_EMPTY_INPUT;
                 }
-                (plan, count, flags)
+                (plan, slot, count, flags)
             }
             Input::Tensor(values) => {
                 write_values(&mut unit.inputs[0][0], |dst| fill_from_f32(dst, values))?;
-                (0, values.len(), 0)
+                (0, 0, values.len(), 0)
             }
             Input::Utf8(_) => unreachable!("checked as UTF-8 above"),
             Input::Bytes(data) => {
@@ -362,9 +363,10 @@ impl Session {
                 if data.is_empty() {
                     flags |= FLAG_EMPTY_INPUT;
                 }
-                (0, data.len(), flags)
+                (0, 0, data.len(), flags)
             }
         };
+        unit.last_slot = slot;
 
         // Run: the first run of this unit's plan on this thread goes to the system allocator,
         // so that tract's per-thread buffers never live in the pool.
@@ -374,7 +376,7 @@ impl Session {
             flags |= FLAG_UNPOOLED;
         }
         unit.dirty = true;
-        let outputs = run(model, &mut unit.states[plan_index], &unit.inputs[plan_index])?;
+        let outputs = run(model, &mut unit.states[plan_index], &unit.inputs[slot])?;
         unit.dirty = false;
         drop(system_scope);
         copy_output(&outputs, 1, &mut self.raw)?;
@@ -440,13 +442,15 @@ pub(crate) fn pick_plan(model: &ModelInner, tokens: usize) -> usize {
 impl Session {
     /// Benchmark hook: run plan `plan` again on the inputs the last request left in the
     /// session's tensors (inference only: no preprocessing, no postprocessing), in the pool.
+    /// With exact lengths those are the last request's own input set, whatever `plan` is.
     #[doc(hidden)]
     pub fn rerun_plan(&mut self, plan: usize) -> Result<()> {
         let model = Arc::clone(&self.model.inner);
         let unit = self.unit.as_mut().expect("a live session always holds its unit");
         let _scope = unit.pool.as_ref().map(PoolScope::enter);
         let index = plan.min(unit.states.len() - 1);
-        drop(run(&model, &mut unit.states[index], &unit.inputs[index])?);
+        let slot = if model.exact_lengths { unit.last_slot } else { index };
+        drop(run(&model, &mut unit.states[index], &unit.inputs[slot])?);
         Ok(())
     }
 }

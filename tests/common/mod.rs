@@ -37,6 +37,16 @@ pub fn known_deviations(name: &str) -> std::collections::HashMap<String, f32> {
     cases.iter().map(|(input, c)| (input.clone(), c["max_abs_diff"].as_f64().expect("max_abs_diff") as f32)).collect()
 }
 
+/// The bound every golden input of `name` is held to: `default`, or the model-wide `max_abs_diff`
+/// of its tolerances.json (a model quantized at run time).
+pub fn model_tolerance(name: &str, default: f32) -> f32 {
+    let Ok(text) = std::fs::read_to_string(model_dir(name).join("tolerances.json")) else {
+        return default;
+    };
+    let table: Value = serde_json::from_str(&text).expect("tolerances.json is JSON");
+    table["max_abs_diff"].as_f64().map_or(default, |b| b as f32)
+}
+
 /// A JSON array of numbers as f32.
 pub fn floats(v: &Value) -> Vec<f32> {
     v.as_array().expect("array").iter().map(|x| x.as_f64().expect("number") as f32).collect()
