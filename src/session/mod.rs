@@ -11,6 +11,9 @@
 //! once, under the status it returned, whatever it returned.
 
 mod batch;
+mod profile;
+
+pub use profile::{OpTime, Profile};
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
