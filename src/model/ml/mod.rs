@@ -3,10 +3,12 @@
 //! registered on the ONNX framework as a parser ([`register`]) that builds an expansion into
 //! tract-core ops (Scaler, Imputer, Binarizer), an identity (ZipMap), an evaluator of our own
 //! (TreeEnsembleClassifier, SVMClassifier: [`classifier_op`]; OneHotEncoder), or tract's own op after
-//! normalising the attributes the converters write (LinearClassifier). Three standard operators
-//! are replaced where tract's falls short on these exports: Sigmoid over doubles, a stable
-//! ReduceLogSumExp, and the Scan that k-neighbours exports compute their distances with
-//! ([`pairwise_distance`]; any other Scan is still tract's).
+//! normalising the attributes the converters write (LinearClassifier). Four standard operators
+//! are replaced where tract's falls short on the models served: Sigmoid over doubles, a stable
+//! ReduceLogSumExp, the Scan that k-neighbours exports compute their distances with
+//! ([`pairwise_distance`]; any other Scan is still tract's), and DynamicQuantizeLinear in
+//! vectorized passes ([`dynamic_quantize_linear`], for int8 models from onnxruntime's
+//! `quantize_dynamic`).
 //!
 //! The class labels such a graph carries (ZipMap's, else the classifier's) are found by
 //! [`labels::class_labels`]: a model without a card still answers with its own labels.
@@ -14,6 +16,7 @@
 pub(crate) mod binarizer;
 pub(crate) mod classifier_op;
 pub(crate) mod double_sigmoid;
+pub(crate) mod dynamic_quantize_linear;
 pub(crate) mod imputer;
 pub(crate) mod labels;
 pub(crate) mod linear_classifier;
@@ -41,6 +44,7 @@ pub(crate) fn register(onnx: &mut Onnx) {
     linear_classifier::register(onnx);
     tree_ensemble::register(onnx);
     pairwise_distance::register(onnx);
+    dynamic_quantize_linear::register(onnx);
     one_hot_encoder::register(onnx);
 }
 
