@@ -22,9 +22,5 @@ for round in $(seq 1 "$rounds"); do
   done
   "$venv/bin/python" benches/onnxruntime_anchor.py --exports > "$out/onnxruntime.$round.json"
 done
-{
-  echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) vCPUs"
-  echo "flags: $(grep -m1 '^flags' /proc/cpuinfo | grep -oE '\b(avx2|avx512f|avx512_vnni|avx_vnni|fma|f16c)\b' | sort -u | xargs)"
-  echo "commit: $(git rev-parse --short HEAD), $(date -u +%Y-%m-%d)"
-} > "$out/machine.txt"
+describe_machine > "$out/machine.txt"
 python3 benches/report.py exports "$out"

@@ -9,3 +9,10 @@ fi
 MLE_ORT_DYLIB=$("$venv/bin/python" -c 'import glob, os, onnxruntime
 print(sorted(glob.glob(os.path.join(os.path.dirname(onnxruntime.__file__), "capi", "libonnxruntime.so*")))[0])')
 export MLE_ORT_DYLIB
+
+# The machine, its CPU flags that matter to the kernels, the commit and the date, for a report.
+describe_machine() {
+  echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) vCPUs"
+  echo "flags: $(grep -m1 '^flags' /proc/cpuinfo | grep -oE '\b(avx2|avx512f|avx512_vnni|avx_vnni|fma|f16c)\b' | sort -u | xargs)"
+  echo "commit: $(git rev-parse --short HEAD), $(date -u +%Y-%m-%d)"
+}

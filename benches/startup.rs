@@ -108,7 +108,7 @@ struct OrtInput {
     kind: InputKind,
     /// Values per example; for a text model, its maximum token count.
     features: usize,
-    dtype: &'static str,
+    dtype: String,
     width: usize,
 }
 
@@ -119,7 +119,8 @@ fn ort_input(name: &str) -> OrtInput {
         ElementType::Float64 => "float64",
         ElementType::Int64 => "int64",
         ElementType::Int32 => "int32",
-    };
+    }
+    .to_string();
     let width = if model.postprocess() == mlops_edge::Postprocess::Sigmoid { 1 } else { model.labels().len() };
     // A text model's "features" are its maximum token count (what the tokenizer truncates to).
     let features = if model.input_kind() == InputKind::Text {
@@ -133,30 +134,20 @@ fn ort_input(name: &str) -> OrtInput {
 /// onnxruntime: a session (and the tokenizer, for a text model), `count` requests. Byte models get
 /// zero features (the network does the same work on any input); text models their real tokens.
 fn onnxruntime(ort: &OnnxRuntime, name: &str, input: &OrtInput, requests: &Requests, count: usize) -> usize {
-    let path = model_dir(name).join("model.onnx");
-    let path = path.to_str().unwrap();
     let mut answered = 0;
     match (input.kind, requests) {
         (InputKind::Text, Requests::Texts(texts)) => {
-            let mut tokenizer =
-                tokenizers::Tokenizer::from_file(model_dir(name).join("tokenizer.json")).expect("tokenizer");
-            // As the runtime does: no padding, at most the model's maximum length (`features`).
-            tokenizer.with_padding(None);
-            tokenizer
-                .with_truncation(Some(tokenizers::TruncationParams {
-                    max_length: input.features,
-                    ..Default::default()
-                }))
-                .expect("truncation");
-            let mut session = ort.text_session(path, input.width).expect("onnxruntime session");
+            let mut session =
+                ort.text_session(&model_dir(name), input.features, input.width).expect("onnxruntime session");
             for i in 0..count {
-                let encoding = tokenizer.encode(texts[i % texts.len()].as_str(), true).expect("encode");
-                let ids: Vec<i64> = encoding.get_ids().iter().map(|&id| i64::from(id)).collect();
-                answered += usize::from(std::hint::black_box(session.classify_ids(&ids)).is_ok());
+                answered += usize::from(std::hint::black_box(session.classify_text(&texts[i % texts.len()])).is_ok());
             }
         }
         (_, requests) => {
-            let mut session = ort.session(path, input.features, input.dtype, input.width).expect("onnxruntime session");
+            let path = model_dir(name).join("model.onnx");
+            let mut session = ort
+                .session(path.to_str().unwrap(), input.features, &input.dtype, input.width)
+                .expect("onnxruntime session");
             let zeros = vec![0f32; input.features];
             for i in 0..count {
                 let row = match requests {
@@ -192,12 +183,7 @@ fn child(args: &[String]) {
             let input = OrtInput {
                 kind: if args[3] == "text" { InputKind::Text } else { InputKind::Tensor },
                 features: args[4].parse().unwrap(),
-                dtype: match args[5].as_str() {
-                    "float64" => "float64",
-                    "int64" => "int64",
-                    "int32" => "int32",
-                    _ => "float32",
-                },
+                dtype: args[5].clone(),
                 width: args[6].parse().unwrap(),
             };
             let ort = OnnxRuntime::load(&std::env::var("MLE_ORT_DYLIB").unwrap()).expect("onnxruntime");
@@ -246,7 +232,7 @@ fn main() {
             }
             let kind = if input.kind == InputKind::Text { "text" } else { "tensor" };
             let output = Command::new(std::env::current_exe().unwrap())
-                .args(["--child", runtime, name, &count.to_string(), kind, &input.features.to_string(), input.dtype])
+                .args(["--child", runtime, name, &count.to_string(), kind, &input.features.to_string(), &input.dtype])
                 .arg(input.width.to_string())
                 .output()
                 .expect("child process");

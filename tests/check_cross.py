@@ -29,17 +29,19 @@ def known_deviations(model):
     """Inputs of `model` on which tract is known to miss TOLERANCE, with the bound each is held to
     instead (models/<model>/tolerances.json, shared with tests/runtime.rs). Each is a finding, not
     a pass: it is printed in every run and reported in BENCHMARKS.md."""
-    path = ROOT / "models" / model / "tolerances.json"
-    if not path.exists():
-        return {}
-    return {name: case["max_abs_diff"] for name, case in json.loads(path.read_text())["cases"].items()}
+    return {name: case["max_abs_diff"] for name, case in tolerances(model).get("cases", {}).items()}
 
 
 def model_bound(model):
     """The bound every input of `model` is held to: TOLERANCE, or the model-wide `max_abs_diff` of
     its tolerances.json (a model whose arithmetic is quantized at run time)."""
+    return tolerances(model).get("max_abs_diff", TOLERANCE)
+
+
+def tolerances(model):
+    """models/<model>/tolerances.json, or {} when the model has none."""
     path = ROOT / "models" / model / "tolerances.json"
-    return json.loads(path.read_text()).get("max_abs_diff", TOLERANCE) if path.exists() else TOLERANCE
+    return json.loads(path.read_text()) if path.exists() else {}
 
 
 def inputs(model):

@@ -8,11 +8,14 @@
 use std::ffi::{c_char, c_void, CStr, CString};
 use std::ptr::{null, null_mut};
 
+use std::path::Path;
+
 use libloading::Library;
 use ort_sys::{
     ExecutionMode, GraphOptimizationLevel, ONNXTensorElementDataType, OrtAllocatorType, OrtApi, OrtApiBase, OrtEnv,
     OrtLoggingLevel, OrtMemType, OrtMemoryInfo, OrtSession, OrtStatusPtr, OrtValue, ORT_API_VERSION,
 };
+use tokenizers::{Tokenizer, TruncationParams};
 
 /// The loaded library, its C API table and one environment.
 pub struct OnnxRuntime {
@@ -242,30 +245,46 @@ impl OnnxRuntime {
         sum
     }
 
-    /// A one-thread session over a text model at `path`: its inputs are int64 `[1, length]`
-    /// token tensors, recognised by name (`attention_mask`: ones; `token_type_ids`: zeros;
-    /// anything else: the token ids); the output as in [`OnnxRuntime::session`].
-    pub fn text_session(&self, path: &str, width: usize) -> Result<OrtTextModel<'_>, String> {
-        let session = self.create_session(path)?;
+    /// A one-thread session over the text model in `dir` (`model.onnx`, `tokenizer.json`), as a
+    /// program using onnxruntime runs it: the tokenizer without padding and truncating at
+    /// `max_length` tokens (as the runtime does); the inputs int64 `[1, length]` token tensors,
+    /// recognised by name (`attention_mask`: ones; `token_type_ids`: zeros; anything else: the
+    /// token ids); the output as in [`OnnxRuntime::session`].
+    pub fn text_session(&self, dir: &Path, max_length: usize, width: usize) -> Result<OrtTextModel<'_>, String> {
+        let mut tokenizer = Tokenizer::from_file(dir.join("tokenizer.json")).map_err(|e| e.to_string())?;
+        tokenizer.with_padding(None);
+        tokenizer
+            .with_truncation(Some(TruncationParams { max_length, ..Default::default() }))
+            .map_err(|e| e.to_string())?;
+        let path = dir.join("model.onnx");
+        let session = self.create_session(path.to_str().ok_or("a path that is not UTF-8")?)?;
         let output_name = self.scores_output(session)?;
         let input_names = self.io_names(session, false)?;
-        Ok(OrtTextModel { runtime: self, session, input_names, output_name, width })
+        Ok(OrtTextModel { runtime: self, session, tokenizer, input_names, output_name, width })
     }
 }
 
-/// One session over a text model; each request wraps its token ids (and a mask of ones, type ids
-/// of zeros) in input tensors of its own length, as a C program would.
+/// One session over a text model; each request tokenizes and wraps its token ids (and a mask of
+/// ones, type ids of zeros) in input tensors of its own length, as a C program would.
 pub struct OrtTextModel<'r> {
     runtime: &'r OnnxRuntime,
     session: *mut OrtSession,
+    tokenizer: Tokenizer,
     input_names: Vec<CString>,
     output_name: CString,
     width: usize,
 }
 
 impl OrtTextModel<'_> {
-    /// One request on `ids` (the tokenizer's output, special tokens included).
-    pub fn classify_ids(&mut self, ids: &[i64]) -> Result<f32, String> {
+    /// One request: `text` tokenized (special tokens included), then run.
+    pub fn classify_text(&mut self, text: &str) -> Result<f32, String> {
+        let encoding = self.tokenizer.encode(text, true).map_err(|e| e.to_string())?;
+        let ids: Vec<i64> = encoding.get_ids().iter().map(|&id| i64::from(id)).collect();
+        self.classify_ids(&ids)
+    }
+
+    /// One run on `ids`.
+    fn classify_ids(&mut self, ids: &[i64]) -> Result<f32, String> {
         let api = self.runtime.api;
         let ones = vec![1i64; ids.len()];
         let zeros = vec![0i64; ids.len()];

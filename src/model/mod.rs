@@ -73,8 +73,8 @@ pub struct ModelOptions {
     /// request runs at its own token count (no padding, up to [`EXACT_LENGTHS_MAX_TOKENS`]; each
     /// bucket has its own state, and a session holds input tensors for every length); `true`
     /// builds one plan per bucket with the length fixed, a request padded to its bucket, at the
-    /// cost of one more copy of the weights per bucket. Refused for a model that quantizes activations at run time
-    /// (DynamicQuantizeLinear), whose answers padding would change.
+    /// cost of one more copy of the weights per bucket. Refused for a model that quantizes
+    /// activations at run time (DynamicQuantizeLinear), whose answers padding would change.
     pub plan_per_bucket: bool,
     /// Largest file [`Model::load`] reads (model, tokenizer, card), and largest ONNX buffer
     /// [`Model::from_bytes`] accepts: bigger ones are refused with [`Status::ModelLimit`] before
@@ -308,22 +308,20 @@ impl Model {
             }
         };
 
-        if parsed.dynamic_quantization && kind == InputKind::Text && options.plan_per_bucket {
-            return fail(
-                Status::InvalidArgument,
-                "plan_per_bucket pads each text to its bucket's length, which changes this model's answers (it \
-                 quantizes activations per tensor at run time: DynamicQuantizeLinear): load it without plan_per_bucket",
-            );
-        }
         let exact_lengths =
             kind == InputKind::Text && !options.plan_per_bucket && max_tokens <= EXACT_LENGTHS_MAX_TOKENS;
-        if parsed.dynamic_quantization && kind == InputKind::Text && !exact_lengths && !options.plan_per_bucket {
+        if parsed.dynamic_quantization && kind == InputKind::Text && !exact_lengths {
+            let way_out = if options.plan_per_bucket {
+                "load it without plan_per_bucket, which pads each text to its bucket".to_string()
+            } else {
+                format!("set max_sequence_length to {EXACT_LENGTHS_MAX_TOKENS} or less (it is {max_tokens})")
+            };
             return fail(
                 Status::InvalidArgument,
                 format!(
-                    "this model quantizes activations per tensor at run time (DynamicQuantizeLinear), so it must run \
-                     each text at its own length, which this runtime does up to {EXACT_LENGTHS_MAX_TOKENS} tokens: \
-                     set max_sequence_length to {EXACT_LENGTHS_MAX_TOKENS} or less (it is {max_tokens})"
+                    "this model quantizes activations per tensor at run time (DynamicQuantizeLinear), so padding a \
+                     text changes its answer: it must run each text at its own length, which this runtime does up to \
+                     {EXACT_LENGTHS_MAX_TOKENS} tokens without plan_per_bucket; {way_out}"
                 ),
             );
         }
@@ -377,7 +375,7 @@ impl Model {
         };
         // The first session's unit, made now: its warm-up runs every plan once, which proves that
         // they run and tells the output width; then settle the labels and the postprocessing.
-        let graph_labels = parsed.graph_labels.clone();
+        let graph_labels = parsed.graph_labels;
         let (width, first_unit) = unit::first_unit(&inner)?;
         inner.spare_units.get_mut().unwrap_or_else(|e| e.into_inner()).push(first_unit);
         inner.output_width = width;

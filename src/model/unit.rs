@@ -84,6 +84,31 @@ pub(crate) fn rebuild_states(
     Ok(())
 }
 
+/// A warm-up run: plan `index` on input set `slot` (of a unit's states and inputs), its answer checked (one float score vector
+/// per example, of `width` values when one is expected, no input kept by the state). Returns the
+/// width; a failed run is `ModelUnsupported` with the message `unrunnable` words from tract's.
+fn checked_run(
+    model: &ModelInner,
+    (states, inputs): (&mut [TypedSimpleState], &[Vec<Arc<Tensor>>]),
+    index: usize,
+    slot: usize,
+    width: Option<usize>,
+    unrunnable: impl FnOnce(&str) -> String,
+) -> Result<usize> {
+    let outputs = run(model, &mut states[index], &inputs[slot])
+        .map_err(|e| Error::new(Status::ModelUnsupported, unrunnable(e.message())))?;
+    let n = check_output(model, &outputs)?;
+    drop(outputs);
+    check_reuse(&model.plans[index], &inputs[slot])?;
+    if n == 0 || width.is_some_and(|w| w != n) {
+        return fail(
+            Status::ModelUnsupported,
+            format!("output {:?} changes size with the input length: not a classifier", model.output_name),
+        );
+    }
+    Ok(n)
+}
+
 /// Checks the output of a plan's load-time run; returns its width (values per example).
 fn check_output(model: &ModelInner, outputs: &TVec<TValue>) -> Result<usize> {
     let output = outputs.first().ok_or_else(|| Error::new(Status::ModelUnsupported, "the model has no output"))?;
@@ -214,27 +239,14 @@ fn settle_lengths(model: &ModelInner, unit: &mut Unit, width: usize) -> Result<(
         write_text_inputs(&model.inputs, &mut unit.inputs[slot], &ids[..length], pad)?;
         let calls_before = alloc::thread_stats().system_calls;
         let scope = unit.pool.as_ref().map(PoolScope::enter);
-        let outputs = run(model, &mut unit.states[index], &unit.inputs[slot]).map_err(|e| {
-            Error::new(
-                Status::ModelUnsupported,
-                format!(
-                    "the model does not run on a text shorter than its bucket, at length {length} ({}): load it with \
-                     plan_per_bucket, which pads every text to its bucket",
-                    e.message()
-                ),
+        let checked = checked_run(model, (&mut unit.states, &unit.inputs), index, slot, Some(width), |e| {
+            format!(
+                "the model does not run on a text shorter than its bucket, at length {length} ({e}): load it with \
+                 plan_per_bucket, which pads every text to its bucket"
             )
         });
         drop(scope);
-        let outputs = outputs?;
-        let n = check_output(model, &outputs)?;
-        drop(outputs);
-        check_reuse(&model.plans[index], &unit.inputs[slot])?;
-        if n != width {
-            return fail(
-                Status::ModelUnsupported,
-                format!("output {:?} changes size with the input length: not a classifier", model.output_name),
-            );
-        }
+        checked?;
         let touched = alloc::thread_stats().system_calls != calls_before;
         if index == 0 && !touched {
             break;
@@ -268,22 +280,10 @@ pub(crate) fn warm_up(model: &ModelInner, unit: &mut Unit) -> Result<usize> {
             }
             _ => write_values(&mut unit.inputs[slot][0], |t| write_ints(t, |_| 0))?,
         }
-        let outputs = run(model, &mut unit.states[index], &unit.inputs[slot]).map_err(|e| {
-            Error::new(
-                Status::ModelUnsupported,
-                format!("the model does not run at length {}: {}", plan.length, e.message()),
-            )
-        })?;
-        let n = check_output(model, &outputs)?;
-        drop(outputs);
-        check_reuse(plan, &unit.inputs[slot])?;
-        if n == 0 || width.is_some_and(|w| w != n) {
-            return fail(
-                Status::ModelUnsupported,
-                format!("output {:?} changes size with the input length: not a classifier", model.output_name),
-            );
-        }
-        width = Some(n);
+        let length = plan.length;
+        width = Some(checked_run(model, (&mut unit.states, &unit.inputs), index, slot, width, |e| {
+            format!("the model does not run at length {length}: {e}")
+        })?);
         thread_has_run(unit.id, index);
     }
     width.ok_or_else(|| Error::new(Status::ModelUnsupported, "the model has no plan"))

@@ -341,11 +341,8 @@ impl Session {
         // Preprocess into the unit's tensors.
         let (plan_index, slot, input_length, mut flags) = match input {
             Input::Text(text) => {
-                let encoder = model.text.as_ref().expect("text model has an encoder");
-                let Tokens { count, truncated } = encoder.encode(text, &mut self.ids)?;
-                let plan = pick_plan(model, count.max(1));
-                let slot = unit::input_slot(model, plan, count);
-                write_text_inputs(&model.inputs, &mut unit.inputs[slot], &self.ids[..count], encoder.pad_id())?;
+                let (plan, slot, Tokens { count, truncated }) =
+                    write_text(model, &mut unit.inputs, &mut self.ids, text)?;
                 let mut flags = if truncated { FLAG_TRUNCATED } else { 0 };
                 if text.is_empty() {
                     flags |= FLAG_EMPTY_INPUT;
@@ -435,6 +432,22 @@ pub(crate) fn check_tensor(model: &ModelInner, values: &[f32]) -> Result<()> {
         return fail(Status::InputNotFinite, format!("value {i} is {}{why}", values[i]));
     }
     Ok(())
+}
+
+/// Tokenizes `text` into `ids` and writes them into a unit's input set (of `inputs`) for them; returns the plan
+/// to run, the input set (see `unit::input_slot`) and the tokens.
+pub(crate) fn write_text(
+    model: &ModelInner,
+    inputs: &mut [Vec<Arc<tract_onnx::prelude::Tensor>>],
+    ids: &mut [i64],
+    text: &str,
+) -> Result<(usize, usize, Tokens)> {
+    let encoder = model.text.as_ref().expect("text model has an encoder");
+    let tokens = encoder.encode(text, ids)?;
+    let plan = pick_plan(model, tokens.count.max(1));
+    let slot = unit::input_slot(model, plan, tokens.count);
+    write_text_inputs(&model.inputs, &mut inputs[slot], &ids[..tokens.count], encoder.pad_id())?;
+    Ok((plan, slot, tokens))
 }
 
 /// The smallest plan whose length holds `tokens` (the last one otherwise).

@@ -1,14 +1,13 @@
 //! Where a text request's inference time goes, per tract operator: a benchmark hook
 //! (`benches/profile.rs`), not a request path. It allocates, and runs outside the pool.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tract_onnx::prelude::*;
 
 use super::Session;
 use crate::error::{fail, Error, Result, Status};
-use crate::model::tensors::write_text_inputs;
-use crate::model::unit;
 use crate::model::InputKind;
 
 /// The time one kind of operator took over the profiled runs.
@@ -38,22 +37,18 @@ impl Session {
     /// warm-up run first, not counted). Text models only.
     #[doc(hidden)]
     pub fn profile_text(&mut self, text: &str, runs: usize) -> Result<Profile> {
-        let inner = std::sync::Arc::clone(&self.model.inner);
+        let inner = Arc::clone(&self.model.inner);
         let model = &*inner;
         if model.kind != InputKind::Text || runs == 0 {
             return fail(Status::InvalidArgument, "profile_text needs a text model and at least one run");
         }
-        let encoder = model.text.as_ref().expect("text model has an encoder");
-        let count = encoder.encode(text, &mut self.ids)?.count;
-        let plan = super::pick_plan(model, count.max(1));
-        let slot = unit::input_slot(model, plan, count);
         let unit = self.unit.as_mut().expect("a live session always holds its unit");
-        write_text_inputs(&model.inputs, &mut unit.inputs[slot], &self.ids[..count], encoder.pad_id())?;
+        let (plan, slot, tokens) = super::write_text(model, &mut unit.inputs, &mut self.ids, text)?;
+        let count = tokens.count;
         let mut per_node: Vec<(String, Duration)> = Vec::new();
         let mut whole = Duration::ZERO;
         for round in 0..=runs {
-            let values: TVec<TValue> =
-                unit.inputs[slot].iter().map(|t| TValue::from_const(std::sync::Arc::clone(t))).collect();
+            let values: TVec<TValue> = unit.inputs[slot].iter().map(|t| TValue::from_const(Arc::clone(t))).collect();
             let mut times: Vec<(String, Duration)> = Vec::new();
             let start = Instant::now();
             let outputs = unit.states[plan]

@@ -29,10 +29,9 @@ pub fn golden(name: &str) -> Value {
 /// The golden inputs of `name` known to miss the golden checks' 1e-4 bound, each with the bound
 /// it is held to instead (`models/<name>/tolerances.json`; none when the file is absent).
 pub fn known_deviations(name: &str) -> std::collections::HashMap<String, f32> {
-    let Ok(text) = std::fs::read_to_string(model_dir(name).join("tolerances.json")) else {
+    let Some(table) = tolerances(name) else {
         return Default::default();
     };
-    let table: Value = serde_json::from_str(&text).expect("tolerances.json is JSON");
     let cases = table["cases"].as_object().expect("tolerances.json has cases");
     cases.iter().map(|(input, c)| (input.clone(), c["max_abs_diff"].as_f64().expect("max_abs_diff") as f32)).collect()
 }
@@ -40,11 +39,13 @@ pub fn known_deviations(name: &str) -> std::collections::HashMap<String, f32> {
 /// The bound every golden input of `name` is held to: `default`, or the model-wide `max_abs_diff`
 /// of its tolerances.json (a model quantized at run time).
 pub fn model_tolerance(name: &str, default: f32) -> f32 {
-    let Ok(text) = std::fs::read_to_string(model_dir(name).join("tolerances.json")) else {
-        return default;
-    };
-    let table: Value = serde_json::from_str(&text).expect("tolerances.json is JSON");
-    table["max_abs_diff"].as_f64().map_or(default, |b| b as f32)
+    tolerances(name).and_then(|table| table["max_abs_diff"].as_f64()).map_or(default, |b| b as f32)
+}
+
+/// `models/<name>/tolerances.json`, when the model has one.
+fn tolerances(name: &str) -> Option<Value> {
+    let text = std::fs::read_to_string(model_dir(name).join("tolerances.json")).ok()?;
+    Some(serde_json::from_str(&text).expect("tolerances.json is JSON"))
 }
 
 /// A JSON array of numbers as f32.
