@@ -24,7 +24,7 @@
 #
 # Builds go to $CARGO_TARGET_DIR (default target/cross, apart from the host's target/ so that this
 # can run beside the host's tests), one build per target. scripts/test.sh --full runs two of these
-# at once (the Linux targets; Android and iOS with CARGO_TARGET_DIR=target/cross-static).
+# at once (aarch64 Linux; Android, iOS and armv7 Linux with CARGO_TARGET_DIR=target/cross-static).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
