@@ -40,9 +40,9 @@
 
 /** Version of this header (the library reports its own with mle_version()). */
 #define MLE_VERSION_MAJOR 0
-#define MLE_VERSION_MINOR 4
+#define MLE_VERSION_MINOR 5
 #define MLE_VERSION_PATCH 0
-#define MLE_VERSION_STRING "0.4.0"
+#define MLE_VERSION_STRING "0.5.0"
 
 /**
  * Input kind of a model: UTF-8 text.
@@ -126,13 +126,13 @@
 /**
  * Minor version of the C ABI this header describes (fields and functions added, none changed).
  */
-#define MLE_ABI_VERSION_MINOR 2
+#define MLE_ABI_VERSION_MINOR 3
 
 /**
  * `(major << 16) | minor`: pass it to `mle_abi_check`. (A literal, so that every binding's
  * macro importer takes it; a compile-time check ties it to the two above.)
  */
-#define MLE_ABI_VERSION 65538
+#define MLE_ABI_VERSION 65539
 
 /**
  * Metrics format: Prometheus text exposition 0.0.4.
@@ -618,8 +618,28 @@ typedef struct mle_model_options {
     /**
      * Largest model file (and tokenizer, card) read, and largest `onnx_len` accepted, in bytes
      * (0 = 256 MiB). A bigger one is refused with `MLE_ERR_MODEL_LIMIT` before it is read.
+     * A model package is one file, held to this bound as a whole.
      */
     uint64_t max_model_bytes;
+    /**
+     * Trusted Ed25519 public keys, 32 bytes each, back to back (`trusted_key_count` of them, at
+     * most 64), or NULL. With keys, only model packages signed by one of them load: a plain ONNX
+     * file or directory and an unsigned package are refused (`MLE_ERR_PACKAGE_UNSIGNED`), as is a
+     * package signed by another key (`MLE_ERR_PACKAGE_UNTRUSTED_KEY`). Without keys, plain models
+     * and unsigned packages load; a package's files are checked against its manifest always, and
+     * a signature that is present must verify. The keys are copied. Since C ABI 1.3.
+     */
+    const uint8_t *trusted_keys;
+    /**
+     * Number of 32-byte keys at `trusted_keys` (0..=64). Since C ABI 1.3.
+     */
+    size_t trusted_key_count;
+    /**
+     * Lowest package version loaded (0 = any): an older package is refused with
+     * `MLE_ERR_PACKAGE_OUTDATED`, so that a signed but older release cannot be replayed to the
+     * device. Above 0, plain ONNX models (which have no version) are refused too. Since C ABI 1.3.
+     */
+    uint64_t min_package_version;
 } mle_model_options;
 
 /**
@@ -685,6 +705,22 @@ typedef struct mle_model_details {
      * `MLE_ERR_INPUT_NOT_FINITE` (since ABI 1.2). Infinities are refused always.
      */
     uint32_t handles_missing_values;
+    /**
+     * 1 when the model was loaded from a model package, 0 for a plain ONNX model (since ABI 1.3).
+     */
+    uint32_t from_package;
+    /**
+     * The package's version (0 for a plain ONNX model) (since ABI 1.3).
+     */
+    uint64_t package_version;
+    /**
+     * 1 when the package was signed (its signature verified), 0 otherwise (since ABI 1.3).
+     */
+    uint32_t signed_package;
+    /**
+     * The Ed25519 public key that signed the package (zeros when unsigned) (since ABI 1.3).
+     */
+    uint8_t signer_public_key[32];
 } mle_model_details;
 
 /**
@@ -1191,6 +1227,26 @@ typedef struct mle_runtime_options {
      * keeps its own reference: the handle may be freed before the runtime.
      */
     const struct mle_telemetry *telemetry;
+    /**
+     * Trusted Ed25519 public keys, 32 bytes each, back to back (`trusted_key_count`, at most 64),
+     * or NULL. With keys, the runtime takes only models loaded from a package signed by one of
+     * them — the production model at `mle_runtime_new`, swaps, rollouts, experiment variants,
+     * schema changes, the shadow — whoever loaded them; anything else is refused
+     * (`MLE_ERR_PACKAGE_UNSIGNED`, `MLE_ERR_PACKAGE_UNTRUSTED_KEY`) with event
+     * `MLE_EVENT_SWAP_REFUSED`, the deployment unchanged. `mle_runtime_swap_path` and
+     * `mle_runtime_start_rollout_path` load under these keys when their model options have
+     * none. The keys are copied. Since C ABI 1.3.
+     */
+    const uint8_t *trusted_keys;
+    /**
+     * Number of 32-byte keys at `trusted_keys` (0..=64). Since C ABI 1.3.
+     */
+    size_t trusted_key_count;
+    /**
+     * Lowest package version the runtime takes (0 = any; above 0, plain ONNX models are refused
+     * too): `MLE_ERR_PACKAGE_OUTDATED`. Since C ABI 1.3.
+     */
+    uint64_t min_package_version;
 } mle_runtime_options;
 
 /**
@@ -2144,6 +2200,49 @@ typedef struct mle_telemetry_stats {
  */
 #define MLE_ERR_SPOOL_LOCKED 25
 
+/**
+ * A model package is not well formed (not a package, a manifest or signature that does not parse,
+ * a newer format version, an entry that is not a plain file). Since C ABI 1.3.
+ */
+#define MLE_ERR_PACKAGE_INVALID 26
+
+/**
+ * Trusted keys are configured (`mle_model_options.trusted_keys`, `mle_runtime_options.trusted_keys`)
+ * and the model is not a signed package (an unsigned package, or a plain ONNX file or directory).
+ * Since C ABI 1.3.
+ */
+#define MLE_ERR_PACKAGE_UNSIGNED 27
+
+/**
+ * The package is signed by a key that is not among the trusted keys; the message names the key.
+ * Since C ABI 1.3.
+ */
+#define MLE_ERR_PACKAGE_UNTRUSTED_KEY 28
+
+/**
+ * The package's signature does not verify over its manifest (the manifest changed after
+ * signing). Since C ABI 1.3.
+ */
+#define MLE_ERR_PACKAGE_BAD_SIGNATURE 29
+
+/**
+ * A file of the package does not have the size or SHA-256 its manifest lists (it changed after
+ * packing); the message names the file. Since C ABI 1.3.
+ */
+#define MLE_ERR_PACKAGE_TAMPERED 30
+
+/**
+ * A file the package's manifest lists is missing, or the package holds a file its manifest does
+ * not list; the message names it. Since C ABI 1.3.
+ */
+#define MLE_ERR_PACKAGE_FILES_MISMATCH 31
+
+/**
+ * The package's version is below `min_package_version` (or a plain ONNX model, which has no
+ * version, while a minimum is set): an older release is not taken back. Since C ABI 1.3.
+ */
+#define MLE_ERR_PACKAGE_OUTDATED 32
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -2341,16 +2440,20 @@ mle_status mle_model_options_init(struct mle_model_options *options, size_t stru
 
 /**
  * Load a model from `path`: a directory holding `model.onnx` (plus `tokenizer.json` for text
- * models and an optional `card.json`), or an `.onnx` file (its card may be `<stem>.card.json`).
- * Only regular files are read, each at most `max_model_bytes`. `options` may be NULL
- * (defaults). On success `*out` receives a model to release with `mle_model_free`.
+ * models and an optional `card.json`), an `.onnx` file (its card may be `<stem>.card.json`), or
+ * a model package made by `mle-pack` (one file; verified first under the options' trusted keys
+ * and minimum version, see docs/packages.md). Only regular files are read, each at most
+ * `max_model_bytes`. `options` may be NULL (defaults). On success `*out` receives a model to
+ * release with `mle_model_free`.
  *
  * Errors: `MLE_ERR_INVALID_ARGUMENT` (NULL path/out, an option out of range),
  * `MLE_ERR_IO` (missing or unreadable file; a FIFO, socket or device),
  * `MLE_ERR_MODEL_LIMIT` (a file above `max_model_bytes`), `MLE_ERR_MODEL_INVALID` (empty,
  * truncated, corrupt ONNX, impossible shapes), `MLE_ERR_MODEL_UNSUPPORTED` (not a classifier,
  * unsupported graph), `MLE_ERR_MODEL_CARD`, `MLE_ERR_TOKENIZER` (missing or invalid
- * tokenizer.json).
+ * tokenizer.json); for packages and trusted keys `MLE_ERR_PACKAGE_INVALID`, `_UNSIGNED`,
+ * `_UNTRUSTED_KEY`, `_BAD_SIGNATURE`, `_TAMPERED`, `_FILES_MISMATCH`, `_OUTDATED` (a plain
+ * model is `_UNSIGNED` or `_OUTDATED` when trusted keys or a minimum version are set).
  *
  * # Safety
  * `path` is NULL or a NUL-terminated path (any bytes but NUL on POSIX, UTF-8 elsewhere);
@@ -2363,7 +2466,9 @@ mle_status mle_model_load(const char *path, const struct mle_model_options *opti
 /**
  * Load a model from memory: `onnx` (`onnx_len` bytes), the tokenizer.json bytes for text models
  * (NULL/0 otherwise), and an optional sidecar card as NUL-terminated JSON text (NULL = none).
- * The library copies what it needs; the buffers may be freed when the call returns.
+ * `onnx` may also be a model package (then give no tokenizer and no card: it carries its own),
+ * verified as `mle_model_load` verifies one. The library copies what it needs; the buffers may
+ * be freed when the call returns.
  *
  * Errors: as `mle_model_load`, plus `MLE_ERR_INVALID_UTF8` for a card that is not UTF-8.
  *
@@ -2826,6 +2931,24 @@ mle_status mle_rollout_options_init(struct mle_rollout_options *options, size_t 
  * Thread safety: safe from any thread (control calls are serialised).
  */
 mle_status mle_runtime_start_rollout(const struct mle_runtime *runtime, size_t variant, const struct mle_model *candidate, const struct mle_rollout_options *options, const struct mle_self_test_case *cases, size_t count);
+
+/**
+ * Load the model at `path` with `model_options` (NULL: defaults, under the runtime's trusted
+ * keys; same path rule as `mle_model_load`, a model package included) and start its rollout as
+ * `mle_runtime_start_rollout` does. A model that fails to load — a package that does not verify,
+ * a file that is not a model — is refused the same way as one that fails its self-test: event
+ * `MLE_EVENT_SWAP_REFUSED` with the reason, the load's status returned, the deployment unchanged.
+ * Since C ABI 1.3.
+ *
+ * Errors: as `mle_model_load` and `mle_runtime_start_rollout`.
+ *
+ * # Safety
+ * As `mle_runtime_start_rollout`, with `path` NULL or NUL-terminated and `model_options` NULL or
+ * a struct of `struct_size` bytes.
+ *
+ * Thread safety: safe from any thread (control calls are serialised).
+ */
+mle_status mle_runtime_start_rollout_path(const struct mle_runtime *runtime, size_t variant, const char *path, const struct mle_model_options *model_options, const struct mle_rollout_options *options, const struct mle_self_test_case *cases, size_t count);
 
 /**
  * Promote the rollout candidate now (event `MLE_EVENT_ROLLOUT_COMPLETED`).

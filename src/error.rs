@@ -76,11 +76,32 @@ pub enum Status {
     /// A telemetry spool file is in use by another telemetry handle (of this process or
     /// another): one handle per spool file.
     SpoolLocked = 25,
+    /// A model package is not well formed: not a package, a manifest or signature document that does
+    /// not parse, a newer format version, an entry that is not a plain file (since ABI 1.3).
+    PackageInvalid = 26,
+    /// Trusted keys are configured and the model is not a signed package (an unsigned package or a
+    /// plain ONNX model) (since ABI 1.3).
+    PackageUnsigned = 27,
+    /// The package is signed by a key that is not among the trusted keys; the message names it
+    /// (since ABI 1.3).
+    PackageUntrustedKey = 28,
+    /// The package's signature does not verify over its manifest: the manifest changed after
+    /// signing (since ABI 1.3).
+    PackageBadSignature = 29,
+    /// A file of the package does not have the size or SHA-256 its manifest lists; the message
+    /// names the file (since ABI 1.3).
+    PackageTampered = 30,
+    /// A file the manifest lists is missing from the package, or the package holds one the manifest
+    /// does not list; the message names it (since ABI 1.3).
+    PackageFilesMismatch = 31,
+    /// The package's version is below the configured minimum (`min_package_version`), or a plain
+    /// ONNX model has none while a minimum is set (since ABI 1.3).
+    PackageOutdated = 32,
 }
 
 impl Status {
     /// Every status, in code order.
-    pub const ALL: [Status; 26] = [
+    pub const ALL: [Status; 33] = [
         Status::Ok,
         Status::InvalidArgument,
         Status::InvalidUtf8,
@@ -107,6 +128,13 @@ impl Status {
         Status::AbiMismatch,
         Status::ModelLimit,
         Status::SpoolLocked,
+        Status::PackageInvalid,
+        Status::PackageUnsigned,
+        Status::PackageUntrustedKey,
+        Status::PackageBadSignature,
+        Status::PackageTampered,
+        Status::PackageFilesMismatch,
+        Status::PackageOutdated,
     ];
 
     /// The numeric code.
@@ -148,6 +176,13 @@ impl Status {
             Status::AbiMismatch => "abi_mismatch",
             Status::ModelLimit => "model_limit",
             Status::SpoolLocked => "spool_locked",
+            Status::PackageInvalid => "package_invalid",
+            Status::PackageUnsigned => "package_unsigned",
+            Status::PackageUntrustedKey => "package_untrusted_key",
+            Status::PackageBadSignature => "package_bad_signature",
+            Status::PackageTampered => "package_tampered",
+            Status::PackageFilesMismatch => "package_files_mismatch",
+            Status::PackageOutdated => "package_outdated",
         }
     }
 
@@ -185,6 +220,13 @@ impl Status {
             Status::AbiMismatch => c"C ABI version mismatch",
             Status::ModelLimit => c"model exceeds a configured limit",
             Status::SpoolLocked => c"telemetry spool in use by another handle",
+            Status::PackageInvalid => c"not a well-formed model package",
+            Status::PackageUnsigned => c"model package is not signed",
+            Status::PackageUntrustedKey => c"model package signed by an untrusted key",
+            Status::PackageBadSignature => c"model package signature does not verify",
+            Status::PackageTampered => c"model package file changed after packing",
+            Status::PackageFilesMismatch => c"model package files do not match its manifest",
+            Status::PackageOutdated => c"model package older than the minimum version",
         }
     }
 }

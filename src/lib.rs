@@ -35,8 +35,12 @@ mod error;
 pub mod events;
 pub mod export;
 pub mod ffi;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzz;
 pub mod logging;
 pub mod model;
+pub mod package;
 pub mod runtime;
 mod sampling;
 pub mod session;

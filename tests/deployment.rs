@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{breast, breast_rows, model_dir};
+use common::{breast, breast_rows, model_dir, record_events, Events};
 use mlops_edge::deploy::ab::{self, Assignment};
 use mlops_edge::deploy::rollout::RolloutConfig;
 use mlops_edge::deploy::selftest::{OwnedInput, SelfTestCase};
@@ -47,15 +47,6 @@ fn tolerant(options: RuntimeOptions) -> RuntimeOptions {
     options.monitor.thresholds.latency_p95_warning = 100.0;
     options.monitor.thresholds.latency_p95_critical = 200.0;
     options
-}
-
-type Events = Arc<Mutex<Vec<mlops_edge::runtime::Event>>>;
-
-fn record_events(runtime: &Runtime) -> Events {
-    let events: Events = Arc::default();
-    let sink = Arc::clone(&events);
-    runtime.set_event_callback(Some(Box::new(move |e| sink.lock().unwrap().push(e.clone()))));
-    events
 }
 
 fn kinds(events: &Events) -> Vec<EventKind> {

@@ -3,30 +3,17 @@
 //! the batch format, backoff, the ready signal, and the spool (recovery after a kill, a torn
 //! tail, a corrupt entry).
 
+mod common;
+
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use mlops_edge::runtime::{Event, EventKind};
+use common::{telemetry_event, Rng};
 use mlops_edge::telemetry::{Batch, Telemetry, TelemetryOptions, TelemetryStats, Verdict};
-use mlops_edge::{Level, Status};
+use mlops_edge::Status;
 use serde_json::Value;
-
-/// A small deterministic generator (xorshift64*).
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn chance(&mut self, p: f64) -> bool {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64 <= p
-    }
-}
 
 /// What the fake backend saw.
 #[derive(Default)]
@@ -48,18 +35,6 @@ fn parse(batch: &Batch<'_>) -> (Value, Vec<Value>) {
     let mut lines = text.lines().map(|l| serde_json::from_str::<Value>(l).expect("each line is JSON"));
     let header = lines.next().expect("a header line");
     (header, lines.collect())
-}
-
-fn event(id: u64) -> Event {
-    Event {
-        kind: EventKind::RolloutAdvanced,
-        variant: 0,
-        from_version: "1.0".into(),
-        to_version: "2.0".into(),
-        stage_percent: 25,
-        level: Level::Warning,
-        message: format!("record {id}"),
-    }
 }
 
 /// A callback answering with `decide`, checking every batch and recording what it delivered.
@@ -156,7 +131,7 @@ fn random_failures_deliver_every_record_once_or_count_it() {
             let producing = &producing;
             scope.spawn(move || {
                 for i in 0..PER_THREAD {
-                    telemetry.record_event(&event(t * PER_THREAD + i));
+                    telemetry.record_event(&telemetry_event(t * PER_THREAD + i));
                     // Bursts with pauses: the queue overflows in some bursts, not in all.
                     if i % 50 == 49 {
                         std::thread::sleep(Duration::from_micros(if t == 0 && i % 1000 == 999 { 2000 } else { 200 }));
@@ -207,7 +182,7 @@ fn a_full_queue_drops_the_oldest_records_and_counts_them() {
     let options = TelemetryOptions { queue_capacity: 16, ..TelemetryOptions::default() };
     let telemetry = Telemetry::new(options, backend(Arc::clone(&seen), |_| Verdict::Ok), None).unwrap();
     for i in 0..100 {
-        telemetry.record_event(&event(i));
+        telemetry.record_event(&telemetry_event(i));
     }
     let stats = telemetry.stats();
     assert_exact(&stats);
@@ -225,7 +200,7 @@ fn a_full_queue_drops_the_oldest_records_and_counts_them() {
     .unwrap();
     for round in 0..10 {
         for i in 0..10 {
-            stuck.record_event(&event(round * 10 + i));
+            stuck.record_event(&telemetry_event(round * 10 + i));
         }
         stuck.persist().unwrap();
         let _ = stuck.flush().unwrap();
@@ -258,7 +233,7 @@ fn a_long_outage_loses_nothing_and_backs_off_exponentially() {
     };
     let telemetry = Telemetry::new(options, upload, None).unwrap();
     for i in 0..1_000 {
-        telemetry.record_event(&event(i));
+        telemetry.record_event(&telemetry_event(i));
     }
     let mut now = Instant::now();
     let mut waits = Vec::new();
@@ -315,7 +290,7 @@ fn batches_are_cut_by_bytes_and_follow_the_schema() {
         telemetry.record_request("1.0-\u{e9}", 1, i % 3 == 0, Ok(&prediction));
     }
     telemetry.record_request("1.0", 0, false, Err(Status::InputShape));
-    telemetry.record_event(&event(7));
+    telemetry.record_event(&telemetry_event(7));
     telemetry.flush().unwrap();
     let stats = telemetry.stats();
     assert_eq!((stats.recorded, stats.sampled_out), (52, 50), "half the successes, every error and event");
@@ -370,16 +345,16 @@ fn the_ready_signal_fires_once_per_batch_worth_until_a_flush() {
     )
     .unwrap();
     for i in 0..9 {
-        telemetry.record_event(&event(i));
+        telemetry.record_event(&telemetry_event(i));
     }
     assert_eq!(signals.load(Ordering::Relaxed), 0);
     for i in 0..30 {
-        telemetry.record_event(&event(i));
+        telemetry.record_event(&telemetry_event(i));
     }
     assert_eq!(signals.load(Ordering::Relaxed), 1, "signalled once until the next flush");
     telemetry.flush().unwrap();
     for i in 0..10 {
-        telemetry.record_event(&event(i));
+        telemetry.record_event(&telemetry_event(i));
     }
     assert_eq!(signals.load(Ordering::Relaxed), 2);
 }
@@ -401,7 +376,7 @@ fn a_flush_from_the_upload_callback_is_refused_not_deadlocked() {
     )
     .unwrap();
     *slot.lock().unwrap() = Some(telemetry.clone());
-    telemetry.record_event(&event(1));
+    telemetry.record_event(&telemetry_event(1));
     telemetry.flush().unwrap();
     assert_eq!(*nested.lock().unwrap(), Some(Status::Busy));
     assert_eq!(telemetry.stats().sent, 1);
@@ -464,16 +439,16 @@ fn the_spool_survives_a_kill_and_offers_the_interrupted_batch_again() {
         });
         let telemetry = Telemetry::new(spool_options(&path), upload, None).unwrap();
         for i in 0..300 {
-            telemetry.record_event(&event(i));
+            telemetry.record_event(&telemetry_event(i));
         }
         telemetry.flush().unwrap();
         for i in 300..320 {
-            telemetry.record_event(&event(i));
+            telemetry.record_event(&telemetry_event(i));
         }
         telemetry.persist().unwrap();
         // Records still in the lock-free queue at a kill are lost: these 5 never reach the spool.
         for i in 320..325 {
-            telemetry.record_event(&event(i));
+            telemetry.record_event(&telemetry_event(i));
         }
         let stats = telemetry.stats();
         assert_eq!((stats.sent, stats.pending), (50, 275));
@@ -498,7 +473,7 @@ fn the_spool_survives_a_kill_and_offers_the_interrupted_batch_again() {
     assert_eq!((stats.sent, stats.pending), (270, 0));
     // New records continue the numbering.
     drop(seen);
-    telemetry.record_event(&event(999));
+    telemetry.record_event(&telemetry_event(999));
     drain(&telemetry, Instant::now());
     assert_eq!(backend_view.lock().unwrap().delivered.last(), Some(&321));
     std::fs::remove_dir_all(&dir).unwrap();
@@ -511,7 +486,7 @@ fn a_spool_cut_mid_record_is_recovered_and_the_tail_reported() {
     {
         let telemetry = Telemetry::new(spool_options(&path), Box::new(|_: &Batch<'_>| Verdict::Retry), None).unwrap();
         for i in 0..100 {
-            telemetry.record_event(&event(i));
+            telemetry.record_event(&telemetry_event(i));
         }
         telemetry.persist().unwrap();
     }
@@ -527,7 +502,7 @@ fn a_spool_cut_mid_record_is_recovered_and_the_tail_reported() {
         assert!(stats.spool_torn_bytes > 7 && stats.spool_torn_bytes < 300, "{}", stats.spool_torn_bytes);
         assert_eq!(stats.spool_bytes, full - 7 - stats.spool_torn_bytes, "the file was cut to its valid part");
         // Appending after the cut keeps the file readable.
-        telemetry.record_event(&event(1000));
+        telemetry.record_event(&telemetry_event(1000));
         telemetry.persist().unwrap();
     }
     // Flip one byte at 10% of the file, inside one record's entry: recovery skips that entry,
@@ -570,7 +545,7 @@ fn damage_in_several_places_keeps_every_intact_record() {
     {
         let telemetry = Telemetry::new(spool_options(&path), Box::new(|_: &Batch<'_>| Verdict::Retry), None).unwrap();
         for i in 0..200 {
-            telemetry.record_event(&event(i));
+            telemetry.record_event(&telemetry_event(i));
         }
         telemetry.persist().unwrap();
     }
@@ -595,7 +570,7 @@ fn a_spool_emptied_by_something_else_is_reported() {
     {
         let telemetry = Telemetry::new(spool_options(&path), Box::new(|_: &Batch<'_>| Verdict::Retry), None).unwrap();
         for i in 0..10 {
-            telemetry.record_event(&event(i));
+            telemetry.record_event(&telemetry_event(i));
         }
         telemetry.persist().unwrap();
     }
@@ -622,7 +597,7 @@ fn a_spool_is_owned_by_one_handle_at_a_time() {
     let path = dir.join("telemetry.spool");
     let first = Telemetry::new(spool_options(&path), Box::new(|_: &Batch<'_>| Verdict::Retry), None).unwrap();
     for i in 0..50 {
-        first.record_event(&event(i));
+        first.record_event(&telemetry_event(i));
     }
     first.persist().unwrap();
     let err = Telemetry::new(spool_options(&path), Box::new(|_: &Batch<'_>| Verdict::Ok), None).unwrap_err();

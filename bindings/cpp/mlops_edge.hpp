@@ -1,4 +1,4 @@
-// mlops_edge.hpp — a header-only C++17 wrapper over the C API (include/mlops_edge.h, C ABI 1.2).
+// mlops_edge.hpp — a header-only C++17 wrapper over the C API (include/mlops_edge.h, C ABI 1.3).
 //
 // - Handles are move-only RAII classes: Model, Session, Monitor, Telemetry, Runtime.
 // - Every failing call throws mle::Error, carrying the mle_status (compare it with the MLE_ERR_*
@@ -24,6 +24,7 @@
 #define MLOPS_EDGE_HPP
 
 #include <algorithm>
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -152,6 +153,11 @@ struct ModelInfo {
     uint32_t label_count = 0, max_input_length = 0, plan_count = 0;
     int32_t input_element_type = MLE_ELEMENT_FLOAT32;  // MLE_ELEMENT_*: what the graph takes (f32 is converted)
     bool handles_missing_values = false;              // NaN features taken as missing values
+    // ABI 1.3: where the model comes from (docs/packages.md).
+    bool from_package = false;                        // loaded from a model package
+    uint64_t package_version = 0;                     // its package_version (0: plain ONNX)
+    bool signed_package = false;                      // the package's signature verified
+    std::array<uint8_t, 32> signer_public_key{};      // the key that signed it (zeros: unsigned)
 };
 
 /// A self-test case for a swap or a rollout: the input (text, features or bytes) and the label
@@ -265,6 +271,10 @@ class Model {
         i.plan_count = d.plan_count;
         i.input_element_type = d.input_element_type;
         i.handles_missing_values = d.handles_missing_values != 0;
+        i.from_package = d.from_package != 0;
+        i.package_version = d.package_version;
+        i.signed_package = d.signed_package != 0;
+        std::copy(std::begin(d.signer_public_key), std::end(d.signer_public_key), i.signer_public_key.begin());
         return i;
     }
     std::string label(size_t index) const {
@@ -706,6 +716,19 @@ class Runtime {
         if (requests_per_stage) o.requests_per_stage = requests_per_stage;
         const auto c = detail::c_cases(cases);
         check(mle_runtime_start_rollout(handle_.get(), variant, candidate.get(), &o, c.data(), c.size()));
+    }
+    /// Loads the model at `path` (with `options`, as Model::load: a model package is verified
+    /// under its trusted keys, or the runtime's) and starts its rollout with the default stages;
+    /// a model that fails to load is refused (MLE_EVENT_SWAP_REFUSED) and its status thrown.
+    /// Since C ABI 1.3.
+    void start_rollout_path(size_t variant, const std::string &path,
+                            const std::optional<mle_model_options> &options = std::nullopt,
+                            const std::vector<SelfTestCase> &cases = {}) const {
+        std::optional<mle_model_options> o;
+        if (options) o = detail::sized(*options);
+        const auto c = detail::c_cases(cases);
+        check(mle_runtime_start_rollout_path(handle_.get(), variant, path.c_str(), detail::optional_ptr(o), nullptr,
+                                             c.data(), c.size()));
     }
     /// A deliberate change of input schema: `model` replaces production although it takes another
     /// kind or shape of input, or has more labels, than the runtime serves (what swap() refuses).

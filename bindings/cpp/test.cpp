@@ -57,9 +57,43 @@ static void write_file(const std::string &path, const std::vector<uint8_t> &byte
 // The new statuses of ABI 1.0 are distinct codes C++ code can switch on.
 static_assert(MLE_ERR_SESSION_BUSY == 22 && MLE_ERR_ABI_MISMATCH == 23 && MLE_ERR_MODEL_LIMIT == 24,
               "ABI 1.0 status codes");
-// ... and the one ABI 1.1 added follows them; this wrapper is written for ABI 1.2.
+// ... and the one ABI 1.1 added follows them, then ABI 1.3's package statuses; this wrapper is
+// written for ABI 1.3.
 static_assert(MLE_ERR_SPOOL_LOCKED == 25, "ABI 1.1 status code");
-static_assert(MLE_ABI_VERSION_MAJOR == 1 && MLE_ABI_VERSION_MINOR == 2 && MLE_ABI_VERSION == 0x10002u, "C ABI 1.2");
+static_assert(MLE_ERR_PACKAGE_INVALID == 26 && MLE_ERR_PACKAGE_OUTDATED == 32, "ABI 1.3 status codes");
+static_assert(MLE_ABI_VERSION_MAJOR == 1 && MLE_ABI_VERSION_MINOR == 3 && MLE_ABI_VERSION == 0x10003u, "C ABI 1.3");
+
+// ABI 1.3: model packages through the C structs' trust fields.
+static void packages(const std::string &root) {
+    const std::string dir = root + "/tests/data/packages";
+    std::string hex;
+    std::ifstream(dir + "/test-key.pub") >> hex;
+    uint8_t key[32] = {0};
+    for (size_t i = 0; i < 32 && 2 * i + 1 < hex.size(); i++) key[i] = static_cast<uint8_t>(std::stoul(hex.substr(2 * i, 2), nullptr, 16));
+    auto options = mle::Model::default_options();
+    options.trusted_keys = key;
+    options.trusted_key_count = 1;
+    auto model = mle::Model::load(dir + "/breast-signed.mlepkg", options);
+    EXPECT(model.info().signed_package == 1 && model.info().package_version == 3 &&
+               std::memcmp(model.info().signer_public_key.data(), key, 32) == 0,
+           "a signed package loads with its key and reports it");
+    std::string message;
+    EXPECT(status_of([&] { mle::Model::load(dir + "/breast-unsigned.mlepkg", options); }, &message) ==
+               MLE_ERR_PACKAGE_UNSIGNED && contains(message, "not signed"),
+           "an unsigned package with a trusted key: MLE_ERR_PACKAGE_UNSIGNED");
+    auto ropts = mle::Runtime::default_options();
+    ropts.runtime.supervisor_thread = 0;
+    ropts.runtime.max_concurrency = 1;
+    ropts.runtime.trusted_keys = key;
+    ropts.runtime.trusted_key_count = 1;
+    mle::Runtime rt(model, ropts);
+    EXPECT(status_of([&] { rt.start_rollout_path(0, dir + "/breast-unsigned.mlepkg"); }) == MLE_ERR_PACKAGE_UNSIGNED,
+           "a rollout to an unsigned package is refused");
+    EXPECT(status_of([&] { rt.swap_path(0, root + "/models/breast-cancer-logreg"); }) == MLE_ERR_PACKAGE_UNSIGNED,
+           "a swap to a plain model is refused");
+    rt.start_rollout_path(0, dir + "/breast-signed.mlepkg");
+    EXPECT(rt.health().rollout_active == 1, "the signed package rolls out");
+}
 
 // ABI 1.1: a runtime serving the 30-feature, 2-label breast-cancer model refuses a swap to the
 // 64-feature digits model (and a rollout, an experiment variant, a shadow of it, a swap to 3
@@ -205,7 +239,8 @@ int main(int argc, char **argv) {
            "the ABI error carries the status text and the versions");
     EXPECT(status_of([] { mle::check_abi(MLE_ABI_VERSION + 1); }) == MLE_ERR_ABI_MISMATCH,
            "a newer minor version than the library: MLE_ERR_ABI_MISMATCH");
-    for (mle_status s : {MLE_ERR_SESSION_BUSY, MLE_ERR_ABI_MISMATCH, MLE_ERR_MODEL_LIMIT, MLE_ERR_SPOOL_LOCKED}) {
+    for (mle_status s : {MLE_ERR_SESSION_BUSY, MLE_ERR_ABI_MISMATCH, MLE_ERR_MODEL_LIMIT, MLE_ERR_SPOOL_LOCKED,
+                         MLE_ERR_PACKAGE_INVALID, MLE_ERR_PACKAGE_TAMPERED, MLE_ERR_PACKAGE_OUTDATED}) {
         EXPECT(std::strcmp(mle_status_str(s), "unknown status") != 0, "the library names the new statuses");
         EXPECT(mle::Error(s, "x").status() == s && contains(mle::Error(s, "x").what(), mle_status_str(s)),
                "an mle::Error carries a new status");
@@ -557,6 +592,7 @@ int main(int argc, char **argv) {
 
     input_schema(root);
     spool(root);
+    packages(root);
 
     std::printf("%d checks, %d failures\n", checks, failures);
     return failures == 0 ? 0 : 1;

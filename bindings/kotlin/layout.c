@@ -57,6 +57,9 @@ static void structs(void) {
     FIELD(S, mle_model_options, max_text_bytes);
     FIELD(S, mle_model_options, plan_per_bucket);
     FIELD(S, mle_model_options, max_model_bytes);
+    FIELD(S, mle_model_options, trusted_keys);
+    FIELD(S, mle_model_options, trusted_key_count);
+    FIELD(S, mle_model_options, min_package_version);
 #undef S
 #define S "CModelDetails"
     STRUCT(S, mle_model_details);
@@ -73,6 +76,10 @@ static void structs(void) {
     FIELD(S, mle_model_details, plan_count);
     FIELD(S, mle_model_details, input_element_type);
     FIELD(S, mle_model_details, handles_missing_values);
+    FIELD(S, mle_model_details, from_package);
+    FIELD(S, mle_model_details, package_version);
+    FIELD(S, mle_model_details, signed_package);
+    FIELD(S, mle_model_details, signer_public_key);
 #undef S
 #define S "CMonitorOptions"
     STRUCT(S, mle_monitor_options);
@@ -207,6 +214,9 @@ static void structs(void) {
     FIELD(S, mle_runtime_options, staleness_critical_days);
     FIELD(S, mle_runtime_options, supervisor_thread);
     FIELD(S, mle_runtime_options, telemetry);
+    FIELD(S, mle_runtime_options, trusted_keys);
+    FIELD(S, mle_runtime_options, trusted_key_count);
+    FIELD(S, mle_runtime_options, min_package_version);
 #undef S
 #define S "CServed"
     STRUCT(S, mle_served);
@@ -474,6 +484,13 @@ static void constants(void) {
     CONST("Status.ABI_MISMATCH", MLE_ERR_ABI_MISMATCH);
     CONST("Status.MODEL_LIMIT", MLE_ERR_MODEL_LIMIT);
     CONST("Status.SPOOL_LOCKED", MLE_ERR_SPOOL_LOCKED);
+    CONST("Status.PACKAGE_INVALID", MLE_ERR_PACKAGE_INVALID);
+    CONST("Status.PACKAGE_UNSIGNED", MLE_ERR_PACKAGE_UNSIGNED);
+    CONST("Status.PACKAGE_UNTRUSTED_KEY", MLE_ERR_PACKAGE_UNTRUSTED_KEY);
+    CONST("Status.PACKAGE_BAD_SIGNATURE", MLE_ERR_PACKAGE_BAD_SIGNATURE);
+    CONST("Status.PACKAGE_TAMPERED", MLE_ERR_PACKAGE_TAMPERED);
+    CONST("Status.PACKAGE_FILES_MISMATCH", MLE_ERR_PACKAGE_FILES_MISMATCH);
+    CONST("Status.PACKAGE_OUTDATED", MLE_ERR_PACKAGE_OUTDATED);
 
     CONST("InputKind.TEXT", MLE_INPUT_TEXT);
     CONST("InputKind.TENSOR", MLE_INPUT_TENSOR);

@@ -39,10 +39,10 @@ use crate::error::{fail, Error, Result, Status};
 /// (build.rs reads this line for the shared library's SONAME, `libmlops_edge.so.<major>`.)
 pub const MLE_ABI_VERSION_MAJOR: u32 = 1;
 /// Minor version of the C ABI this header describes (fields and functions added, none changed).
-pub const MLE_ABI_VERSION_MINOR: u32 = 2;
+pub const MLE_ABI_VERSION_MINOR: u32 = 3;
 /// `(major << 16) | minor`: pass it to `mle_abi_check`. (A literal, so that every binding's
 /// macro importer takes it; a compile-time check ties it to the two above.)
-pub const MLE_ABI_VERSION: u32 = 0x0001_0002;
+pub const MLE_ABI_VERSION: u32 = 0x0001_0003;
 const _: () = assert!(MLE_ABI_VERSION == (MLE_ABI_VERSION_MAJOR << 16) | MLE_ABI_VERSION_MINOR);
 const ABI_MAJOR: u32 = MLE_ABI_VERSION_MAJOR;
 const ABI_MINOR: u32 = MLE_ABI_VERSION_MINOR;
@@ -139,10 +139,18 @@ unsafe fn caller_size<T: Extensible>(ptr: *const T, argument: &str) -> Result<us
             ),
         );
     }
-    if size > MAX_STRUCT_SIZE {
+    if !is_layout_size::<T>(size) {
         return fail(Status::InvalidArgument, format!("{argument}.struct_size {size} is not a size of {}", T::NAME));
     }
     Ok(size)
+}
+
+/// A size some header gave the struct: one of the released layouts, or above the newest (a newer
+/// header's) up to the sanity bound. A size between two layouts is no header's: it would cut a
+/// field in two.
+fn is_layout_size<T: Extensible>(size: usize) -> bool {
+    let newest = *T::SIZES.last().expect("a struct has at least one layout");
+    T::SIZES.contains(&size) || (size > newest && size <= MAX_STRUCT_SIZE)
 }
 
 /// Checks a non-NULL, aligned pointer.
@@ -163,7 +171,7 @@ fn checked<T>(ptr: *const T, argument: &str) -> Result<()> {
 /// `ptr` is NULL (an error) or points to `struct_size` writable bytes.
 pub(crate) unsafe fn init<T: Extensible>(ptr: *mut T, struct_size: usize, argument: &str) -> Result<()> {
     checked(ptr, argument)?;
-    if struct_size < T::SIZES[0] || struct_size > MAX_STRUCT_SIZE {
+    if !is_layout_size::<T>(struct_size) {
         return fail(
             Status::InvalidArgument,
             format!("struct_size {struct_size} is not a size of {}: pass sizeof({})", T::NAME, T::NAME),
@@ -411,6 +419,18 @@ mod tests {
         // SAFETY: `old` is a V1, which is V2's first layout.
         let read = unsafe { read_in(&old as *const V1 as *const V2, "options") }.unwrap();
         assert_eq!((read.a, read.b, read.c), (10, 20, 3));
+    }
+
+    #[test]
+    fn a_size_between_two_layouts_is_refused() {
+        let mut between = V2 { struct_size: size_of::<V1>() as u32 + 4, a: 10, b: 20, c: 0 };
+        // SAFETY: `between` has V2's size, more than its struct_size says.
+        let err = unsafe { read_in(&between as *const V2, "options") }.unwrap_err();
+        assert!(err.message().contains("not a size of v2"), "{}", err.message());
+        // SAFETY: as above; init writes at most struct_size bytes.
+        assert!(unsafe { init(&mut between as *mut V2, size_of::<V1>() + 4, "options") }.is_err());
+        // SAFETY: as above.
+        assert!(unsafe { init(&mut between as *mut V2, size_of::<V1>(), "options") }.is_ok());
     }
 
     #[test]

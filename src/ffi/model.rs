@@ -10,6 +10,9 @@ use super::handle::{self, Handle};
 use super::status::mle_status;
 use crate::error::{fail, Error, Result, Status};
 use crate::model::{Model, ModelOptions, DEFAULT_MAX_BATCH, DEFAULT_MAX_MODEL_BYTES};
+use crate::package::signature::keys_from_bytes;
+use crate::package::trust::MAX_TRUSTED_KEYS;
+use crate::package::TrustPolicy;
 
 /// A loaded model (opaque). Immutable and reference counted: sessions and runtimes keep their
 /// own reference, so `mle_model_free` may be called while they still use it.
@@ -71,7 +74,21 @@ pub struct mle_model_options {
     pub plan_per_bucket: u32,
     /// Largest model file (and tokenizer, card) read, and largest `onnx_len` accepted, in bytes
     /// (0 = 256 MiB). A bigger one is refused with `MLE_ERR_MODEL_LIMIT` before it is read.
+    /// A model package is one file, held to this bound as a whole.
     pub max_model_bytes: u64,
+    /// Trusted Ed25519 public keys, 32 bytes each, back to back (`trusted_key_count` of them, at
+    /// most 64), or NULL. With keys, only model packages signed by one of them load: a plain ONNX
+    /// file or directory and an unsigned package are refused (`MLE_ERR_PACKAGE_UNSIGNED`), as is a
+    /// package signed by another key (`MLE_ERR_PACKAGE_UNTRUSTED_KEY`). Without keys, plain models
+    /// and unsigned packages load; a package's files are checked against its manifest always, and
+    /// a signature that is present must verify. The keys are copied. Since C ABI 1.3.
+    pub trusted_keys: *const u8,
+    /// Number of 32-byte keys at `trusted_keys` (0..=64). Since C ABI 1.3.
+    pub trusted_key_count: usize,
+    /// Lowest package version loaded (0 = any): an older package is refused with
+    /// `MLE_ERR_PACKAGE_OUTDATED`, so that a signed but older release cannot be replayed to the
+    /// device. Above 0, plain ONNX models (which have no version) are refused too. Since C ABI 1.3.
+    pub min_package_version: u64,
 }
 
 /// What `mle_model_get_details` reports. Strings point into the model and stay valid while the
@@ -110,6 +127,14 @@ pub struct mle_model_details {
     /// them: a tree ensemble, a NaN imputer), 0 when NaN is refused with
     /// `MLE_ERR_INPUT_NOT_FINITE` (since ABI 1.2). Infinities are refused always.
     pub handles_missing_values: u32,
+    /// 1 when the model was loaded from a model package, 0 for a plain ONNX model (since ABI 1.3).
+    pub from_package: u32,
+    /// The package's version (0 for a plain ONNX model) (since ABI 1.3).
+    pub package_version: u64,
+    /// 1 when the package was signed (its signature verified), 0 otherwise (since ABI 1.3).
+    pub signed_package: u32,
+    /// The Ed25519 public key that signed the package (zeros when unsigned) (since ABI 1.3).
+    pub signer_public_key: [u8; 32],
 }
 
 /// `trained_at_unix` when the card has no `trained_at`.
@@ -118,7 +143,9 @@ pub const MLE_TIME_UNKNOWN: i64 = i64::MIN;
 // SAFETY: repr(C), struct_size first, plain data (integers and raw pointers).
 unsafe impl Extensible for mle_model_options {
     const NAME: &'static str = "mle_model_options";
-    const SIZES: &'static [usize] = &[std::mem::size_of::<mle_model_options>()];
+    // ABI 1.0 to 1.2 ended after `max_model_bytes`.
+    const SIZES: &'static [usize] =
+        &[std::mem::offset_of!(mle_model_options, trusted_keys), std::mem::size_of::<mle_model_options>()];
     fn defaults() -> Self {
         mle_model_options {
             struct_size: std::mem::size_of::<mle_model_options>() as u32,
@@ -130,6 +157,9 @@ unsafe impl Extensible for mle_model_options {
             max_text_bytes: 0,
             plan_per_bucket: 0,
             max_model_bytes: 0,
+            trusted_keys: std::ptr::null(),
+            trusted_key_count: 0,
+            min_package_version: 0,
         }
     }
 }
@@ -137,8 +167,11 @@ unsafe impl Extensible for mle_model_options {
 super::abi::extensible_out! {
     // ABI 1.0 and 1.1 ended after `plan_count` (their sizeof, padding included, is the offset of
     // `handles_missing_values`: `input_element_type` took the old tail padding).
+    // ABI 1.2 ended after `handles_missing_values` (its sizeof, padding included, is the offset of
+    // `package_version`: `from_package` took the old tail padding).
     mle_model_details: &[
         std::mem::offset_of!(mle_model_details, handles_missing_values),
+        std::mem::offset_of!(mle_model_details, package_version),
         std::mem::size_of::<mle_model_details>(),
     ];
 }
@@ -193,9 +226,33 @@ pub(crate) unsafe fn options_from_c(options: *const mle_model_options) -> Result
             other => return fail(Status::InvalidArgument, format!("plan_per_bucket must be 0 or 1, got {other}")),
         },
         max_model_bytes: if o.max_model_bytes == 0 { DEFAULT_MAX_MODEL_BYTES } else { o.max_model_bytes },
+        // SAFETY: per the caller's contract, `trusted_key_count` keys at `trusted_keys` (or NULL).
+        trust: unsafe { trust_from_c(o.trusted_keys, o.trusted_key_count, o.min_package_version, "options")? },
     };
     options.validate()?;
     Ok(options)
+}
+
+/// A trust policy from C: `count` 32-byte keys at `keys` (NULL when 0) and the minimum package
+/// version.
+///
+/// # Safety
+/// `keys` is NULL or points to `count * 32` readable bytes.
+pub(crate) unsafe fn trust_from_c(
+    keys: *const u8,
+    count: usize,
+    min_package_version: u64,
+    argument: &str,
+) -> Result<TrustPolicy> {
+    if count > MAX_TRUSTED_KEYS {
+        return fail(
+            Status::InvalidArgument,
+            format!("{argument}.trusted_key_count must be 0..={MAX_TRUSTED_KEYS}, got {count}"),
+        );
+    }
+    // SAFETY: per the caller's contract; count * 32 cannot overflow (count <= 64).
+    let bytes = unsafe { slice(keys, count * 32, &format!("{argument}.trusted_keys"))? };
+    Ok(TrustPolicy { keys: keys_from_bytes(bytes)?, min_package_version })
 }
 
 fn publish(model: Model, out: &mut *mut mle_model) -> Result<()> {
@@ -219,16 +276,20 @@ pub unsafe extern "C" fn mle_model_options_init(options: *mut mle_model_options,
 }
 
 /// Load a model from `path`: a directory holding `model.onnx` (plus `tokenizer.json` for text
-/// models and an optional `card.json`), or an `.onnx` file (its card may be `<stem>.card.json`).
-/// Only regular files are read, each at most `max_model_bytes`. `options` may be NULL
-/// (defaults). On success `*out` receives a model to release with `mle_model_free`.
+/// models and an optional `card.json`), an `.onnx` file (its card may be `<stem>.card.json`), or
+/// a model package made by `mle-pack` (one file; verified first under the options' trusted keys
+/// and minimum version, see docs/packages.md). Only regular files are read, each at most
+/// `max_model_bytes`. `options` may be NULL (defaults). On success `*out` receives a model to
+/// release with `mle_model_free`.
 ///
 /// Errors: `MLE_ERR_INVALID_ARGUMENT` (NULL path/out, an option out of range),
 /// `MLE_ERR_IO` (missing or unreadable file; a FIFO, socket or device),
 /// `MLE_ERR_MODEL_LIMIT` (a file above `max_model_bytes`), `MLE_ERR_MODEL_INVALID` (empty,
 /// truncated, corrupt ONNX, impossible shapes), `MLE_ERR_MODEL_UNSUPPORTED` (not a classifier,
 /// unsupported graph), `MLE_ERR_MODEL_CARD`, `MLE_ERR_TOKENIZER` (missing or invalid
-/// tokenizer.json).
+/// tokenizer.json); for packages and trusted keys `MLE_ERR_PACKAGE_INVALID`, `_UNSIGNED`,
+/// `_UNTRUSTED_KEY`, `_BAD_SIGNATURE`, `_TAMPERED`, `_FILES_MISMATCH`, `_OUTDATED` (a plain
+/// model is `_UNSIGNED` or `_OUTDATED` when trusted keys or a minimum version are set).
 ///
 /// # Safety
 /// `path` is NULL or a NUL-terminated path (any bytes but NUL on POSIX, UTF-8 elsewhere);
@@ -251,7 +312,9 @@ pub unsafe extern "C" fn mle_model_load(
 
 /// Load a model from memory: `onnx` (`onnx_len` bytes), the tokenizer.json bytes for text models
 /// (NULL/0 otherwise), and an optional sidecar card as NUL-terminated JSON text (NULL = none).
-/// The library copies what it needs; the buffers may be freed when the call returns.
+/// `onnx` may also be a model package (then give no tokenizer and no card: it carries its own),
+/// verified as `mle_model_load` verifies one. The library copies what it needs; the buffers may
+/// be freed when the call returns.
 ///
 /// Errors: as `mle_model_load`, plus `MLE_ERR_INVALID_UTF8` for a card that is not UTF-8.
 ///
@@ -319,6 +382,7 @@ pub unsafe extern "C" fn mle_model_get_details(model: *const mle_model, out: *mu
         // SAFETY: per this function's contract.
         let m = unsafe { model_ref(model, "model")? };
         let card = m.model.card();
+        let provenance = m.model.provenance();
         let details = mle_model_details {
             struct_size: 0,
             input_kind: m.model.input_kind() as i32,
@@ -333,6 +397,10 @@ pub unsafe extern "C" fn mle_model_get_details(model: *const mle_model, out: *mu
             plan_count: m.model.plan_lengths().len() as u32,
             input_element_type: m.model.input_element_type() as i32,
             handles_missing_values: u32::from(m.model.handles_missing_values()),
+            from_package: u32::from(provenance.package_version.is_some()),
+            package_version: provenance.package_version.unwrap_or(0),
+            signed_package: u32::from(provenance.signer.is_some()),
+            signer_public_key: provenance.signer.map(|k| k.0).unwrap_or([0; 32]),
         };
         // SAFETY: per this function's contract.
         unsafe { write_out(out, &details, "out") }

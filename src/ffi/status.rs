@@ -70,6 +70,28 @@ pub const MLE_ERR_MODEL_LIMIT: mle_status = 24;
 /// one handle per spool file (free the other, or give this one its own `spool_path`). Since C ABI
 /// 1.1.
 pub const MLE_ERR_SPOOL_LOCKED: mle_status = 25;
+/// A model package is not well formed (not a package, a manifest or signature that does not parse,
+/// a newer format version, an entry that is not a plain file). Since C ABI 1.3.
+pub const MLE_ERR_PACKAGE_INVALID: mle_status = 26;
+/// Trusted keys are configured (`mle_model_options.trusted_keys`, `mle_runtime_options.trusted_keys`)
+/// and the model is not a signed package (an unsigned package, or a plain ONNX file or directory).
+/// Since C ABI 1.3.
+pub const MLE_ERR_PACKAGE_UNSIGNED: mle_status = 27;
+/// The package is signed by a key that is not among the trusted keys; the message names the key.
+/// Since C ABI 1.3.
+pub const MLE_ERR_PACKAGE_UNTRUSTED_KEY: mle_status = 28;
+/// The package's signature does not verify over its manifest (the manifest changed after
+/// signing). Since C ABI 1.3.
+pub const MLE_ERR_PACKAGE_BAD_SIGNATURE: mle_status = 29;
+/// A file of the package does not have the size or SHA-256 its manifest lists (it changed after
+/// packing); the message names the file. Since C ABI 1.3.
+pub const MLE_ERR_PACKAGE_TAMPERED: mle_status = 30;
+/// A file the package's manifest lists is missing, or the package holds a file its manifest does
+/// not list; the message names it. Since C ABI 1.3.
+pub const MLE_ERR_PACKAGE_FILES_MISMATCH: mle_status = 31;
+/// The package's version is below `min_package_version` (or a plain ONNX model, which has no
+/// version, while a minimum is set): an older release is not taken back. Since C ABI 1.3.
+pub const MLE_ERR_PACKAGE_OUTDATED: mle_status = 32;
 
 /// The C code of a status.
 pub(crate) fn code(status: Status) -> mle_status {
@@ -109,6 +131,13 @@ mod tests {
             MLE_ERR_ABI_MISMATCH,
             MLE_ERR_MODEL_LIMIT,
             MLE_ERR_SPOOL_LOCKED,
+            MLE_ERR_PACKAGE_INVALID,
+            MLE_ERR_PACKAGE_UNSIGNED,
+            MLE_ERR_PACKAGE_UNTRUSTED_KEY,
+            MLE_ERR_PACKAGE_BAD_SIGNATURE,
+            MLE_ERR_PACKAGE_TAMPERED,
+            MLE_ERR_PACKAGE_FILES_MISMATCH,
+            MLE_ERR_PACKAGE_OUTDATED,
         ];
         assert_eq!(c.len(), Status::ALL.len());
         for (code, status) in c.iter().zip(Status::ALL) {

@@ -18,6 +18,7 @@ use tract_onnx::prelude::*;
 
 pub use crate::card::{BytesFeatures, InputKind, ModelCard, Postprocess};
 use crate::error::{fail, Error, Result, Status};
+use crate::package::{self, Provenance, TrustPolicy};
 pub(crate) use bytes::extract as extract_byte_features;
 pub(crate) use graph::{InputRole, InputSpec, Plan};
 pub(crate) use scores::{argmax, probabilities};
@@ -78,8 +79,14 @@ pub struct ModelOptions {
     pub plan_per_bucket: bool,
     /// Largest file [`Model::load`] reads (model, tokenizer, card), and largest ONNX buffer
     /// [`Model::from_bytes`] accepts: bigger ones are refused with [`Status::ModelLimit`] before
-    /// anything is allocated for them. Default 256 MiB.
+    /// anything is allocated for them. Default 256 MiB. A model package is one file, held to
+    /// this bound as a whole.
     pub max_model_bytes: u64,
+    /// Which models are taken: with trusted keys, only model packages signed by one of them (a
+    /// plain ONNX model or an unsigned package is refused, `PackageUnsigned`); with a minimum
+    /// package version, nothing older (`PackageOutdated`). The default takes any model, as
+    /// before packages existed. See [`package::open`] for every check.
+    pub trust: TrustPolicy,
 }
 
 impl Default for ModelOptions {
@@ -92,6 +99,7 @@ impl Default for ModelOptions {
             max_batch: DEFAULT_MAX_BATCH,
             plan_per_bucket: false,
             max_model_bytes: DEFAULT_MAX_MODEL_BYTES,
+            trust: TrustPolicy::default(),
         }
     }
 }
@@ -123,7 +131,7 @@ impl ModelOptions {
         if self.max_model_bytes == 0 {
             return fail(Status::InvalidArgument, "max_model_bytes must be at least 1");
         }
-        Ok(())
+        self.trust.validate()
     }
 }
 
@@ -156,6 +164,8 @@ pub(crate) struct ModelInner {
     /// padded.
     pub exact_lengths: bool,
     pub bytes: Option<BytesFeatures>,
+    /// Where the model comes from (its package's signer and version; empty for plain ONNX).
+    pub provenance: Provenance,
     /// Tensor/bytes models: values per example.
     pub example_len: usize,
     /// Tensor/bytes models: the shape of one example (input shape without the batch axis).
@@ -182,13 +192,24 @@ impl std::fmt::Debug for Model {
 
 impl Model {
     /// Load a model from a directory (holding `model.onnx`, and `tokenizer.json` for text
-    /// models, and optionally a `card.json` sidecar) or from an `.onnx` file (siblings looked up
-    /// next to it; the sidecar may also be named `<stem>.card.json`).
+    /// models, and optionally a `card.json` sidecar), from an `.onnx` file (siblings looked up
+    /// next to it; the sidecar may also be named `<stem>.card.json`), or from a model package
+    /// (one file made by `mle-pack`, verified under `options.trust` first: see [`package::open`]).
     pub fn load(path: impl AsRef<Path>, options: &ModelOptions) -> Result<Model> {
         options.validate()?;
         let limit = options.max_model_bytes;
         let files = files::locate(path.as_ref())?;
         let onnx = files::read_bounded(&files.onnx, limit, "max_model_bytes")?;
+        if package::looks_like_package(&onnx) {
+            return Model::from_package(&onnx, options)
+                .map_err(|e| Error::new(e.status(), format!("{}: {}", files.onnx.display(), e.message())));
+        }
+        options.trust.admit_loaded(&Provenance::default()).map_err(|e| {
+            Error::new(
+                e.status(),
+                format!("{}: a plain ONNX model, not a package: {}", path.as_ref().display(), e.message()),
+            )
+        })?;
         let sidecar = files
             .sidecar
             .as_deref()
@@ -201,6 +222,33 @@ impl Model {
             .map_err(|e| Error::new(e.status(), format!("{}: {}", files.onnx.display(), e.message())))?;
         drop(onnx);
         without_panics(|| Model::build_from_proto(proto, sidecar.as_deref(), &files.dir, options))
+    }
+
+    /// Load a model package from memory, verified under `options.trust` first (see
+    /// [`package::open`] for the checks and their statuses); the model is then built as
+    /// [`from_bytes`](Self::from_bytes) builds one, its card carrying the package's self-test
+    /// cases, and [`provenance`](Self::provenance) says who signed it.
+    pub fn from_package(bytes: &[u8], options: &ModelOptions) -> Result<Model> {
+        options.validate()?;
+        if bytes.len() as u64 > options.max_model_bytes {
+            return fail(Status::ModelLimit, too_large("the package", bytes.len(), options.max_model_bytes));
+        }
+        let package = package::open(bytes, &options.trust)?;
+        let sidecar = package.sidecar_card()?;
+        let onnx = package.file(package::MODEL).expect("package::open checks that a package has its model");
+        let proto = graph::decode(onnx)?;
+        let provenance = package.provenance.clone();
+        let tokenizer = package.file(package::TOKENIZER);
+        without_panics(|| {
+            let parsed = graph::parse(proto, sidecar.as_deref())?;
+            if tokenizer.is_none() && parsed.inputs.iter().any(|i| i.role == InputRole::TokenIds) {
+                return fail(
+                    Status::Tokenizer,
+                    format!("a text model's package needs its {} (mle-pack pack --tokenizer)", package::TOKENIZER),
+                );
+            }
+            Model::build(parsed, tokenizer, options, provenance)
+        })
     }
 
     fn build_from_proto(
@@ -221,7 +269,7 @@ impl Model {
         } else {
             None
         };
-        Model::build(parsed, tokenizer.as_deref(), options)
+        Model::build(parsed, tokenizer.as_deref(), options, Provenance::default())
     }
 
     /// Load a model from memory: the ONNX bytes, the tokenizer.json bytes (text models) and an
@@ -233,21 +281,31 @@ impl Model {
         options: &ModelOptions,
     ) -> Result<Model> {
         options.validate()?;
-        if onnx.len() as u64 > options.max_model_bytes {
-            return fail(
-                Status::ModelLimit,
-                format!(
-                    "the ONNX data has {} bytes, above the limit of {}: raise max_model_bytes to load it",
-                    onnx.len(),
-                    options.max_model_bytes
-                ),
-            );
+        if package::looks_like_package(onnx) {
+            if tokenizer_json.is_some() || sidecar_card.is_some() {
+                return fail(
+                    Status::InvalidArgument,
+                    "these bytes are a model package, which carries its own tokenizer and card: give neither",
+                );
+            }
+            return Model::from_package(onnx, options);
         }
+        if onnx.len() as u64 > options.max_model_bytes {
+            return fail(Status::ModelLimit, too_large("the ONNX data", onnx.len(), options.max_model_bytes));
+        }
+        options.trust.admit_loaded(&Provenance::default())?;
         let proto = graph::decode(onnx)?;
-        without_panics(|| Model::build(graph::parse(proto, sidecar_card)?, tokenizer_json, options))
+        without_panics(|| {
+            Model::build(graph::parse(proto, sidecar_card)?, tokenizer_json, options, Provenance::default())
+        })
     }
 
-    fn build(parsed: graph::ParsedGraph, tokenizer_json: Option<&[u8]>, options: &ModelOptions) -> Result<Model> {
+    fn build(
+        parsed: graph::ParsedGraph,
+        tokenizer_json: Option<&[u8]>,
+        options: &ModelOptions,
+        provenance: Provenance,
+    ) -> Result<Model> {
         let kind = parsed.kind;
         let executor = executor(options.threads)?;
 
@@ -365,6 +423,7 @@ impl Model {
             handles_missing: parsed.handles_missing,
             exact_lengths,
             bytes,
+            provenance,
             example_len,
             example_shape: parsed.example_shape.clone(),
             max_tokens,
@@ -513,6 +572,27 @@ impl Model {
         Ok((ids, tokens.truncated))
     }
 
+    /// The operators of the model's (first) plan and how many nodes each has, most frequent first:
+    /// what tract made of the graph, for `mle-pack inspect` and people reading logs.
+    pub fn plan_summary(&self) -> Vec<(String, usize)> {
+        let mut ops: Vec<(String, usize)> = Vec::new();
+        for node in &self.inner.plans[0].runnable.model().nodes {
+            let name = node.op().name();
+            match ops.iter_mut().find(|(op, _)| *op == name) {
+                Some((_, n)) => *n += 1,
+                None => ops.push((name.to_string(), 1)),
+            }
+        }
+        ops.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        ops
+    }
+
+    /// Where the model comes from: its package's signer, version and manifest hash (all empty for
+    /// a plain ONNX model).
+    pub fn provenance(&self) -> &Provenance {
+        &self.inner.provenance
+    }
+
     /// The options the model was loaded with.
     pub fn options(&self) -> &ModelOptions {
         &self.inner.options
@@ -523,6 +603,10 @@ impl Model {
     pub fn test_hooks(&self) -> &std::sync::Arc<crate::testing::ModelHooks> {
         &self.inner.test_hooks
     }
+}
+
+fn too_large(what: &str, size: usize, limit: u64) -> String {
+    format!("{what} has {size} bytes, above the limit of {limit}: raise max_model_bytes to load it")
 }
 
 /// Runs a load step with a panic inside tract (analysing or running a crafted graph) turned into

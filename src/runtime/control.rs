@@ -49,7 +49,12 @@ impl Runtime {
         let schema = current.schema();
         let mut slots = Vec::with_capacity(variants.len());
         for (i, v) in variants.iter().enumerate() {
-            if let Err(e) = schema.check(&v.model, &format!("variant {i}"), Status::InvalidArgument) {
+            let admitted = s
+                .options
+                .trust
+                .admit_loaded(v.model.provenance())
+                .and_then(|()| schema.check(&v.model, &format!("variant {i}"), Status::InvalidArgument));
+            if let Err(e) = admitted {
                 drop(previous);
                 return Err(s.refuse(i, &current.variants[0].version, &v.model.card().version, e));
             }
@@ -136,16 +141,40 @@ impl Runtime {
         options: &ModelOptions,
         cases: Option<&[SelfTestCase]>,
     ) -> Result<()> {
+        let model = self.load_for(variant, path.as_ref(), options)?;
+        self.swap(variant, &model, cases)
+    }
+
+    /// Loads the model at `path` and starts its rollout (see [`start_rollout`](Self::start_rollout));
+    /// a model that fails to load (a package that does not verify, a file that is not a model)
+    /// is refused the same way: event `SwapRefused` naming why, the deployment unchanged.
+    pub fn start_rollout_from_path(
+        &self,
+        variant: usize,
+        path: impl AsRef<std::path::Path>,
+        options: &ModelOptions,
+        config: RolloutConfig,
+        cases: Option<&[SelfTestCase]>,
+    ) -> Result<()> {
+        let model = self.load_for(variant, path.as_ref(), options)?;
+        self.start_rollout(variant, &model, config, cases)
+    }
+
+    /// Loads a model for `variant` under `options`, or under the runtime's trust policy when the
+    /// options have none; a failed load is refused (counter, last error, `SwapRefused` event).
+    fn load_for(&self, variant: usize, path: &std::path::Path, options: &ModelOptions) -> Result<Model> {
         let s = &*self.shared;
-        match Model::load(path.as_ref(), options) {
-            Ok(model) => self.swap(variant, &model, cases),
-            Err(e) => {
-                let d = s.current();
-                let from = d.variants.get(variant).map(|v| v.version.to_string()).unwrap_or_default();
-                let e = Error::new(e.status(), format!("{}: {}", path.as_ref().display(), e.message()));
-                Err(s.refuse(variant, &from, "", e))
-            }
-        }
+        let loaded = if options.trust == Default::default() && s.options.trust != Default::default() {
+            Model::load(path, &ModelOptions { trust: s.options.trust.clone(), ..options.clone() })
+        } else {
+            Model::load(path, options)
+        };
+        loaded.map_err(|e| {
+            let d = s.current();
+            let from = d.variants.get(variant).map(|v| v.version.to_string()).unwrap_or_default();
+            let e = Error::new(e.status(), format!("{}: {}", path.display(), e.message()));
+            s.refuse(variant, &from, "", e)
+        })
     }
 
     /// A deliberate change of input schema: `model` replaces production even though it takes
@@ -168,7 +197,8 @@ impl Runtime {
             );
         }
         let old = &current.variants[0];
-        if let Err(e) = s.admit_self_test(model, cases) {
+        let admitted = s.options.trust.admit_loaded(model.provenance()).and_then(|()| s.admit_self_test(model, cases));
+        if let Err(e) = admitted {
             drop(previous);
             return Err(s.refuse(0, &old.version, &model.card().version, e));
         }
@@ -302,7 +332,12 @@ impl Runtime {
         let current = s.current();
         let kind = current.variants[0].model.input_kind();
         // The shadow's answers never reach the host: its labels may differ, its inputs may not.
-        if let Err(e) = current.schema().inputs_only().check(model, "the shadow", Status::InvalidArgument) {
+        let admitted = s
+            .options
+            .trust
+            .admit_loaded(model.provenance())
+            .and_then(|()| current.schema().inputs_only().check(model, "the shadow", Status::InvalidArgument));
+        if let Err(e) = admitted {
             return Err(s.refuse(0, "", &model.card().version, e));
         }
         let slot = Arc::new(Slot::new(model, 1, &s.options)?);
@@ -345,6 +380,7 @@ impl Shared {
         model: &Model,
         cases: Option<&[SelfTestCase]>,
     ) -> Result<Vec<SelfTestCase>> {
+        self.options.trust.admit_loaded(model.provenance())?;
         current.schema().check(model, "model", Status::SelfTestFailed)?;
         self.admit_self_test(model, cases)
     }

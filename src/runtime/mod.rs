@@ -65,6 +65,12 @@ impl Runtime {
     /// (each runs its warm-up) and, unless disabled, the supervisor thread.
     pub fn new(production: &Model, options: RuntimeOptions) -> Result<Runtime> {
         options.validate()?;
+        options.trust.admit_loaded(production.provenance()).map_err(|e| {
+            Error::new(
+                e.status(),
+                format!("the production model is refused by the runtime's trust policy: {}", e.message()),
+            )
+        })?;
         let slot = Arc::new(Slot::new(production, options.max_concurrency, &options)?);
         let deployment = Deployment {
             experiment: Arc::from(options.experiment.as_str()),

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use crate::deploy::staleness::StalenessThresholds;
 use crate::error::{fail, Error, Result, Status};
+use crate::package::TrustPolicy;
 use crate::session::SessionOptions;
 use crate::telemetry::Telemetry;
 use crate::{Model, MonitorConfig};
@@ -42,6 +43,14 @@ pub struct RuntimeOptions {
     /// Where requests and events are recorded for upload (default none). Each evaluation moves
     /// queued records into the spool; shutdown does it a last time.
     pub telemetry: Option<Telemetry>,
+    /// Which models the runtime takes, whoever loaded them: with trusted keys, only models loaded
+    /// from a package signed by one of them; with a minimum package version, nothing older. The
+    /// production model at creation, swaps, rollouts, experiment variants, schema changes and the
+    /// shadow are all checked ([`Model::provenance`](crate::Model::provenance)); a refused model
+    /// leaves the deployment as it was, with a `SwapRefused` event saying why. Loads the runtime
+    /// does itself (`swap_from_path`, `start_rollout_from_path`) verify under this policy when
+    /// their model options have none. Default: any model.
+    pub trust: TrustPolicy,
 }
 
 impl Default for RuntimeOptions {
@@ -58,6 +67,7 @@ impl Default for RuntimeOptions {
             staleness: StalenessThresholds::default(),
             supervisor_thread: true,
             telemetry: None,
+            trust: TrustPolicy::default(),
         }
     }
 }
@@ -84,7 +94,7 @@ impl RuntimeOptions {
             return fail(Status::InvalidArgument, "staleness: need 0 <= warning_days <= critical_days");
         }
         self.monitor.validate().map_err(Error::from)?;
-        Ok(())
+        self.trust.validate()
     }
 }
 

@@ -30,6 +30,10 @@ pub struct Profile {
     pub ops: Vec<OpTime>,
     /// One whole run, mean (tract's own per-run work beside the operators included).
     pub run: Duration,
+    /// The matrix-product kernels the plan uses: each distinct shape and kernel choice of its
+    /// `OptMatMul` nodes as tract describes it ("Mult: m:S k:384 n:1536 with [...]"), with how many
+    /// nodes share it.
+    pub kernels: Vec<(String, usize)>,
 }
 
 impl Session {
@@ -77,6 +81,15 @@ impl Session {
         let mut ops: Vec<OpTime> =
             per_node.into_iter().map(|(op, time)| OpTime { nodes: nodes(&op), op, time: time / runs as u32 }).collect();
         ops.sort_by_key(|o| std::cmp::Reverse(o.time));
-        Ok(Profile { tokens: count.max(1), ops, run: whole / runs as u32 })
+        let mut kernels: Vec<(String, usize)> = Vec::new();
+        for node in graph.nodes.iter().filter(|n| n.op().name() == "OptMatMul") {
+            for line in node.op().info().unwrap_or_default().into_iter().filter(|l| l.starts_with("Mult:")) {
+                match kernels.iter_mut().find(|(k, _)| *k == line) {
+                    Some((_, n)) => *n += 1,
+                    None => kernels.push((line, 1)),
+                }
+            }
+        }
+        Ok(Profile { tokens: count.max(1), ops, run: whole / runs as u32, kernels })
     }
 }

@@ -16,6 +16,7 @@
  */
 #define _DEFAULT_SOURCE /* mkstemps, mkdtemp */
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <math.h>
 #include <pthread.h>
@@ -138,7 +139,7 @@ static void test_version_and_status(void) {
     EXPECT(strcmp(mle_version(), MLE_VERSION_STRING) == 0, "mle_version %s != header %s", mle_version(),
            MLE_VERSION_STRING);
     EXPECT(MLE_VERSION_MAJOR >= 0 && MLE_VERSION_MINOR >= 0 && MLE_VERSION_PATCH >= 0, "version macros");
-    for (code = MLE_OK; code <= MLE_ERR_SPOOL_LOCKED; code++) {
+    for (code = MLE_OK; code <= MLE_ERR_PACKAGE_OUTDATED; code++) {
         const char *s = mle_status_str(code);
         EXPECT(s != NULL && strlen(s) > 0 && strcmp(s, "unknown status") != 0, "status %d has no string", code);
     }
@@ -147,7 +148,9 @@ static void test_version_and_status(void) {
     /* and the one ABI 1.1 added follows them */
     EXPECT(MLE_ERR_SPOOL_LOCKED == 25 && strstr(mle_status_str(MLE_ERR_SPOOL_LOCKED), "spool") != NULL,
            "MLE_ERR_SPOOL_LOCKED: %s", mle_status_str(MLE_ERR_SPOOL_LOCKED));
-    EXPECT(strcmp(mle_status_str(MLE_ERR_SPOOL_LOCKED + 1), "unknown status") == 0, "first unused code");
+    /* and ABI 1.3's package statuses follow it */
+    EXPECT(MLE_ERR_PACKAGE_INVALID == 26 && MLE_ERR_PACKAGE_OUTDATED == 32, "ABI 1.3 status numbers");
+    EXPECT(strcmp(mle_status_str(MLE_ERR_PACKAGE_OUTDATED + 1), "unknown status") == 0, "first unused code");
     EXPECT(strcmp(mle_status_str(-1), "unknown status") == 0, "negative code");
     EXPECT(strcmp(mle_status_str(9999), "unknown status") == 0, "large code");
     EXPECT(mle_last_error() != NULL, "last error never NULL");
@@ -158,7 +161,7 @@ static void test_version_and_status(void) {
 static void test_abi_version(void) {
     uint32_t major = MLE_ABI_VERSION_MAJOR, minor = MLE_ABI_VERSION_MINOR;
     char program[32], library[32];
-    EXPECT(MLE_ABI_VERSION == ((1u << 16) | 2u), "this header describes ABI 1.2, got %#x", (unsigned)MLE_ABI_VERSION);
+    EXPECT(MLE_ABI_VERSION == ((1u << 16) | 3u), "this header describes ABI 1.3, got %#x", (unsigned)MLE_ABI_VERSION);
     EXPECT(mle_abi_version() == MLE_ABI_VERSION, "library ABI %#x, header %#x", (unsigned)mle_abi_version(),
            (unsigned)MLE_ABI_VERSION);
     EXPECT_STATUS(mle_abi_check(MLE_ABI_VERSION), MLE_OK);
@@ -2877,6 +2880,187 @@ static void test_spool_damage(void) {
  * a size below the struct's, a size above any struct (refused before anything is written), the
  * exact size, and a larger struct from a newer header (all of it zeroed, defaults written, its
  * size kept). */
+/* ------------------------------------------------------------------------------------------- */
+/* Model packages (tests/data/packages, made by make_packages.sh): loading, the trust options, the
+ * details a package reports, each refusal's own status, and a runtime with trusted keys. */
+
+/* The 32 bytes of a public key written as 64 hex digits in `relative`; 0 on success. */
+static int read_public_key(const char *relative, uint8_t key[32]) {
+    size_t len = 0, i;
+    unsigned char *hex = read_file(path_of(relative), &len);
+    int bad = hex == NULL || len < 64;
+    if (hex) hex[len] = 0; /* read_file leaves room for it: sscanf reads a C string */
+    for (i = 0; !bad && i < 32; i++) {
+        unsigned v = 0;
+        if (sscanf((const char *)hex + 2 * i, "%2x", &v) != 1) bad = 1;
+        key[i] = (uint8_t)v;
+    }
+    free(hex);
+    return bad;
+}
+
+/* The offset of `name`'s contents in a tar (walking its 512-byte headers), or 0. */
+static size_t tar_data_offset(const unsigned char *tar, size_t len, const char *name) {
+    size_t at = 0;
+    while (at + 512 <= len) {
+        char size_field[13];
+        size_t size;
+        memcpy(size_field, tar + at + 124, 12);
+        size_field[12] = 0;
+        size = (size_t)strtoull(size_field, NULL, 8);
+        if (strncmp((const char *)tar + at, name, 100) == 0) return at + 512;
+        at += 512 + (size + 511) / 512 * 512;
+    }
+    return 0;
+}
+
+static void test_packages(void) {
+    const char *unsigned_path = path_of("tests/data/packages/breast-unsigned.mlepkg");
+    const char *signed_path = path_of("tests/data/packages/breast-signed.mlepkg");
+    uint8_t keys[2][32];
+    mle_model_options options;
+    mle_model_details details;
+    mle_model *model = NULL, *plain = NULL;
+    mle_runtime *rt = NULL;
+    mle_runtime_options ropts;
+    struct event_log log = {{0}, 0, 0, 0};
+    unsigned char *bytes;
+    size_t len = 0, at;
+    char tampered_path[] = "/tmp/mle_abi_pkg_XXXXXX";
+    int fd;
+
+    EXPECT(read_public_key("tests/data/packages/test-key.pub", keys[1]) == 0, "read the test key");
+    memset(keys[0], 0x42, 32); /* a key that signed nothing */
+
+    /* Without keys: an unsigned package loads and says what it is. */
+    EXPECT_STATUS(mle_model_load(unsigned_path, NULL, &model), MLE_OK);
+    SIZED(details);
+    EXPECT_STATUS(mle_model_get_details(model, &details), MLE_OK);
+    EXPECT(details.from_package == 1 && details.package_version == 3 && details.signed_package == 0,
+           "unsigned package details: %u %llu %u", details.from_package, (unsigned long long)details.package_version,
+           details.signed_package);
+    mle_model_free(model);
+    model = NULL;
+    EXPECT_STATUS(mle_model_load(path_of("models/digits-mlp"), NULL, &plain), MLE_OK);
+    SIZED(details);
+    EXPECT_STATUS(mle_model_get_details(plain, &details), MLE_OK);
+    EXPECT(details.from_package == 0 && details.signed_package == 0, "a plain model is not a package");
+
+    /* With the trusted key: the signed package loads, the unsigned one and plain models do not. */
+    EXPECT_STATUS(mle_model_options_init(&options, sizeof options), MLE_OK);
+    options.trusted_keys = &keys[0][0];
+    options.trusted_key_count = 2;
+    EXPECT_STATUS(mle_model_load(signed_path, &options, &model), MLE_OK);
+    SIZED(details);
+    EXPECT_STATUS(mle_model_get_details(model, &details), MLE_OK);
+    EXPECT(details.signed_package == 1 && memcmp(details.signer_public_key, keys[1], 32) == 0,
+           "the signer is reported");
+    mle_model_free(model);
+    model = NULL;
+    EXPECT_ERROR(mle_model_load(unsigned_path, &options, &model), MLE_ERR_PACKAGE_UNSIGNED, "not signed");
+    EXPECT_ERROR(mle_model_load(path_of("models/digits-mlp"), &options, &model), MLE_ERR_PACKAGE_UNSIGNED,
+                 "plain ONNX");
+    options.trusted_key_count = 1; /* only the key that signed nothing */
+    EXPECT_ERROR(mle_model_load(signed_path, &options, &model), MLE_ERR_PACKAGE_UNTRUSTED_KEY, "not among");
+    options.trusted_key_count = 2;
+    options.min_package_version = 4;
+    EXPECT_ERROR(mle_model_load(signed_path, &options, &model), MLE_ERR_PACKAGE_OUTDATED, "minimum of 4");
+    options.min_package_version = 3;
+    /* with keys, any bytes that are not a signed package are refused, even none */
+    EXPECT_STATUS(mle_model_load_bytes(NULL, 0, NULL, 0, NULL, &options, &model), MLE_ERR_PACKAGE_UNSIGNED);
+    {
+        /* package bytes with a tokenizer or a card beside them: the package carries its own */
+        size_t n = 0;
+        unsigned char *pkg = read_file(signed_path, &n);
+        EXPECT_ERROR(mle_model_load_bytes(pkg, n, (const uint8_t *)"{}", 2, NULL, &options, &model),
+                     MLE_ERR_INVALID_ARGUMENT, "carries its own");
+        free(pkg);
+    }
+
+    /* A changed byte in the model file, from memory and from a path. */
+    bytes = read_file(signed_path, &len);
+    EXPECT(bytes != NULL, "read the signed package");
+    if (bytes) {
+        mle_model *loaded = NULL;
+        EXPECT_STATUS(mle_model_load_bytes(bytes, len, NULL, 0, NULL, &options, &loaded), MLE_OK);
+        mle_model_free(loaded);
+        at = tar_data_offset(bytes, len, "model.onnx");
+        EXPECT(at > 0 && at + 200 < len, "model.onnx in the package");
+        bytes[at + 100] ^= 0x01;
+        EXPECT_ERROR(mle_model_load_bytes(bytes, len, NULL, 0, NULL, &options, &model), MLE_ERR_PACKAGE_TAMPERED,
+                     "model.onnx");
+        EXPECT_ERROR(mle_model_load_bytes(bytes, len, NULL, 0, NULL, NULL, &model), MLE_ERR_PACKAGE_TAMPERED,
+                     "SHA-256");
+        fd = mkstemp(tampered_path);
+        EXPECT(fd >= 0, "temp file");
+        if (fd >= 0) {
+            close(fd);
+            write_file(tampered_path, bytes, len);
+        }
+        /* the first 600 bytes of a package: a broken container */
+        EXPECT_STATUS(mle_model_load_bytes(bytes, 600, NULL, 0, NULL, NULL, &model), MLE_ERR_PACKAGE_INVALID);
+        free(bytes);
+    }
+
+    /* Bad trust options: too many keys, keys missing, an old struct without them. */
+    options.trusted_key_count = 65;
+    EXPECT_ERROR(mle_model_load(signed_path, &options, &model), MLE_ERR_INVALID_ARGUMENT, "trusted_key_count");
+    options.trusted_keys = NULL;
+    options.trusted_key_count = 1;
+    EXPECT_ERROR(mle_model_load(signed_path, &options, &model), MLE_ERR_INVALID_ARGUMENT, "trusted_keys");
+    EXPECT_STATUS(mle_model_options_init(&options, sizeof options), MLE_OK);
+    options.struct_size = (uint32_t)offsetof(mle_model_options, trusted_keys); /* an ABI 1.2 program */
+    EXPECT_STATUS(mle_model_load(unsigned_path, &options, &model), MLE_OK);
+    mle_model_free(model);
+    model = NULL;
+
+    /* A runtime with the trusted key: the plain production model is refused; with the signed
+     * one, loads that do not verify are refused with their status and an event, and the old
+     * model keeps serving. */
+    runtime_options(&ropts);
+    ropts.supervisor_thread = 0;
+    ropts.max_concurrency = 1;
+    ropts.trusted_keys = &keys[1][0];
+    ropts.trusted_key_count = 1;
+    EXPECT_ERROR(mle_runtime_new(plain, &ropts, &rt), MLE_ERR_PACKAGE_UNSIGNED, "trust policy");
+    EXPECT(rt == NULL, "no runtime");
+    EXPECT_STATUS(mle_model_options_init(&options, sizeof options), MLE_OK);
+    options.trusted_keys = &keys[1][0];
+    options.trusted_key_count = 1;
+    EXPECT_STATUS(mle_model_load(signed_path, &options, &model), MLE_OK);
+    EXPECT_STATUS(mle_runtime_new(model, &ropts, &rt), MLE_OK);
+    if (rt) {
+        mle_served served;
+        float row[30] = {0};
+        EXPECT_STATUS(mle_runtime_set_event_callback(rt, on_event, &log, free_event_log), MLE_OK);
+        EXPECT_ERROR(mle_runtime_swap_path(rt, 0, unsigned_path, NULL, NULL, 0), MLE_ERR_PACKAGE_UNSIGNED, "not signed");
+        EXPECT_ERROR(mle_runtime_start_rollout_path(rt, 0, tampered_path, NULL, NULL, NULL, 0),
+                     MLE_ERR_PACKAGE_TAMPERED, "model.onnx");
+        EXPECT_STATUS(mle_runtime_swap(rt, 0, plain, NULL, 0), MLE_ERR_PACKAGE_UNSIGNED);
+        EXPECT(log.count == 3 && log.kinds[0] == MLE_EVENT_SWAP_REFUSED && log.kinds[1] == MLE_EVENT_SWAP_REFUSED &&
+                   log.kinds[2] == MLE_EVENT_SWAP_REFUSED,
+               "three refusals, three events (%d)", log.count);
+        SIZED(served);
+        EXPECT_STATUS(mle_runtime_classify_f32(rt, "u", row, 30, &served, NULL, 0, NULL), MLE_OK);
+        EXPECT(strcmp(served.version, "3.0.0") == 0, "the signed model keeps serving: %s", served.version);
+        /* bad arguments of the new call */
+        EXPECT_STATUS(mle_runtime_start_rollout_path(NULL, 0, signed_path, NULL, NULL, NULL, 0),
+                      MLE_ERR_INVALID_ARGUMENT);
+        EXPECT_STATUS(mle_runtime_start_rollout_path(rt, 0, NULL, NULL, NULL, NULL, 0), MLE_ERR_INVALID_ARGUMENT);
+        EXPECT_STATUS(mle_runtime_start_rollout_path(rt, 5, signed_path, NULL, NULL, NULL, 0),
+                      MLE_ERR_INVALID_ARGUMENT);
+        /* the signed package itself rolls out */
+        EXPECT_STATUS(mle_runtime_start_rollout_path(rt, 0, signed_path, NULL, NULL, NULL, 0), MLE_OK);
+        mle_runtime_free(rt);
+        EXPECT(log.freed == 1, "event userdata freed with the runtime");
+    }
+    ropts.trusted_key_count = 65;
+    EXPECT_ERROR(mle_runtime_new(model, &ropts, &rt), MLE_ERR_INVALID_ARGUMENT, "trusted_key_count");
+    mle_model_free(model);
+    mle_model_free(plain);
+    remove(tampered_path);
+}
+
 static void test_init_functions(void) {
     unsigned char *huge = calloc(1, (1u << 20) + 64);
     EXPECT(huge != NULL, "calloc");
@@ -3008,6 +3192,7 @@ int main(int argc, char **argv) {
     test_exp_histogram();
     test_telemetry();
     test_spool_damage();
+    test_packages();
     test_init_functions();
     test_null_arguments();
     printf("%d checks, %d failures\n", checks, failures);

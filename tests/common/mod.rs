@@ -102,3 +102,54 @@ pub fn breast_rows() -> Vec<Vec<f32>> {
     let mut reader = csv::Reader::from_path(model_dir("breast-cancer-logreg").join("heldout.csv")).unwrap();
     reader.records().map(|r| r.unwrap().iter().take(30).map(|v| v.parse::<f32>().unwrap()).collect()).collect()
 }
+
+/// A small deterministic generator (xorshift64*): the same sequence on every run.
+pub struct Rng(pub u64);
+
+impl Rng {
+    /// The next 64 random bits.
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    /// True with probability `p`.
+    pub fn chance(&mut self, p: f64) -> bool {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64 <= p
+    }
+
+    /// A number in `0..n` (0 when `n` is 0).
+    pub fn below(&mut self, n: usize) -> usize {
+        if n == 0 {
+            0
+        } else {
+            (self.next() % n as u64) as usize
+        }
+    }
+}
+
+/// A runtime event to record in telemetry (a rollout step; `id` in the message).
+pub fn telemetry_event(id: u64) -> mlops_edge::runtime::Event {
+    mlops_edge::runtime::Event {
+        kind: mlops_edge::runtime::EventKind::RolloutAdvanced,
+        variant: 0,
+        from_version: "1.0".into(),
+        to_version: "2.0".into(),
+        stage_percent: 25,
+        level: mlops_edge::Level::Warning,
+        message: format!("record {id}"),
+    }
+}
+
+/// The events a runtime emits, as its callback receives them.
+pub type Events = std::sync::Arc<std::sync::Mutex<Vec<mlops_edge::runtime::Event>>>;
+
+/// Sets `runtime`'s event callback to one that keeps every event.
+pub fn record_events(runtime: &mlops_edge::Runtime) -> Events {
+    let events: Events = std::sync::Arc::default();
+    let sink = std::sync::Arc::clone(&events);
+    runtime.set_event_callback(Some(Box::new(move |e| sink.lock().unwrap().push(e.clone()))));
+    events
+}

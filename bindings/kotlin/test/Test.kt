@@ -133,6 +133,12 @@ private fun constants(c: CLayout) {
         "Status.SHUTTING_DOWN" to Status.SHUTTING_DOWN, "Status.SELF_TEST_FAILED" to Status.SELF_TEST_FAILED,
         "Status.SESSION_BUSY" to Status.SESSION_BUSY, "Status.ABI_MISMATCH" to Status.ABI_MISMATCH,
         "Status.MODEL_LIMIT" to Status.MODEL_LIMIT, "Status.SPOOL_LOCKED" to Status.SPOOL_LOCKED,
+        "Status.PACKAGE_INVALID" to Status.PACKAGE_INVALID, "Status.PACKAGE_UNSIGNED" to Status.PACKAGE_UNSIGNED,
+        "Status.PACKAGE_UNTRUSTED_KEY" to Status.PACKAGE_UNTRUSTED_KEY,
+        "Status.PACKAGE_BAD_SIGNATURE" to Status.PACKAGE_BAD_SIGNATURE,
+        "Status.PACKAGE_TAMPERED" to Status.PACKAGE_TAMPERED,
+        "Status.PACKAGE_FILES_MISMATCH" to Status.PACKAGE_FILES_MISMATCH,
+        "Status.PACKAGE_OUTDATED" to Status.PACKAGE_OUTDATED,
         "InputKind.TEXT" to InputKind.TEXT, "InputKind.TENSOR" to InputKind.TENSOR, "InputKind.BYTES" to InputKind.BYTES,
         "ElementType.FLOAT32" to ElementType.FLOAT32, "ElementType.FLOAT64" to ElementType.FLOAT64,
         "ElementType.INT64" to ElementType.INT64, "ElementType.INT32" to ElementType.INT32,
@@ -180,7 +186,7 @@ private fun abi(c: CLayout) {
     expect(fromC(lib.mle_last_error()).contains("${MlopsEdge.ABI_VERSION_MAJOR + 1}.0"), "the message names the program's ABI")
     expect(lib.mle_abi_check(MlopsEdge.ABI_VERSION + 1) == Status.ABI_MISMATCH, "a newer minor version: ABI_MISMATCH")
     // This binding mirrors ABI 1.2; the library also serves programs built for 1.0 and 1.1.
-    expect(MlopsEdge.ABI_VERSION_MAJOR == 1 && MlopsEdge.ABI_VERSION_MINOR == 2, "the binding mirrors ABI 1.2")
+    expect(MlopsEdge.ABI_VERSION_MAJOR == 1 && MlopsEdge.ABI_VERSION_MINOR == 3, "the binding mirrors ABI 1.3")
     expect(lib.mle_abi_check(MlopsEdge.ABI_VERSION_MAJOR shl 16) == Status.OK, "an older minor of the same major is served")
     if (MlopsEdge.ABI_VERSION_MAJOR > 0) {
         expect(lib.mle_abi_check((MlopsEdge.ABI_VERSION_MAJOR - 1) shl 16) == Status.ABI_MISMATCH, "an older major: ABI_MISMATCH")
@@ -514,6 +520,43 @@ private fun stateless() {
 }
 
 /** The runtime: telemetry, experiment, hook, events, swaps, shadow, rollout, health, shutdown. */
+/** ABI 1.3's model packages (tests/data/packages): the trust options and what a package reports. */
+private fun packages(root: String) {
+    val dir = "$root/tests/data/packages"
+    val key = File("$dir/test-key.pub").readText().trim().chunked(2).map { it.toInt(16).toByte() }.toByteArray()
+    val trusted = ModelOptions(trustedKeys = listOf(key))
+    Model.load("$dir/breast-signed.mlepkg", trusted).use { m ->
+        expect(m.info.fromPackage && m.info.signedPackage && m.info.packageVersion == 3L &&
+            m.info.signerPublicKey.contentEquals(key), "a signed package reports its signer: ${m.info}")
+    }
+    Model.load("$dir/breast-unsigned.mlepkg").use { m ->
+        expect(m.info.fromPackage && !m.info.signedPackage, "an unsigned package loads without keys")
+    }
+    val unsigned = errorOf { Model.load("$dir/breast-unsigned.mlepkg", trusted) }
+    expect(unsigned?.status == Status.PACKAGE_UNSIGNED, "with a trusted key an unsigned package: PACKAGE_UNSIGNED (${unsigned?.message})")
+    expect(statusOf { Model.load("$root/models/digits-mlp", trusted) } == Status.PACKAGE_UNSIGNED, "a plain model too")
+    val other = ModelOptions(trustedKeys = listOf(ByteArray(32) { 7 }))
+    expect(statusOf { Model.load("$dir/breast-signed.mlepkg", other) } == Status.PACKAGE_UNTRUSTED_KEY, "another key: PACKAGE_UNTRUSTED_KEY")
+    expect(statusOf { Model.load("$dir/breast-signed.mlepkg", trusted.copy(minPackageVersion = 4)) } == Status.PACKAGE_OUTDATED,
+        "an older package: PACKAGE_OUTDATED")
+    val changed = File("$dir/breast-signed.mlepkg").readBytes()
+    changed[changed.size / 2] = (changed[changed.size / 2].toInt() xor 0x10).toByte()
+    expect(statusOf { Model.loadBytes(changed, options = trusted) } in listOf(Status.PACKAGE_TAMPERED, Status.PACKAGE_INVALID),
+        "a changed byte is refused")
+    expect(runCatching { Model.load("$dir/breast-signed.mlepkg", ModelOptions(trustedKeys = listOf(ByteArray(31)))) }
+        .exceptionOrNull() is IllegalArgumentException, "a key of 31 bytes is refused by the binding")
+    // A runtime with the key takes the signed package and refuses a plain model.
+    Model.load("$root/models/breast-cancer-logreg").use { plain ->
+        expect(statusOf { Runtime(plain, RuntimeOptions(supervisorThread = false, trustedKeys = listOf(key))).close() } ==
+            Status.PACKAGE_UNSIGNED, "a runtime with trusted keys refuses a plain production model")
+    }
+    Model.load("$dir/breast-signed.mlepkg", trusted).use { m ->
+        Runtime(m, RuntimeOptions(supervisorThread = false, maxConcurrency = 1, trustedKeys = listOf(key))).use { rt ->
+            expect(rt.classifyFloats("u", rows30()).version == "3.0.0", "the signed package serves")
+        }
+    }
+}
+
 private fun runtime(root: String) {
     val batches = mutableListOf<String>()
     var failNext = true
@@ -827,6 +870,7 @@ fun main(args: Array<String>) {
     part("runtime") { runtime(root) }
     part("input schema") { inputSchema(root) }
     part("spool") { spool(root) }
+    part("packages") { packages(root) }
     println("$checks checks, $failures failures")
     System.exit(if (failures == 0) 0 else 1)
 }

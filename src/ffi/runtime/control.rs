@@ -343,23 +343,74 @@ pub unsafe extern "C" fn mle_runtime_start_rollout(
 ) -> mle_status {
     guard(|| {
         // SAFETY: per this function's contract.
-        let (rt, model, cases) =
-            unsafe { (runtime_ref(runtime)?, model_ref(candidate, "candidate")?, cases_from_c(cases, count)?) };
-        let config = if options.is_null() {
-            RolloutConfig::default()
-        } else {
-            // SAFETY: per this function's contract.
-            let o = unsafe { read_in(options, "options")? };
-            if o.stage_count as usize > MLE_MAX_STAGES || o.auto_promote > 1 {
-                return fail(Status::InvalidArgument, "stage_count must be at most 8 and auto_promote 0 or 1");
-            }
-            RolloutConfig {
-                stages_percent: o.stages_percent[..o.stage_count as usize].to_vec(),
-                requests_per_stage: o.requests_per_stage,
-                auto_promote: o.auto_promote == 1,
-            }
+        let (rt, model, cases, config) = unsafe {
+            (
+                runtime_ref(runtime)?,
+                model_ref(candidate, "candidate")?,
+                cases_from_c(cases, count)?,
+                rollout_config_from_c(options)?,
+            )
         };
         rt.start_rollout(variant, &model.model, config, cases.as_deref())
+    })
+}
+
+/// Load the model at `path` with `model_options` (NULL: defaults, under the runtime's trusted
+/// keys; same path rule as `mle_model_load`, a model package included) and start its rollout as
+/// `mle_runtime_start_rollout` does. A model that fails to load — a package that does not verify,
+/// a file that is not a model — is refused the same way as one that fails its self-test: event
+/// `MLE_EVENT_SWAP_REFUSED` with the reason, the load's status returned, the deployment unchanged.
+/// Since C ABI 1.3.
+///
+/// Errors: as `mle_model_load` and `mle_runtime_start_rollout`.
+///
+/// # Safety
+/// As `mle_runtime_start_rollout`, with `path` NULL or NUL-terminated and `model_options` NULL or
+/// a struct of `struct_size` bytes.
+///
+/// Thread safety: safe from any thread (control calls are serialised).
+#[no_mangle]
+pub unsafe extern "C" fn mle_runtime_start_rollout_path(
+    runtime: *const mle_runtime,
+    variant: usize,
+    path: *const c_char,
+    model_options: *const mle_model_options,
+    options: *const mle_rollout_options,
+    cases: *const mle_self_test_case,
+    count: usize,
+) -> mle_status {
+    guard(|| {
+        // SAFETY: per this function's contract.
+        let (rt, path, model_options, config, cases) = unsafe {
+            (
+                runtime_ref(runtime)?,
+                path_from_c(path, "path")?,
+                model_options_from_c(model_options)?,
+                rollout_config_from_c(options)?,
+                cases_from_c(cases, count)?,
+            )
+        };
+        rt.start_rollout_from_path(variant, path, &model_options, config, cases.as_deref())
+    })
+}
+
+/// Rollout options from C (NULL: the defaults).
+///
+/// # Safety
+/// `options` is NULL or a struct of `struct_size` bytes.
+unsafe fn rollout_config_from_c(options: *const mle_rollout_options) -> Result<RolloutConfig> {
+    if options.is_null() {
+        return Ok(RolloutConfig::default());
+    }
+    // SAFETY: per the caller's contract.
+    let o = unsafe { read_in(options, "options")? };
+    if o.stage_count as usize > MLE_MAX_STAGES || o.auto_promote > 1 {
+        return fail(Status::InvalidArgument, "stage_count must be at most 8 and auto_promote 0 or 1");
+    }
+    Ok(RolloutConfig {
+        stages_percent: o.stages_percent[..o.stage_count as usize].to_vec(),
+        requests_per_stage: o.requests_per_stage,
+        auto_promote: o.auto_promote == 1,
     })
 }
 

@@ -16,7 +16,7 @@ use super::abi::{check_out, init, read_in, write_out};
 use super::args::{c_string, copy_text, optional_out_slice, output, slice, utf8, write_optional};
 use super::boundary::guard;
 use super::handle::{self, Handle};
-use super::model::{mle_model, model_ref};
+use super::model::{mle_model, model_ref, trust_from_c};
 use super::monitor_types::{config_from_c, thresholds_from_c};
 use super::session::pool_mode;
 use super::status::mle_status;
@@ -96,6 +96,8 @@ unsafe fn options_from_c(o: &mle_runtime_options) -> Result<RuntimeOptions> {
         supervisor_thread: o.supervisor_thread == 1,
         // SAFETY: per the caller's contract: NULL or a live telemetry handle.
         telemetry: unsafe { telemetry_option(o.telemetry)? },
+        // SAFETY: per the caller's contract: `trusted_key_count` keys at `trusted_keys` (or NULL).
+        trust: unsafe { trust_from_c(o.trusted_keys, o.trusted_key_count, o.min_package_version, "options")? },
     };
     options.validate()?;
     Ok(options)

@@ -90,6 +90,20 @@ pub struct mle_runtime_options {
     /// Telemetry recording every request (sampled) and event, or NULL (default). The runtime
     /// keeps its own reference: the handle may be freed before the runtime.
     pub telemetry: *const mle_telemetry,
+    /// Trusted Ed25519 public keys, 32 bytes each, back to back (`trusted_key_count`, at most 64),
+    /// or NULL. With keys, the runtime takes only models loaded from a package signed by one of
+    /// them — the production model at `mle_runtime_new`, swaps, rollouts, experiment variants,
+    /// schema changes, the shadow — whoever loaded them; anything else is refused
+    /// (`MLE_ERR_PACKAGE_UNSIGNED`, `MLE_ERR_PACKAGE_UNTRUSTED_KEY`) with event
+    /// `MLE_EVENT_SWAP_REFUSED`, the deployment unchanged. `mle_runtime_swap_path` and
+    /// `mle_runtime_start_rollout_path` load under these keys when their model options have
+    /// none. The keys are copied. Since C ABI 1.3.
+    pub trusted_keys: *const u8,
+    /// Number of 32-byte keys at `trusted_keys` (0..=64). Since C ABI 1.3.
+    pub trusted_key_count: usize,
+    /// Lowest package version the runtime takes (0 = any; above 0, plain ONNX models are refused
+    /// too): `MLE_ERR_PACKAGE_OUTDATED`. Since C ABI 1.3.
+    pub min_package_version: u64,
 }
 
 /// One answered request (set `struct_size` before the call).
@@ -368,7 +382,9 @@ pub struct mle_health {
 // SAFETY: repr(C), struct_size first, plain data.
 unsafe impl Extensible for mle_runtime_options {
     const NAME: &'static str = "mle_runtime_options";
-    const SIZES: &'static [usize] = &[std::mem::size_of::<mle_runtime_options>()];
+    // ABI 1.0 to 1.2 ended after `telemetry`.
+    const SIZES: &'static [usize] =
+        &[std::mem::offset_of!(mle_runtime_options, trusted_keys), std::mem::size_of::<mle_runtime_options>()];
     fn defaults() -> Self {
         let d = RuntimeOptions::default();
         mle_runtime_options {
@@ -386,6 +402,9 @@ unsafe impl Extensible for mle_runtime_options {
             staleness_critical_days: d.staleness.critical_days as i32,
             supervisor_thread: 1,
             telemetry: std::ptr::null(),
+            trusted_keys: std::ptr::null(),
+            trusted_key_count: 0,
+            min_package_version: 0,
         }
     }
 }

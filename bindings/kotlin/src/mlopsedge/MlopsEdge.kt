@@ -37,6 +37,20 @@ object Status {
      * one [Telemetry] per [TelemetryOptions.spoolPath]. Since C ABI 1.1.
      */
     const val SPOOL_LOCKED = 25
+    /** A model package is not well formed (since C ABI 1.3). */
+    const val PACKAGE_INVALID = 26
+    /** Trusted keys are set and the model is not a signed package (since C ABI 1.3). */
+    const val PACKAGE_UNSIGNED = 27
+    /** The package is signed by a key that is not trusted (since C ABI 1.3). */
+    const val PACKAGE_UNTRUSTED_KEY = 28
+    /** The package's signature does not verify over its manifest (since C ABI 1.3). */
+    const val PACKAGE_BAD_SIGNATURE = 29
+    /** A file of the package changed after packing (since C ABI 1.3). */
+    const val PACKAGE_TAMPERED = 30
+    /** A file listed in the manifest is missing, or one it does not list is there (since C ABI 1.3). */
+    const val PACKAGE_FILES_MISMATCH = 31
+    /** The package is older than [ModelOptions.minPackageVersion] (since C ABI 1.3). */
+    const val PACKAGE_OUTDATED = 32
 }
 
 /** Input kinds (MLE_INPUT_*), as in [ModelInfo.inputKind]. */
@@ -147,12 +161,13 @@ object MlopsEdge {
     /** Major version of the C ABI this binding mirrors (the header's MLE_ABI_VERSION_MAJOR). */
     const val ABI_VERSION_MAJOR = 1
     /**
-     * Minor version of the C ABI this binding mirrors (MLE_ABI_VERSION_MINOR). 2: the binding needs
-     * a library of ABI 1.2 or later (1.1 added [Runtime.changeInputSchema], [Runtime.maxLabels],
+     * Minor version of the C ABI this binding mirrors (MLE_ABI_VERSION_MINOR). 3: the binding needs
+     * a library of ABI 1.3 or later (1.1 added [Runtime.changeInputSchema], [Runtime.maxLabels],
      * [Status.SPOOL_LOCKED] and the spool damage counters; 1.2 [ModelInfo.inputElementType] and
-     * [ModelInfo.handlesMissingValues]).
+     * [ModelInfo.handlesMissingValues]; 1.3 model packages: [ModelOptions.trustedKeys],
+     * [RuntimeOptions.trustedKeys], the package fields of [ModelInfo], the PACKAGE_* statuses).
      */
-    const val ABI_VERSION_MINOR = 2
+    const val ABI_VERSION_MINOR = 3
     /** `(major << 16) | minor`: what the binding passes to mle_abi_check when it loads the library. */
     const val ABI_VERSION = (ABI_VERSION_MAJOR shl 16) or ABI_VERSION_MINOR
 
@@ -227,7 +242,8 @@ abstract class NativeHandle internal constructor(handle: Pointer) : Closeable {
  */
 data class ModelOptions(val maxSequenceLength: Int = 0, val threads: Int = 0, val maxBatch: Int = 0,
                         val sequenceBuckets: List<Int>? = null, val maxTextBytes: Long = 0,
-                        val planPerBucket: Boolean = false, val maxModelBytes: Long = 0) {
+                        val planPerBucket: Boolean = false, val maxModelBytes: Long = 0,
+                        val trustedKeys: List<ByteArray> = emptyList(), val minPackageVersion: Long = 0) {
     internal fun toC(): CModelOptions {
         val o = CModelOptions()
         check(lib.mle_model_options_init(o, sizeT(o.size())))
@@ -244,8 +260,22 @@ data class ModelOptions(val maxSequenceLength: Int = 0, val threads: Int = 0, va
         o.max_text_bytes = SizeT(maxTextBytes)
         o.plan_per_bucket = if (planPerBucket) 1 else 0
         o.max_model_bytes = maxModelBytes
+        o.trusted_keys = keyMemory(trustedKeys)
+        o.trusted_key_count = sizeT(trustedKeys.size)
+        o.min_package_version = minPackageVersion
         return o
     }
+}
+
+/** Trusted keys (32 bytes each) back to back in native memory, or null for none; the struct that
+ *  points to it holds the reference while the call runs. The library reads 32 bytes per key, so
+ *  a key of another length is refused here. */
+internal fun keyMemory(keys: List<ByteArray>): Memory? {
+    if (keys.isEmpty()) return null
+    require(keys.all { it.size == 32 }) { "trusted keys are 32 bytes each" }
+    val m = Memory(keys.size * 32L)
+    keys.forEachIndexed { i, k -> m.write(i * 32L, k, 0, 32) }
+    return m
 }
 
 /** What a model is (its card). `trainedAtUnix` is null when the card has no trained_at. `inputElementType`:
@@ -253,7 +283,9 @@ data class ModelOptions(val maxSequenceLength: Int = 0, val threads: Int = 0, va
  *  `handlesMissingValues`: NaN features are taken as missing values (else refused). */
 data class ModelInfo(val name: String, val version: String, val inputKind: Int, val labelCount: Int, val maxInputLength: Int,
                      val trainedAt: String, val trainedAtUnix: Long?, val description: String, val metricsJson: String,
-                     val planCount: Int, val inputElementType: Int, val handlesMissingValues: Boolean)
+                     val planCount: Int, val inputElementType: Int, val handlesMissingValues: Boolean,
+                     val fromPackage: Boolean = false, val packageVersion: Long = 0, val signedPackage: Boolean = false,
+                     val signerPublicKey: ByteArray = ByteArray(32))
 
 /** MLE_ELEMENT_*: the element type a model's graph input takes. */
 object ElementType {
@@ -291,7 +323,8 @@ class Model private constructor(handle: Pointer) : NativeHandle(handle) {
             check(lib.mle_model_get_details(handle, d))
             return ModelInfo(fromC(d.name), fromC(d.version), d.input_kind, d.label_count, d.max_input_length,
                 fromC(d.trained_at), d.trained_at_unix.takeIf { it != TIME_UNKNOWN }, fromC(d.description),
-                fromC(d.metrics_json), d.plan_count, d.input_element_type, d.handles_missing_values != 0)
+                fromC(d.metrics_json), d.plan_count, d.input_element_type, d.handles_missing_values != 0,
+                d.from_package != 0, d.package_version, d.signed_package != 0, d.signer_public_key.copyOf())
         }
     fun label(index: Int): String {
         val out = PointerByReference()
@@ -850,7 +883,8 @@ data class RuntimeOptions(val maxConcurrency: Int = 4, val busyWaitMs: Int = 50,
                           val evaluationIntervalMs: Int = 1000, val poolMode: PoolMode = PoolMode.AUTO,
                           val poolBytes: Long = 0, val monitor: MonitorOptions? = null, val thresholds: Thresholds? = null,
                           val shadowQueueCapacity: Int = 64, val shadowMaxInputBytes: Int = 16384,
-                          val stalenessWarningDays: Int = 30, val stalenessCriticalDays: Int = 60)
+                          val stalenessWarningDays: Int = 30, val stalenessCriticalDays: Int = 60,
+                          val trustedKeys: List<ByteArray> = emptyList(), val minPackageVersion: Long = 0)
 
 /**
  * The deployment runtime: A/B variants, hot swap, staged rollout, shadow, health, telemetry.
@@ -1048,6 +1082,9 @@ class Runtime(production: Model, options: RuntimeOptions = RuntimeOptions(), tel
             c.staleness_warning_days = o.stalenessWarningDays
             c.staleness_critical_days = o.stalenessCriticalDays
             c.telemetry = telemetry?.handle
+            c.trusted_keys = keyMemory(o.trustedKeys)
+            c.trusted_key_count = sizeT(o.trustedKeys.size)
+            c.min_package_version = o.minPackageVersion
             val out = PointerByReference()
             check(lib.mle_runtime_new(production.handle, c, out))
             return out.value

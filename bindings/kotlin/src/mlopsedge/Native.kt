@@ -150,7 +150,8 @@ class CExpHistogram(p: Pointer? = null) : CStruct(p) {
 }
 
 @Structure.FieldOrder("struct_size", "max_sequence_length", "threads", "max_batch", "sequence_buckets",
-    "sequence_bucket_count", "max_text_bytes", "plan_per_bucket", "max_model_bytes")
+    "sequence_bucket_count", "max_text_bytes", "plan_per_bucket", "max_model_bytes", "trusted_keys",
+    "trusted_key_count", "min_package_version")
 class CModelOptions(p: Pointer? = null) : CStruct(p) {
     @JvmField var struct_size: Int = 0
     @JvmField var max_sequence_length: Int = 0
@@ -161,11 +162,15 @@ class CModelOptions(p: Pointer? = null) : CStruct(p) {
     @JvmField var max_text_bytes: SizeT = SizeT()
     @JvmField var plan_per_bucket: Int = 0
     @JvmField var max_model_bytes: Long = 0
+    @JvmField var trusted_keys: Pointer? = null
+    @JvmField var trusted_key_count: SizeT = SizeT()
+    @JvmField var min_package_version: Long = 0
     init { ready(p, true) }
 }
 
 @Structure.FieldOrder("struct_size", "input_kind", "name", "version", "trained_at", "description", "metrics_json",
-    "trained_at_unix", "label_count", "max_input_length", "plan_count", "input_element_type", "handles_missing_values")
+    "trained_at_unix", "label_count", "max_input_length", "plan_count", "input_element_type", "handles_missing_values",
+    "from_package", "package_version", "signed_package", "signer_public_key")
 class CModelDetails(p: Pointer? = null) : CStruct(p) {
     @JvmField var struct_size: Int = 0
     @JvmField var input_kind: Int = 0
@@ -180,6 +185,10 @@ class CModelDetails(p: Pointer? = null) : CStruct(p) {
     @JvmField var plan_count: Int = 0
     @JvmField var input_element_type: Int = 0
     @JvmField var handles_missing_values: Int = 0
+    @JvmField var from_package: Int = 0
+    @JvmField var package_version: Long = 0
+    @JvmField var signed_package: Int = 0
+    @JvmField var signer_public_key = ByteArray(32)
     init { ready(p, true) }
 }
 
@@ -350,7 +359,8 @@ open class CThresholds(p: Pointer? = null) : CStruct(p) {
 
 @Structure.FieldOrder("struct_size", "max_concurrency", "busy_wait_ms", "pool_mode", "pool_bytes", "monitor",
     "thresholds", "shadow_queue_capacity", "shadow_max_input_bytes", "evaluation_interval_ms", "staleness_warning_days",
-    "staleness_critical_days", "supervisor_thread", "telemetry")
+    "staleness_critical_days", "supervisor_thread", "telemetry", "trusted_keys", "trusted_key_count",
+    "min_package_version")
 class CRuntimeOptions(p: Pointer? = null) : CStruct(p) {
     @JvmField var struct_size: Int = 0
     @JvmField var max_concurrency: Int = 0
@@ -368,6 +378,9 @@ class CRuntimeOptions(p: Pointer? = null) : CStruct(p) {
     @JvmField var staleness_critical_days: Int = 0
     @JvmField var supervisor_thread: Int = 0
     @JvmField var telemetry: Pointer? = null
+    @JvmField var trusted_keys: Pointer? = null
+    @JvmField var trusted_key_count: SizeT = SizeT()
+    @JvmField var min_package_version: Long = 0
     init { ready(p, true) }
 }
 

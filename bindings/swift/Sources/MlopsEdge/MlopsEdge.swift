@@ -64,6 +64,20 @@ public enum Status {
     /// The telemetry spool file is in use by another telemetry handle (of this process or
     /// another): one Telemetry per `TelemetryOptions.spoolPath`. Since C ABI 1.1.
     public static let spoolLocked: Int32 = MLE_ERR_SPOOL_LOCKED
+    /// A model package is not well formed (since C ABI 1.3).
+    public static let packageInvalid: Int32 = MLE_ERR_PACKAGE_INVALID
+    /// Trusted keys are set and the model is not a signed package (since C ABI 1.3).
+    public static let packageUnsigned: Int32 = MLE_ERR_PACKAGE_UNSIGNED
+    /// The package is signed by a key that is not trusted (since C ABI 1.3).
+    public static let packageUntrustedKey: Int32 = MLE_ERR_PACKAGE_UNTRUSTED_KEY
+    /// The package's signature does not verify over its manifest (since C ABI 1.3).
+    public static let packageBadSignature: Int32 = MLE_ERR_PACKAGE_BAD_SIGNATURE
+    /// A file of the package changed after packing (since C ABI 1.3).
+    public static let packageTampered: Int32 = MLE_ERR_PACKAGE_TAMPERED
+    /// A manifest file is missing, or an unlisted one is there (since C ABI 1.3).
+    public static let packageFilesMismatch: Int32 = MLE_ERR_PACKAGE_FILES_MISMATCH
+    /// The package is older than the minimum package version (since C ABI 1.3).
+    public static let packageOutdated: Int32 = MLE_ERR_PACKAGE_OUTDATED
 }
 
 /// Bits of Prediction.flags and Served.flags (`MLE_FLAG_*`).
