@@ -36,9 +36,25 @@ fn main() {
     let inputs: serde_json::Value =
         serde_json::from_slice(&std::fs::read(root.join("benches/inputs.json")).unwrap()).unwrap();
     let ort = std::env::var("MLE_ORT_DYLIB").ok().map(|p| OnnxRuntime::load(&p).expect("onnxruntime library"));
-    for variant in ["minilm-l3-promptinj", "minilm-l3-promptinj-int8"] {
+    // MLE_PROFILE_FIXED_LENGTHS=1: the fp32 variant with one plan per text length, every symbol
+    // bound (plan_per_bucket, a bucket at each text's token count): what tract's kernel choice
+    // makes of a known length against the shared plan's symbolic one.
+    let fixed = std::env::var_os("MLE_PROFILE_FIXED_LENGTHS").is_some();
+    let variants: &[&str] =
+        if fixed { &["minilm-l3-promptinj"] } else { &["minilm-l3-promptinj", "minilm-l3-promptinj-int8"] };
+    for &variant in variants {
         let dir = root.join("models").join(variant);
-        let model = Model::load(&dir, &ModelOptions::default()).unwrap();
+        let options = if fixed {
+            let shared = Model::load(&dir, &ModelOptions::default()).unwrap();
+            let lengths: Vec<usize> = ["16", "32"]
+                .iter()
+                .map(|b| shared.tokenize(inputs["minilm-l3-promptinj"][b][0].as_str().unwrap()).unwrap().0.len())
+                .collect();
+            ModelOptions { plan_per_bucket: true, sequence_buckets: Some(lengths), ..ModelOptions::default() }
+        } else {
+            ModelOptions::default()
+        };
+        let model = Model::load(&dir, &options).unwrap();
         let mut session = Session::new(&model).unwrap();
         let mut ort_model = ort.as_ref().map(|o| o.text_session(&dir, model.max_input_length(), 2).unwrap());
         for bucket in ["16", "32"] {
