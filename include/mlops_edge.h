@@ -640,6 +640,26 @@ typedef struct mle_model_options {
      * device. Above 0, plain ONNX models (which have no version) are refused too. Since C ABI 1.3.
      */
     uint64_t min_package_version;
+    /**
+     * Most nodes in the graph, subgraphs included (0 = 100,000). Since C ABI 1.3.
+     */
+    uint64_t max_nodes;
+    /**
+     * Longest chain of nodes from an input to an output (0 = 10,000). Since C ABI 1.3.
+     */
+    uint64_t max_graph_depth;
+    /**
+     * Most elements in one tensor: an initializer, a constant, an input with fixed dimensions,
+     * or any node's output at the longest sequence length and largest batch (0 = 2^28). Since C
+     * ABI 1.3.
+     */
+    uint64_t max_tensor_elements;
+    /**
+     * Most bytes in all initializers and constants together, as their shapes declare them
+     * (0 = 1 GiB). A model above any of these four limits is refused with `MLE_ERR_MODEL_LIMIT`
+     * before tract allocates for it, the message naming the limit. Since C ABI 1.3.
+     */
+    uint64_t max_initializer_bytes;
 } mle_model_options;
 
 /**

@@ -53,7 +53,7 @@ pub use mlops_edge_monitor::{Level, Monitor, MonitorConfig, Snapshot, Thresholds
 
 pub use card::{InputKind, ModelCard, Postprocess};
 pub use error::{Error, Result, Status};
-pub use model::{ElementType, Model, ModelOptions};
+pub use model::{ElementType, Model, ModelLimits, ModelOptions};
 pub use runtime::{Runtime, RuntimeOptions, Served, Target, Variant};
 pub use session::{
     Input, PoolMode, Prediction, Session, SessionOptions, SessionStats, FLAG_EMPTY_INPUT, FLAG_TRUNCATED, FLAG_UNPOOLED,

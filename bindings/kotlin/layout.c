@@ -60,6 +60,10 @@ static void structs(void) {
     FIELD(S, mle_model_options, trusted_keys);
     FIELD(S, mle_model_options, trusted_key_count);
     FIELD(S, mle_model_options, min_package_version);
+    FIELD(S, mle_model_options, max_nodes);
+    FIELD(S, mle_model_options, max_graph_depth);
+    FIELD(S, mle_model_options, max_tensor_elements);
+    FIELD(S, mle_model_options, max_initializer_bytes);
 #undef S
 #define S "CModelDetails"
     STRUCT(S, mle_model_details);

@@ -9,7 +9,7 @@ use super::boundary::guard;
 use super::handle::{self, Handle};
 use super::status::mle_status;
 use crate::error::{fail, Error, Result, Status};
-use crate::model::{Model, ModelOptions, DEFAULT_MAX_BATCH, DEFAULT_MAX_MODEL_BYTES};
+use crate::model::{Model, ModelLimits, ModelOptions, DEFAULT_MAX_BATCH, DEFAULT_MAX_MODEL_BYTES};
 use crate::package::signature::keys_from_bytes;
 use crate::package::trust::MAX_TRUSTED_KEYS;
 use crate::package::TrustPolicy;
@@ -89,6 +89,18 @@ pub struct mle_model_options {
     /// `MLE_ERR_PACKAGE_OUTDATED`, so that a signed but older release cannot be replayed to the
     /// device. Above 0, plain ONNX models (which have no version) are refused too. Since C ABI 1.3.
     pub min_package_version: u64,
+    /// Most nodes in the graph, subgraphs included (0 = 100,000). Since C ABI 1.3.
+    pub max_nodes: u64,
+    /// Longest chain of nodes from an input to an output (0 = 10,000). Since C ABI 1.3.
+    pub max_graph_depth: u64,
+    /// Most elements in one tensor: an initializer, a constant, an input with fixed dimensions,
+    /// or any node's output at the longest sequence length and largest batch (0 = 2^28). Since C
+    /// ABI 1.3.
+    pub max_tensor_elements: u64,
+    /// Most bytes in all initializers and constants together, as their shapes declare them
+    /// (0 = 1 GiB). A model above any of these four limits is refused with `MLE_ERR_MODEL_LIMIT`
+    /// before tract allocates for it, the message naming the limit. Since C ABI 1.3.
+    pub max_initializer_bytes: u64,
 }
 
 /// What `mle_model_get_details` reports. Strings point into the model and stay valid while the
@@ -160,6 +172,10 @@ unsafe impl Extensible for mle_model_options {
             trusted_keys: std::ptr::null(),
             trusted_key_count: 0,
             min_package_version: 0,
+            max_nodes: 0,
+            max_graph_depth: 0,
+            max_tensor_elements: 0,
+            max_initializer_bytes: 0,
         }
     }
 }
@@ -228,9 +244,33 @@ pub(crate) unsafe fn options_from_c(options: *const mle_model_options) -> Result
         max_model_bytes: if o.max_model_bytes == 0 { DEFAULT_MAX_MODEL_BYTES } else { o.max_model_bytes },
         // SAFETY: per the caller's contract, `trusted_key_count` keys at `trusted_keys` (or NULL).
         trust: unsafe { trust_from_c(o.trusted_keys, o.trusted_key_count, o.min_package_version, "options")? },
+        limits: limits_from_c(&o)?,
     };
     options.validate()?;
     Ok(options)
+}
+
+/// The model limits from C (0 = the default of each).
+fn limits_from_c(o: &mle_model_options) -> Result<ModelLimits> {
+    let d = ModelLimits::default();
+    let count = |value: u64, default: usize, name: &str| -> Result<usize> {
+        if value == 0 {
+            return Ok(default);
+        }
+        usize::try_from(value).map_err(|_| {
+            Error::new(Status::InvalidArgument, format!("options.{name} {value} does not fit this platform"))
+        })
+    };
+    Ok(ModelLimits {
+        max_nodes: count(o.max_nodes, d.max_nodes, "max_nodes")?,
+        max_graph_depth: count(o.max_graph_depth, d.max_graph_depth, "max_graph_depth")?,
+        max_tensor_elements: if o.max_tensor_elements == 0 { d.max_tensor_elements } else { o.max_tensor_elements },
+        max_initializer_bytes: if o.max_initializer_bytes == 0 {
+            d.max_initializer_bytes
+        } else {
+            o.max_initializer_bytes
+        },
+    })
 }
 
 /// A trust policy from C: `count` 32-byte keys at `keys` (NULL when 0) and the minimum package

@@ -60,7 +60,8 @@ pub(crate) struct ParsedGraph {
 }
 
 /// Parse ONNX bytes (or an mmapped file) and its card.
-pub(crate) fn parse(proto: ModelProto, sidecar: Option<&str>) -> Result<ParsedGraph> {
+pub(crate) fn parse(proto: ModelProto, sidecar: Option<&str>, limits: &super::ModelLimits) -> Result<ParsedGraph> {
+    super::limits::check_proto(&proto, limits)?;
     let metadata: Vec<(String, String)> =
         proto.metadata_props.iter().map(|e| (e.key.clone(), e.value.clone())).collect();
     let card = ModelCard::from_sources(&metadata, sidecar)?;

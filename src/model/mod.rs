@@ -3,6 +3,7 @@
 mod bytes;
 mod files;
 mod graph;
+mod limits;
 mod ml;
 mod scores;
 pub(crate) mod tensors;
@@ -21,6 +22,7 @@ use crate::error::{fail, Error, Result, Status};
 use crate::package::{self, Provenance, TrustPolicy};
 pub(crate) use bytes::extract as extract_byte_features;
 pub(crate) use graph::{InputRole, InputSpec, Plan};
+pub use limits::ModelLimits;
 pub(crate) use scores::{argmax, probabilities};
 pub(crate) use text::{TextEncoder, Tokens};
 
@@ -87,6 +89,10 @@ pub struct ModelOptions {
     /// package version, nothing older (`PackageOutdated`). The default takes any model, as
     /// before packages existed. See [`package::open`] for every check.
     pub trust: TrustPolicy,
+    /// What the model may ask for (nodes, graph depth, elements per tensor, initializer bytes),
+    /// checked before tract allocates for it: a model above one is refused with
+    /// [`Status::ModelLimit`] naming the limit. The defaults admit every shipped model with room.
+    pub limits: ModelLimits,
 }
 
 impl Default for ModelOptions {
@@ -100,6 +106,7 @@ impl Default for ModelOptions {
             plan_per_bucket: false,
             max_model_bytes: DEFAULT_MAX_MODEL_BYTES,
             trust: TrustPolicy::default(),
+            limits: ModelLimits::default(),
         }
     }
 }
@@ -131,6 +138,7 @@ impl ModelOptions {
         if self.max_model_bytes == 0 {
             return fail(Status::InvalidArgument, "max_model_bytes must be at least 1");
         }
+        self.limits.validate()?;
         self.trust.validate()
     }
 }
@@ -240,7 +248,7 @@ impl Model {
         let provenance = package.provenance.clone();
         let tokenizer = package.file(package::TOKENIZER);
         without_panics(|| {
-            let parsed = graph::parse(proto, sidecar.as_deref())?;
+            let parsed = graph::parse(proto, sidecar.as_deref(), &options.limits)?;
             if tokenizer.is_none() && parsed.inputs.iter().any(|i| i.role == InputRole::TokenIds) {
                 return fail(
                     Status::Tokenizer,
@@ -258,7 +266,7 @@ impl Model {
         options: &ModelOptions,
     ) -> Result<Model> {
         let limit = options.max_model_bytes;
-        let parsed = graph::parse(proto, sidecar)?;
+        let parsed = graph::parse(proto, sidecar, &options.limits)?;
         let tokenizer = if parsed.inputs.iter().any(|i| i.role == InputRole::TokenIds) {
             let name = parsed.card.tokenizer.clone().unwrap_or_else(|| "tokenizer.json".to_string());
             let path = dir.join(&name);
@@ -296,7 +304,12 @@ impl Model {
         options.trust.admit_loaded(&Provenance::default())?;
         let proto = graph::decode(onnx)?;
         without_panics(|| {
-            Model::build(graph::parse(proto, sidecar_card)?, tokenizer_json, options, Provenance::default())
+            Model::build(
+                graph::parse(proto, sidecar_card, &options.limits)?,
+                tokenizer_json,
+                options,
+                Provenance::default(),
+            )
         })
     }
 
@@ -384,6 +397,8 @@ impl Model {
             );
         }
         let (single, seq) = parsed.typed(Some(1))?;
+        let longest = (kind == InputKind::Text).then_some(max_tokens);
+        limits::check_typed(&single, &seq, longest, options.max_batch, &options.limits)?;
         let shared = if options.plan_per_bucket { None } else { Some(graph::plan(&single, &seq, None)?) };
         let plans = lengths
             .iter()

@@ -268,14 +268,34 @@ static void test_model_loading_errors(void) {
     EXPECT_STATUS(mle_model_load(path_of("tests/data/regressor.onnx"), NULL, &model), MLE_ERR_MODEL_UNSUPPORTED);
     EXPECT_STATUS(mle_model_load(path_of("tests/data/sequence_output.onnx"), NULL, &model), MLE_ERR_MODEL_UNSUPPORTED);
 
-    /* an input dimension of 2^40: refused as a limit or an invalid model, never a panic (nor an
-     * attempt to allocate 4 TiB) */
+    /* an input dimension of 2^40, a weight declaring 2^40 floats without data: refused by the
+     * resource limits before anything is allocated, never a panic (nor an attempt at 4 TiB) */
+    EXPECT_ERROR(mle_model_load_bytes(huge_dim_onnx, sizeof huge_dim_onnx, NULL, 0, NULL, NULL, &model),
+                 MLE_ERR_MODEL_LIMIT, "max_tensor_elements");
+    EXPECT_ERROR(mle_model_load(path_of("tests/data/huge_initializer.onnx"), NULL, &model), MLE_ERR_MODEL_LIMIT,
+                 "max_tensor_elements");
     {
-        mle_status status = mle_model_load_bytes(huge_dim_onnx, sizeof huge_dim_onnx, NULL, 0, NULL, NULL, &model);
-        EXPECT(status == MLE_ERR_MODEL_LIMIT || status == MLE_ERR_MODEL_INVALID,
-               "2^40 input dimension: %s (%d), wanted MLE_ERR_MODEL_LIMIT or MLE_ERR_MODEL_INVALID",
-               mle_status_str(status), (int)status);
-        EXPECT(status != MLE_ERR_PANIC, "2^40 input dimension panicked");
+        /* each limit is an option (0 = its default) */
+        mle_model_options limited;
+        EXPECT_STATUS(mle_model_options_init(&limited, sizeof limited), MLE_OK);
+        limited.max_nodes = 2;
+        EXPECT_ERROR(mle_model_load(path_of("models/digits-mlp"), &limited, &model), MLE_ERR_MODEL_LIMIT, "max_nodes");
+        limited.max_nodes = 0;
+        limited.max_graph_depth = 2;
+        EXPECT_ERROR(mle_model_load(path_of("models/digits-mlp"), &limited, &model), MLE_ERR_MODEL_LIMIT,
+                     "max_graph_depth");
+        limited.max_graph_depth = 0;
+        limited.max_initializer_bytes = 1000;
+        EXPECT_ERROR(mle_model_load(path_of("models/digits-mlp"), &limited, &model), MLE_ERR_MODEL_LIMIT,
+                     "max_initializer_bytes");
+        limited.max_initializer_bytes = 0;
+        limited.max_tensor_elements = 1000;
+        EXPECT_ERROR(mle_model_load(path_of("models/digits-mlp"), &limited, &model), MLE_ERR_MODEL_LIMIT,
+                     "max_tensor_elements");
+        limited.max_tensor_elements = UINT64_MAX;
+        EXPECT_STATUS(mle_model_load(path_of("models/digits-mlp"), &limited, &model), MLE_OK);
+        mle_model_free(model);
+        model = NULL;
     }
 
     /* files that are not regular files: a FIFO (open() would block until a writer came) and a

@@ -5,6 +5,9 @@ sequence_output.onnx  X float [N, 8] -> "scores" [N, 8, 3]: one vector per posit
 three_labels_30.onnx  X float [N, 30] -> "probabilities" [N, 3]: a softmax classifier over 30
                       features (breast-cancer-logreg's input) with three labels, for the runtime's
                       check that a swapped-in model fits the hosts' probability buffers.
+huge_initializer.onnx X float [N, 4] -> "probabilities" [N, 2] through a weight whose dimensions
+                      declare 2^40 floats (4 TiB) with no data in the file (a few hundred bytes):
+                      the resource limits refuse it before anything is allocated.
 """
 import pathlib
 
@@ -63,9 +66,26 @@ def three_labels_30():
     return model
 
 
+def huge_initializer():
+    w = TensorProto()
+    w.name = "w"
+    w.data_type = TensorProto.FLOAT
+    w.dims.extend([4, 1 << 38])  # 2^40 elements, declared only: no data
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["X", "w"], ["probabilities"])],
+        "huge_initializer",
+        [helper.make_tensor_value_info("X", TensorProto.FLOAT, ["N", 4])],
+        [helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, ["N", 2])],
+        [w],
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=9)
+
+
 if __name__ == "__main__":
-    models = [("regressor.onnx", regressor()), ("sequence_output.onnx", sequence_output()), ("three_labels_30.onnx", three_labels_30())]
+    models = [("regressor.onnx", regressor()), ("sequence_output.onnx", sequence_output()), ("three_labels_30.onnx", three_labels_30()),
+              ("huge_initializer.onnx", huge_initializer())]
     for name, model in models:
-        onnx.checker.check_model(model)
+        if name != "huge_initializer.onnx":  # its declared size without data is the point
+            onnx.checker.check_model(model)
         onnx.save(model, str(HERE / name))
         print("wrote", HERE / name)

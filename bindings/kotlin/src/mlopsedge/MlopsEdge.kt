@@ -243,7 +243,9 @@ abstract class NativeHandle internal constructor(handle: Pointer) : Closeable {
 data class ModelOptions(val maxSequenceLength: Int = 0, val threads: Int = 0, val maxBatch: Int = 0,
                         val sequenceBuckets: List<Int>? = null, val maxTextBytes: Long = 0,
                         val planPerBucket: Boolean = false, val maxModelBytes: Long = 0,
-                        val trustedKeys: List<ByteArray> = emptyList(), val minPackageVersion: Long = 0) {
+                        val trustedKeys: List<ByteArray> = emptyList(), val minPackageVersion: Long = 0,
+                        val maxNodes: Long = 0, val maxGraphDepth: Long = 0, val maxTensorElements: Long = 0,
+                        val maxInitializerBytes: Long = 0) {
     internal fun toC(): CModelOptions {
         val o = CModelOptions()
         check(lib.mle_model_options_init(o, sizeT(o.size())))
@@ -263,6 +265,10 @@ data class ModelOptions(val maxSequenceLength: Int = 0, val threads: Int = 0, va
         o.trusted_keys = keyMemory(trustedKeys)
         o.trusted_key_count = sizeT(trustedKeys.size)
         o.min_package_version = minPackageVersion
+        o.max_nodes = maxNodes
+        o.max_graph_depth = maxGraphDepth
+        o.max_tensor_elements = maxTensorElements
+        o.max_initializer_bytes = maxInitializerBytes
         return o
     }
 }

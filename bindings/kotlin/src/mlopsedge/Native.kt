@@ -151,7 +151,8 @@ class CExpHistogram(p: Pointer? = null) : CStruct(p) {
 
 @Structure.FieldOrder("struct_size", "max_sequence_length", "threads", "max_batch", "sequence_buckets",
     "sequence_bucket_count", "max_text_bytes", "plan_per_bucket", "max_model_bytes", "trusted_keys",
-    "trusted_key_count", "min_package_version")
+    "trusted_key_count", "min_package_version", "max_nodes", "max_graph_depth", "max_tensor_elements",
+    "max_initializer_bytes")
 class CModelOptions(p: Pointer? = null) : CStruct(p) {
     @JvmField var struct_size: Int = 0
     @JvmField var max_sequence_length: Int = 0
@@ -165,6 +166,10 @@ class CModelOptions(p: Pointer? = null) : CStruct(p) {
     @JvmField var trusted_keys: Pointer? = null
     @JvmField var trusted_key_count: SizeT = SizeT()
     @JvmField var min_package_version: Long = 0
+    @JvmField var max_nodes: Long = 0
+    @JvmField var max_graph_depth: Long = 0
+    @JvmField var max_tensor_elements: Long = 0
+    @JvmField var max_initializer_bytes: Long = 0
     init { ready(p, true) }
 }
 
