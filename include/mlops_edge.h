@@ -2076,6 +2076,12 @@ typedef struct mle_telemetry_stats {
      * Since C ABI 1.1.
      */
     uint32_t spool_truncated;
+    /**
+     * Records found lost at creation: live in the last process's memory but not in its spool,
+     * which was full (raise `spool_max_bytes`). Counted, never a silent gap in the sequence
+     * numbers. Since C ABI 1.3.
+     */
+    uint64_t spool_lost_records;
 } mle_telemetry_stats;
 
 /**

@@ -434,6 +434,7 @@ static void structs(void) {
     FIELD(S, mle_telemetry_stats, spool_corrupt_bytes);
     FIELD(S, mle_telemetry_stats, spool_corrupt_regions);
     FIELD(S, mle_telemetry_stats, spool_truncated);
+    FIELD(S, mle_telemetry_stats, spool_lost_records);
 #undef S
 }
 

@@ -151,6 +151,10 @@ pub struct mle_telemetry_stats {
     /// cut by something else: its records are lost; `spool_torn_bytes` holds what was left).
     /// Since C ABI 1.1.
     pub spool_truncated: u32,
+    /// Records found lost at creation: live in the last process's memory but not in its spool,
+    /// which was full (raise `spool_max_bytes`). Counted, never a silent gap in the sequence
+    /// numbers. Since C ABI 1.3.
+    pub spool_lost_records: u64,
 }
 
 /// What one `mle_telemetry_flush` did (set `struct_size` first).
@@ -199,9 +203,11 @@ unsafe impl Extensible for mle_telemetry_options {
 }
 
 super::abi::extensible_out! {
-    // ABI 1.0 ended before `spool_corrupt_bytes`; 1.1 added the three spool-damage fields.
+    // ABI 1.0 ended before `spool_corrupt_bytes`; 1.1 added the three spool-damage fields (its
+    // sizeof, tail padding included, is the offset of `spool_lost_records`, added in 1.3).
     mle_telemetry_stats: &[
         std::mem::offset_of!(mle_telemetry_stats, spool_corrupt_bytes),
+        std::mem::offset_of!(mle_telemetry_stats, spool_lost_records),
         std::mem::size_of::<mle_telemetry_stats>(),
     ];
     mle_flush_report: &[std::mem::size_of::<mle_flush_report>()];
@@ -448,6 +454,7 @@ pub unsafe extern "C" fn mle_telemetry_get_stats(
             spool_corrupt_bytes: s.spool_corrupt_bytes,
             spool_corrupt_regions: s.spool_corrupt_regions,
             spool_truncated: u32::from(s.spool_truncated),
+            spool_lost_records: s.spool_lost_records,
         };
         copy_text(s.last_spool_error.as_deref().unwrap_or(""), &mut c.last_spool_error);
         // SAFETY: per this function's contract.

@@ -197,6 +197,9 @@ pub struct TelemetryStats {
     pub spool_bytes: u64,
     /// Records that did not fit in the spool (kept in memory only).
     pub spool_skipped: u64,
+    /// Records found lost at creation: live in the last process's memory but not in its spool,
+    /// which was full when it was last compacted (raise `spool_max_bytes`).
+    pub spool_lost_records: u64,
     /// Spool writes that failed (the records stay in memory; see `last_spool_error`).
     pub spool_errors: u64,
     /// The last spool error.
@@ -237,6 +240,7 @@ struct Counters {
     spool_truncated: AtomicBool,
     spool_bytes: AtomicU64,
     spool_skipped: AtomicU64,
+    spool_lost_records: AtomicU64,
     spool_errors: AtomicU64,
 }
 
@@ -351,6 +355,7 @@ impl Telemetry {
             counters.spool_torn_bytes.store(recovered.torn_bytes, Ordering::Relaxed);
             counters.spool_corrupt_bytes.store(recovered.corrupt_bytes, Ordering::Relaxed);
             counters.spool_corrupt_regions.store(recovered.corrupt_regions, Ordering::Relaxed);
+            counters.spool_lost_records.store(recovered.lost_unspooled, Ordering::Relaxed);
             counters.spool_truncated.store(recovered.truncated, Ordering::Relaxed);
             counters.spool_bytes.store(spool.len(), Ordering::Relaxed);
             if let Some(damage) = recovered.damage(path) {
@@ -560,6 +565,7 @@ impl Telemetry {
             spool_truncated: c.spool_truncated.load(Ordering::Relaxed),
             spool_bytes: get(&c.spool_bytes),
             spool_skipped: get(&c.spool_skipped),
+            spool_lost_records: get(&c.spool_lost_records),
             spool_errors: get(&c.spool_errors),
             last_spool_error,
         }

@@ -10,6 +10,9 @@
 //!   buffer — id, first and last sequence number, outcome; records numbered in that range that
 //!   were written before it are done;
 //! - `4` watermark: the next sequence number and batch id (written when the file is compacted).
+//! - `5` unspooled: records first..=last sequence number are live in memory but not in the file
+//!   (a compaction found the file full); those that no later ack covers are lost if the process
+//!   ends, and recovery counts them (`Recovered::lost_unspooled`) instead of leaving a silent gap.
 //!
 //! Recovery reads entries in order. An entry that is incomplete or fails its checksum is either a
 //! torn tail (a write cut short by the kill: nothing valid follows it; the file is cut there) or
@@ -46,6 +49,7 @@ const ENTRY_RECORD: u8 = 1;
 const ENTRY_BATCH: u8 = 2;
 const ENTRY_ACK: u8 = 3;
 const ENTRY_WATERMARK: u8 = 4;
+const ENTRY_UNSPOOLED: u8 = 5;
 
 /// How a batch or a range of records ended.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -80,6 +84,9 @@ pub(crate) struct Recovered {
     pub corrupt_regions: u64,
     /// The spool file existed but was shorter than its header (emptied or cut by something else).
     pub truncated: bool,
+    /// Records that were live when the process ended but not in the file (it was full when it
+    /// was last compacted): lost, and counted here.
+    pub lost_unspooled: u64,
 }
 
 impl Recovered {
@@ -90,6 +97,13 @@ impl Recovered {
             return Some(format!(
                 "telemetry spool {path} was found emptied or cut inside its header ({} bytes): its records are lost",
                 self.torn_bytes
+            ));
+        }
+        if self.lost_unspooled > 0 && self.corrupt_regions == 0 {
+            return Some(format!(
+                "telemetry spool {path}: {} records were live in the last run but not in the spool, which was full: \
+                 they are lost (raise spool_max_bytes)",
+                self.lost_unspooled
             ));
         }
         if self.corrupt_regions > 0 {
@@ -168,9 +182,9 @@ impl Spool {
             ));
         }
         let (recovered, valid_len) = recover(&bytes);
-        if recovered.corrupt_regions > 0 {
-            // Damage inside the file: write what was recovered into a clean file, so the next
-            // recovery does not meet (and count) the same damage again.
+        if recovered.corrupt_regions > 0 || recovered.lost_unspooled > 0 {
+            // Damage inside the file, or records it could not hold: write what was recovered into
+            // a clean file, so the next recovery does not meet (and count) the same loss again.
             let live: Vec<&TelemetryRecord> = recovered.records.iter().collect();
             spool.rewrite(recovered.next_seq, recovered.next_batch_id, &live, recovered.open_batch)?;
             return Ok((spool, recovered));
@@ -252,6 +266,18 @@ impl Spool {
             }
             frame(&payload, &mut out);
             written += 1;
+        }
+        // The rest are live in memory only: say so in the file, run by run of consecutive
+        // numbers (never across numbers that are not live), so that a recovery after a kill
+        // counts exactly them as lost instead of leaving a silent gap in the sequence numbers.
+        let mut rest = live[written..].iter().map(|r| r.seq).peekable();
+        while let Some(first) = rest.next() {
+            let mut last = first;
+            while rest.peek() == Some(&(last + 1)) {
+                last += 1;
+                rest.next();
+            }
+            frame(&entry(ENTRY_UNSPOOLED, &[first, last]), &mut out);
         }
         let mut temporary = self.path.clone().into_os_string();
         temporary.push(".tmp");
@@ -361,6 +387,11 @@ enum Entry {
         next_seq: u64,
         next_batch_id: u64,
     },
+    /// Records `first..=last` were live but not written when the file was compacted.
+    Unspooled {
+        first: u64,
+        last: u64,
+    },
 }
 
 /// The entry at `at` and the offset just after it, when one is there: a length in range, the
@@ -389,6 +420,7 @@ fn entry_at(bytes: &[u8], at: usize) -> Option<(Entry, usize)> {
         ENTRY_WATERMARK if body.len() == 16 => {
             Entry::Watermark { next_seq: u64_at(body, 0), next_batch_id: u64_at(body, 8) }
         }
+        ENTRY_UNSPOOLED if body.len() == 16 => Entry::Unspooled { first: u64_at(body, 0), last: u64_at(body, 8) },
         _ => return None,
     };
     Some((entry, start + len as usize))
@@ -398,6 +430,8 @@ fn entry_at(bytes: &[u8], at: usize) -> Option<(Entry, usize)> {
 /// where the valid part ends (the start of a torn tail, or the end of the file).
 fn recover(bytes: &[u8]) -> (Recovered, u64) {
     let mut records = BTreeMap::new();
+    // Sequence numbers live in memory only when the file was last compacted, less those acked since.
+    let mut unspooled: Vec<(u64, u64)> = Vec::new();
     let mut open_batch = None;
     let (mut next_seq, mut next_batch_id) = (0u64, 0u64);
     let (mut corrupt_bytes, mut corrupt_regions) = (0u64, 0u64);
@@ -430,6 +464,7 @@ fn recover(bytes: &[u8]) -> (Recovered, u64) {
                 for seq in done {
                     records.remove(&seq);
                 }
+                unspooled = subtract(&unspooled, first, last);
                 if open_batch.is_some_and(|b: OpenBatch| b.id == id && b.first_seq == first) {
                     open_batch = None;
                 }
@@ -439,6 +474,11 @@ fn recover(bytes: &[u8]) -> (Recovered, u64) {
                 next_seq = next_seq.max(seq);
                 next_batch_id = next_batch_id.max(batch_id);
             }
+            Entry::Unspooled { first, last } if first <= last => {
+                next_seq = next_seq.max(last.saturating_add(1));
+                unspooled.push((first, last));
+            }
+            Entry::Unspooled { .. } => {}
         }
         at = next;
         valid_end = next;
@@ -452,6 +492,63 @@ fn recover(bytes: &[u8]) -> (Recovered, u64) {
         corrupt_bytes,
         corrupt_regions,
         truncated: false,
+        lost_unspooled: unspooled.iter().map(|(first, last)| last - first + 1).sum(),
     };
     (recovered, valid_end as u64)
+}
+
+/// `ranges` (inclusive) without `first..=last`.
+fn subtract(ranges: &[(u64, u64)], first: u64, last: u64) -> Vec<(u64, u64)> {
+    let mut out = Vec::with_capacity(ranges.len() + 1);
+    for &(a, b) in ranges {
+        if b < first || a > last {
+            out.push((a, b));
+            continue;
+        }
+        if a < first {
+            out.push((a, first - 1));
+        }
+        if b > last {
+            out.push((last + 1, b));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::record::{EventRecord, RecordBody};
+    use super::*;
+    use crate::events::{Event, EventKind};
+
+    fn record(seq: u64) -> TelemetryRecord {
+        let event = Event::new(EventKind::Swapped, 0, "1.0", "2.0", "hot swap");
+        TelemetryRecord { seq, time_unix_ms: 1, body: RecordBody::Event(EventRecord::from_event(&event)) }
+    }
+
+    #[test]
+    fn records_a_full_spool_cannot_hold_are_counted_lost_at_recovery_unless_acknowledged() {
+        let dir = std::env::temp_dir().join(format!("mle-spool-unit-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("full.spool");
+        let records: Vec<TelemetryRecord> = (1..=200).map(record).collect();
+        // Seq 150 is not live (acknowledged earlier): the runs written around it skip it.
+        let live: Vec<&TelemetryRecord> = records.iter().filter(|r| r.seq != 150).collect();
+        let written = {
+            let (mut spool, _) = Spool::open(&path, 4096, false).unwrap();
+            let written = spool.rewrite(201, 1, &live, None).unwrap();
+            assert!(written > 10 && written < 100, "{written} of 199 fit in 4 KiB");
+            // The host accepted a batch: the written records and 10 of those in memory only.
+            spool.append_ack(1, 1, written as u64 + 10, Outcome::Sent).unwrap();
+            written as u64
+        };
+        let (_, recovered) = Spool::open(&path, 1 << 20, false).unwrap();
+        assert_eq!(recovered.lost_unspooled, 199 - written - 10, "the unacknowledged ones, 150 not among them");
+        assert!(recovered.records.is_empty() && recovered.next_seq == 201);
+        assert!(recovered.damage(&path).unwrap().contains("spool_max_bytes"));
+        // Counted once: recovery rewrote the file without them.
+        let (_, again) = Spool::open(&path, 1 << 20, false).unwrap();
+        assert_eq!(again.lost_unspooled, 0);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

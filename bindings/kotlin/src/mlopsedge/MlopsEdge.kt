@@ -729,7 +729,7 @@ data class TelemetryStats(val recorded: Long, val sampledOut: Long, val sent: Lo
                           val batchesRetried: Long = 0, val batchesDropped: Long = 0, val spoolBytes: Long = 0,
                           val spoolSkipped: Long = 0, val spoolErrors: Long = 0, val lastSpoolError: String = "",
                           val spoolCorruptBytes: Long = 0, val spoolCorruptRegions: Long = 0,
-                          val spoolTruncated: Boolean = false)
+                          val spoolTruncated: Boolean = false, val spoolLostRecords: Long = 0)
 
 /** Telemetry options (see the README's Telemetry section). */
 data class TelemetryOptions(val queueCapacity: Int = 4096, val requestSampleRate: Double = 1.0,
@@ -761,7 +761,7 @@ class Telemetry(options: TelemetryOptions = TelemetryOptions(), ready: ((Long) -
         return TelemetryStats(s.recorded, s.sampled_out, s.sent, s.retried, s.dropped_queue_full, s.dropped_by_host,
             s.pending, s.recovered, s.spool_torn_bytes, s.batches_sent, s.batches_retried, s.batches_dropped,
             s.spool_bytes, s.spool_skipped, s.spool_errors, fromC(s.last_spool_error), s.spool_corrupt_bytes,
-            s.spool_corrupt_regions, s.spool_truncated != 0)
+            s.spool_corrupt_regions, s.spool_truncated != 0, s.spool_lost_records)
     }
 
     private class Hooks(val upload: (Batch) -> UploadResult, val ready: ((Long) -> Unit)?)

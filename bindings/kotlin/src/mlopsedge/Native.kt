@@ -10,8 +10,9 @@
 // `sizedArray` sets it in every element (what input arrays need; output arrays need element 0).
 // A minor version appends fields at the end of a struct, in the header's order (ABI 1.1:
 // mle_health.telemetry_spool_lost_bytes; mle_telemetry_stats.spool_corrupt_bytes,
-// spool_corrupt_regions, spool_truncated, the last a uint32_t followed by 4 bytes of tail padding
-// that JNA adds as the C compiler does).
+// spool_corrupt_regions, spool_truncated, a uint32_t followed by 4 bytes of padding that JNA adds
+// as the C compiler does; ABI 1.3: spool_lost_records after that padding, and the model package
+// and limit fields of mle_model_options, mle_runtime_options and mle_model_details).
 package mlopsedge
 
 import com.sun.jna.Callback
@@ -641,7 +642,7 @@ class CFlushReport(p: Pointer? = null) : CStruct(p) {
 @Structure.FieldOrder("struct_size", "recorded", "sampled_out", "sent", "retried", "dropped_queue_full",
     "dropped_by_host", "pending", "batches_sent", "batches_retried", "batches_dropped", "recovered", "spool_torn_bytes",
     "spool_bytes", "spool_skipped", "spool_errors", "last_spool_error", "spool_corrupt_bytes", "spool_corrupt_regions",
-    "spool_truncated")
+    "spool_truncated", "spool_lost_records")
 class CTelemetryStats(p: Pointer? = null) : CStruct(p) {
     @JvmField var struct_size: Int = 0
     @JvmField var recorded: Long = 0
@@ -663,8 +664,10 @@ class CTelemetryStats(p: Pointer? = null) : CStruct(p) {
     /** Since C ABI 1.1 (this and the next two). */
     @JvmField var spool_corrupt_bytes: Long = 0
     @JvmField var spool_corrupt_regions: Long = 0
-    /** uint32_t, the last field: the struct ends with 4 bytes of padding (sizeof is a multiple of 8). */
+    /** uint32_t, followed by 4 bytes of padding (the next field is 8-aligned). */
     @JvmField var spool_truncated: Int = 0
+    /** Since C ABI 1.3. */
+    @JvmField var spool_lost_records: Long = 0
     init { ready(p, true) }
 }
 
