@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 #[cfg(feature = "test-hooks")]
-pub use hooks::{panic_in_next_request, set_thread_latency, Hold, ModelHooks};
+pub use hooks::{fail_spool_io, panic_in_next_request, set_thread_latency, Hold, ModelHooks, SpoolFault};
 
 #[cfg(feature = "test-hooks")]
 mod hooks {
@@ -26,6 +26,58 @@ mod hooks {
     /// entered), to prove the panic boundary and the session's recovery.
     pub fn panic_in_next_request() {
         PANIC_NEXT.with(|p| p.set(true));
+    }
+
+    /// A file-system failure injected into a telemetry spool's I/O.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum SpoolFault {
+        /// `ENOSPC`: the disk is full.
+        NoSpace,
+        /// `EIO`: the device failed.
+        Io,
+        /// `EROFS`: the file system is read-only (also stands for a directory without write
+        /// permission, which a test running as root cannot make).
+        ReadOnly,
+    }
+
+    impl SpoolFault {
+        pub(crate) fn error(self) -> std::io::Error {
+            std::io::Error::from_raw_os_error(match self {
+                SpoolFault::NoSpace => libc::ENOSPC,
+                SpoolFault::Io => libc::EIO,
+                SpoolFault::ReadOnly => libc::EROFS,
+            })
+        }
+    }
+
+    /// Spool files whose path contains the key fail their next writes (appends, compactions,
+    /// creation) with the fault, `count` times (`None`: until cleared with `count` 0).
+    type SpoolFaults = Vec<(String, SpoolFault, Option<u32>)>;
+    static SPOOL_FAULTS: Mutex<SpoolFaults> = Mutex::new(Vec::new());
+
+    /// Make writes to spool files whose path contains `path_part` fail with `fault`: the next
+    /// `count` writes, or every one while `count` is `None`; `Some(0)` clears it.
+    pub fn fail_spool_io(path_part: &str, fault: SpoolFault, count: Option<u32>) {
+        let mut faults = SPOOL_FAULTS.lock().unwrap_or_else(|e| e.into_inner());
+        faults.retain(|(p, _, _)| p != path_part);
+        if count != Some(0) {
+            faults.push((path_part.to_string(), fault, count));
+        }
+    }
+
+    /// The fault a spool write at `path` meets now, if a test injected one.
+    pub(crate) fn spool_fault(path: &std::path::Path) -> Option<std::io::Error> {
+        let path = path.to_string_lossy();
+        let mut faults = SPOOL_FAULTS.lock().unwrap_or_else(|e| e.into_inner());
+        let (_, fault, remaining) = faults.iter_mut().find(|(p, _, _)| path.contains(p.as_str()))?;
+        let error = fault.error();
+        if let Some(n) = remaining {
+            *n -= 1;
+            if *n == 0 {
+                faults.retain(|(_, _, r)| *r != Some(0));
+            }
+        }
+        Some(error)
     }
 
     /// Make every request on this thread report `latency` instead of its measured latency
@@ -158,6 +210,15 @@ pub(crate) fn checkpoint(_hooks: &Hooks) {
             panic!("forced panic for testing (mle_test_panic_next_request)");
         }
     }
+}
+
+/// A file-system failure a test injected into the spool at `path` (`None` without the feature).
+#[inline]
+pub(crate) fn spool_fault(_path: &std::path::Path) -> Option<std::io::Error> {
+    #[cfg(feature = "test-hooks")]
+    return hooks::spool_fault(_path);
+    #[cfg(not(feature = "test-hooks"))]
+    None
 }
 
 /// The latency a request reports: the measured one, unless a test injected another.

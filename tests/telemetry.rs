@@ -620,3 +620,70 @@ fn a_file_that_is_not_a_spool_is_left_alone() {
     assert_eq!(std::fs::read(&path).unwrap(), b"my own notes, not a spool");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A full disk, a failing device and a read-only file system under the spool: the records stay
+/// in memory and are counted, the library keeps serving, and once the fault passes the next
+/// persist rewrites the file with every live record, so a kill after it loses nothing.
+#[test]
+fn spool_faults_keep_records_in_memory_and_the_file_catches_up_after_them() {
+    use mlops_edge::testing::{fail_spool_io, SpoolFault};
+    let cases = [
+        ("enospc", SpoolFault::NoSpace, "No space left on device"),
+        ("eio", SpoolFault::Io, "Input/output error"),
+        ("erofs", SpoolFault::ReadOnly, "Read-only file system"),
+    ];
+    for (name, fault, says) in cases {
+        let dir = temp_dir(name);
+        let path = dir.join(format!("{name}.spool"));
+        let seen = Arc::new(Mutex::new(Backend::default()));
+        {
+            let upload = backend(Arc::clone(&seen), |_| Verdict::Retry);
+            let telemetry = Telemetry::new(spool_options(&path), upload, None).unwrap();
+            for i in 0..10 {
+                telemetry.record_event(&telemetry_event(i));
+            }
+            telemetry.persist().unwrap();
+            fail_spool_io(name, fault, None);
+            for i in 10..110 {
+                telemetry.record_event(&telemetry_event(i));
+            }
+            telemetry.persist().unwrap();
+            // A batch is formed and offered (its "batch" entry cannot be written either).
+            telemetry.flush().unwrap();
+            let stats = telemetry.stats();
+            assert!(stats.spool_errors >= 2, "{name}: {stats:?}");
+            assert!(stats.last_spool_error.as_deref().unwrap_or("").contains(says), "{name}: {stats:?}");
+            assert_exact(&stats);
+            assert_eq!((stats.recorded, stats.sent), (110, 0), "{name}: every record kept in memory");
+            // The fault passes: the next persist rewrites the file whole.
+            fail_spool_io(name, fault, Some(0));
+            for i in 110..120 {
+                telemetry.record_event(&telemetry_event(i));
+            }
+            telemetry.persist().unwrap();
+            assert_eq!(telemetry.stats().spool_errors, stats.spool_errors, "{name}: no new error");
+            // The kill: nothing more is written.
+        }
+        let upload = backend(Arc::clone(&seen), |_| Verdict::Ok);
+        let telemetry = Telemetry::new(spool_options(&path), upload, None).unwrap();
+        assert_eq!(
+            telemetry.stats().recovered,
+            120,
+            "{name}: every record recorded during the fault survived the kill"
+        );
+        drain(&telemetry, Instant::now());
+        assert_eq!(seen.lock().unwrap().delivered, (1..=120).collect::<Vec<u64>>(), "{name}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    // Opening a spool on a read-only file system: an I/O error naming the path, not a panic.
+    let dir = temp_dir("ro-open");
+    let path = dir.join("ro-open.spool");
+    fail_spool_io("ro-open", SpoolFault::ReadOnly, Some(1));
+    let error = Telemetry::new(spool_options(&path), backend(Arc::default(), |_| Verdict::Ok), None).unwrap_err();
+    assert_eq!(error.status(), Status::Io, "{}", error.message());
+    assert!(error.message().contains("ro-open.spool") && error.message().contains("Read-only"), "{}", error.message());
+    // The fault was for one call: the next open works.
+    assert!(Telemetry::new(spool_options(&path), backend(Arc::default(), |_| Verdict::Ok), None).is_ok());
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -298,6 +298,9 @@ struct State {
     next_batch_id: u64,
     spool: Option<Spool>,
     last_spool_error: Option<String>,
+    /// A spool write failed since the last compaction: the file may lack live records (or
+    /// acknowledgements), so the next persist rewrites it whole instead of appending.
+    spool_behind: bool,
 }
 
 struct Inner {
@@ -346,6 +349,7 @@ impl Telemetry {
             next_batch_id: 1,
             spool: None,
             last_spool_error: None,
+            spool_behind: false,
         };
         if let Some(path) = &options.spool_path {
             let (spool, recovered) = Spool::open(path, options.spool_max_bytes, options.spool_sync)?;
@@ -620,6 +624,12 @@ impl Inner {
         if state.spool.is_none() {
             return;
         }
+        if state.spool_behind {
+            // A write failed before: bring the file back to every live record in one rewrite.
+            self.rewrite_spool(state);
+            self.update_spool_bytes(state);
+            return;
+        }
         if let Some((first, last)) = dropped {
             self.spool_ack(state, 0, first, last, Outcome::DroppedOverflow);
         }
@@ -628,19 +638,19 @@ impl Inner {
             return;
         }
         let new_count = state.pending.len() - start;
-        let State { spool, pending, last_spool_error, .. } = state;
+        let State { spool, pending, last_spool_error, spool_behind, .. } = state;
         let spool = spool.as_mut().expect("checked");
         match spool.append_records(pending.range(start..)) {
             Ok(written) if written == new_count => {}
             Ok(_) => self.rewrite_spool(state),
-            Err(e) => self.spool_failed(last_spool_error, e),
+            Err(e) => self.spool_failed(last_spool_error, spool_behind, e),
         }
         self.update_spool_bytes(state);
     }
 
     /// Rewrites the spool with the live records (compaction), counting those that do not fit.
     fn rewrite_spool(&self, state: &mut State) {
-        let State { spool, pending, in_flight, next_seq, next_batch_id, last_spool_error, .. } = state;
+        let State { spool, pending, in_flight, next_seq, next_batch_id, last_spool_error, spool_behind, .. } = state;
         let Some(spool) = spool.as_mut() else { return };
         let open = in_flight.as_ref().map(InFlight::open_batch);
         let live: Vec<&TelemetryRecord> =
@@ -648,16 +658,17 @@ impl Inner {
         match spool.rewrite(*next_seq, *next_batch_id, &live, open) {
             Ok(written) => {
                 self.counters.spool_skipped.fetch_add((live.len() - written) as u64, Ordering::Relaxed);
+                *spool_behind = false;
             }
-            Err(e) => self.spool_failed(last_spool_error, e),
+            Err(e) => self.spool_failed(last_spool_error, spool_behind, e),
         }
     }
 
     fn spool_ack(&self, state: &mut State, id: u64, first: u64, last: u64, outcome: Outcome) {
-        let State { spool, last_spool_error, .. } = state;
+        let State { spool, last_spool_error, spool_behind, .. } = state;
         if let Some(spool) = spool.as_mut() {
             if let Err(e) = spool.append_ack(id, first, last, outcome) {
-                self.spool_failed(last_spool_error, e);
+                self.spool_failed(last_spool_error, spool_behind, e);
             }
         }
         self.update_spool_bytes(state);
@@ -672,10 +683,13 @@ impl Inner {
         }
     }
 
-    /// A failed spool write: counted, and kept as the last spool error (the records stay in memory).
-    fn spool_failed(&self, last_spool_error: &mut Option<String>, error: crate::Error) {
+    /// A failed spool write: counted, kept as the last spool error, and the spool marked behind
+    /// (the records stay in memory; the next persist rewrites the file with every live one, so a
+    /// kill after the fault has passed loses nothing that was recorded during it).
+    fn spool_failed(&self, last_spool_error: &mut Option<String>, behind: &mut bool, error: crate::Error) {
         self.counters.spool_errors.fetch_add(1, Ordering::Relaxed);
         *last_spool_error = Some(error.message().to_string());
+        *behind = true;
     }
 
     fn update_spool_bytes(&self, state: &State) {
@@ -708,10 +722,10 @@ impl Inner {
         let batch = InFlight::new(&self.options.device_id, id, records, &body);
         let open = batch.open_batch();
         state.in_flight = Some(batch);
-        let State { spool, last_spool_error, .. } = state;
+        let State { spool, last_spool_error, spool_behind, .. } = state;
         if let Some(spool) = spool.as_mut() {
             if let Err(e) = spool.append_batch(open) {
-                self.spool_failed(last_spool_error, e);
+                self.spool_failed(last_spool_error, spool_behind, e);
             }
         }
         self.update_spool_bytes(state);

@@ -144,6 +144,9 @@ impl Spool {
     /// the same spool (in any process) makes this fail with `Status::SpoolLocked`.
     pub(crate) fn open(path: &Path, max_bytes: u64, sync: bool) -> Result<(Spool, Recovered)> {
         let lock = lock(path)?;
+        if let Some(e) = crate::testing::spool_fault(path) {
+            return Err(io_error(path, "cannot open", e));
+        }
         let existed = std::fs::metadata(path).is_ok_and(|m| m.is_file());
         let mut file = OpenOptions::new()
             .read(true)
@@ -284,6 +287,11 @@ impl Spool {
         let temporary = PathBuf::from(temporary);
         let path = self.path.clone();
         let mut file = File::create(&temporary).map_err(|e| io_error(&temporary, "cannot create", e))?;
+        if let Some(e) = crate::testing::spool_fault(&path) {
+            drop(file);
+            let _ = std::fs::remove_file(&temporary);
+            return Err(io_error(&temporary, "cannot write", e));
+        }
         file.write_all(&out).map_err(|e| io_error(&temporary, "cannot write", e))?;
         if self.sync {
             file.sync_data().map_err(|e| io_error(&temporary, "cannot sync", e))?;
@@ -302,7 +310,11 @@ impl Spool {
             return Ok(());
         }
         let path = self.path.clone();
-        if let Err(e) = self.file.write_all(bytes) {
+        let written = match crate::testing::spool_fault(&path) {
+            Some(e) => Err(e),
+            None => self.file.write_all(bytes),
+        };
+        if let Err(e) = written {
             // Whatever part went in is a torn tail: cut it so that later entries stay readable.
             let _ = self.file.set_len(self.len);
             let _ = self.file.seek(SeekFrom::Start(self.len));
