@@ -1,0 +1,240 @@
+//! The soak (issue 19; not a CI test: `scripts/soak.sh`, figures in BENCHMARKS.md): 8 threads
+//! classify through a runtime with its monitor and telemetry whose upload answers RETRY half the
+//! time, while a control thread takes snapshots, renders every export format, hot-swaps the model
+//! and runs a rollout, over and over. At the end: every count exact (requests, errors; records
+//! sent + dropped + pending = recorded) and the peak resident set after warm-up flat.
+//!
+//! Usage: soak [requests, default 10,000,000] [threads, default 8]. Prints one JSON line.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use mlops_edge::alloc::PoolRouter;
+use mlops_edge::deploy::rollout::RolloutConfig;
+use mlops_edge::export::prometheus::{self, TextFormat};
+use mlops_edge::export::{otlp, Metrics};
+use mlops_edge::runtime::Target;
+use mlops_edge::{Model, ModelOptions, Runtime, RuntimeOptions, Telemetry, TelemetryOptions, Verdict};
+
+#[global_allocator]
+static ALLOCATOR: PoolRouter = PoolRouter::system();
+
+/// Resident set now and its peak so far (VmRSS, VmHWM), KiB.
+fn memory_kib() -> (u64, u64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+/// Bytes the C allocator has handed out and not had back (glibc's mallinfo2), KiB: separates a
+/// leak (this grows) from fragmentation (the resident set grows, this does not).
+fn heap_in_use_kib() -> u64 {
+    // SAFETY: mallinfo2 only reads the allocator's statistics.
+    let info = unsafe { libc::mallinfo2() };
+    (info.uordblks / 1024) as u64
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let total: u64 = args.first().map(|a| a.replace('_', "").parse().unwrap()).unwrap_or(10_000_000);
+    let threads: usize = args.get(1).map(|a| a.parse().unwrap()).unwrap_or(8);
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let dir = root.join("models/breast-cancer-logreg");
+    let model_dir = dir.clone();
+    let load = move || Model::load(&model_dir, &ModelOptions::default()).unwrap();
+    if let Some(n) = std::env::var("MLE_SOAK_LOADS").ok().and_then(|v| v.parse::<usize>().ok()) {
+        // Diagnostic: load and drop the model n times, and a session on it.
+        let mut heap = Vec::new();
+        for i in 0..n {
+            let m = load();
+            let s = mlops_edge::Session::new(&m).unwrap();
+            drop(s);
+            drop(m);
+            if i % (n / 10).max(1) == 0 {
+                heap.push(heap_in_use_kib());
+            }
+        }
+        println!("loads {n}: heap in use {heap:?} KiB, rss {:?}", memory_kib());
+        let opts = RuntimeOptions { supervisor_thread: false, max_concurrency: 8, ..RuntimeOptions::default() };
+        let rt = Runtime::new(&load(), opts).unwrap();
+        let mut heap = Vec::new();
+        for i in 0..n {
+            rt.swap(0, &load(), None).unwrap();
+            if i % (n / 10).max(1) == 0 {
+                heap.push(heap_in_use_kib());
+            }
+        }
+        println!("swaps {n}: heap in use {heap:?} KiB, rss {:?}", memory_kib());
+        let mut heap = Vec::new();
+        for i in 0..n {
+            rt.start_rollout(0, &load(), RolloutConfig::default(), None).unwrap();
+            rt.promote().unwrap();
+            if i % (n / 10).max(1) == 0 {
+                heap.push(heap_in_use_kib());
+            }
+        }
+        println!("rollouts {n}: heap in use {heap:?} KiB, rss {:?}", memory_kib());
+        return;
+    }
+    let rows: Vec<Vec<f32>> = csv::Reader::from_path(dir.join("heldout.csv"))
+        .unwrap()
+        .records()
+        .map(|r| r.unwrap().iter().take(30).map(|v| v.parse().unwrap()).collect())
+        .collect();
+
+    let spool = std::env::temp_dir().join(format!("mle-soak-{}.spool", std::process::id()));
+    let _ = std::fs::remove_file(&spool);
+    let answers = Arc::new(AtomicU64::new(0));
+    let answered = Arc::clone(&answers);
+    let telemetry = Telemetry::new(
+        TelemetryOptions {
+            spool_path: Some(spool.clone()),
+            request_sample_rate: 0.01,
+            retry_initial: Duration::from_millis(1),
+            retry_max: Duration::from_millis(4),
+            device_id: "soak".into(),
+            ..TelemetryOptions::default()
+        },
+        // RETRY 50%: the same batch comes back after a backoff.
+        Box::new(move |_| if answered.fetch_add(1, Ordering::Relaxed) % 2 == 0 { Verdict::Retry } else { Verdict::Ok }),
+        None,
+    )
+    .unwrap();
+    let options = RuntimeOptions {
+        max_concurrency: threads,
+        telemetry: Some(telemetry.clone()),
+        evaluation_interval: Duration::from_millis(50),
+        ..RuntimeOptions::default()
+    };
+    let mut thresholds_relaxed = options.clone();
+    // Latency alerts would roll the rollout back at random on a shared host; errors still count.
+    thresholds_relaxed.monitor.thresholds.latency_p95_warning = 1000.0;
+    thresholds_relaxed.monitor.thresholds.latency_p95_critical = 2000.0;
+    let runtime = Arc::new(Runtime::new(&load(), thresholds_relaxed).unwrap());
+
+    let served = Arc::new(AtomicU64::new(0));
+    let failed = Arc::new(AtomicU64::new(0));
+    let done = Arc::new(AtomicBool::new(false));
+    let warm_rss = Arc::new(Mutex::new(None::<(u64, u64)>));
+    // The resident set at each tenth of thread 0's requests.
+    let series = Arc::new(Mutex::new(Vec::<u64>::new()));
+    let heap_series = Arc::new(Mutex::new(Vec::<u64>::new()));
+    let started = Instant::now();
+    let workers: Vec<_> = (0..threads)
+        .map(|t| {
+            let (runtime, served, failed, rows) =
+                (Arc::clone(&runtime), Arc::clone(&served), Arc::clone(&failed), rows.clone());
+            let (warm_rss, series, heap_series) =
+                (Arc::clone(&warm_rss), Arc::clone(&series), Arc::clone(&heap_series));
+            std::thread::spawn(move || {
+                let per_thread = total / threads as u64 + u64::from((t as u64) < total % threads as u64);
+                let mut probabilities = [0f32; 2];
+                for i in 0..per_thread {
+                    let user = format!("user-{}", (i * 7919 + t as u64) % 100_000);
+                    match runtime.classify_f32(&user, &rows[(i as usize + t) % rows.len()], Some(&mut probabilities)) {
+                        Ok(_) => served.fetch_add(1, Ordering::Relaxed),
+                        Err(_) => failed.fetch_add(1, Ordering::Relaxed),
+                    };
+                    if t == 0 && i % (per_thread / 10).max(1) == 0 {
+                        series.lock().unwrap().push(memory_kib().0);
+                        heap_series.lock().unwrap().push(heap_in_use_kib());
+                        if i == per_thread / 10 {
+                            *warm_rss.lock().unwrap() = Some(memory_kib());
+                        }
+                    }
+                }
+            })
+        })
+        .collect();
+
+    // The control thread: snapshots, exports, swaps, rollouts, flushes, while requests run.
+    let control = {
+        let (runtime, telemetry, done) = (Arc::clone(&runtime), telemetry.clone(), Arc::clone(&done));
+        std::thread::spawn(move || {
+            let mut cycles = 0u64;
+            let (mut swaps, mut rollouts, mut exports_bytes) = (0u64, 0u64, 0usize);
+            while !done.load(Ordering::Relaxed) {
+                let _ = runtime.snapshot(Target::Variant(0));
+                if let Ok(metrics) = Metrics::from_runtime(&runtime) {
+                    exports_bytes += prometheus::render(&metrics, TextFormat::Prometheus).len();
+                    exports_bytes += prometheus::render(&metrics, TextFormat::OpenMetrics).len();
+                    exports_bytes += otlp::render(&metrics, &[("service.name", "soak")]).len();
+                }
+                let deploys = std::env::var_os("MLE_SOAK_NO_DEPLOYS").is_none();
+                let every: u64 = std::env::var("MLE_SOAK_DEPLOY_EVERY").ok().and_then(|v| v.parse().ok()).unwrap_or(20);
+                match if deploys { cycles % every } else { 1 } {
+                    0 if std::env::var("MLE_SOAK_ONLY").map_or(true, |v| v == "swap") => {
+                        swaps += u64::from(runtime.swap(0, &load(), None).is_ok())
+                    }
+                    c if c == every / 2 && std::env::var("MLE_SOAK_ONLY").map_or(true, |v| v == "rollout") => {
+                        let config = RolloutConfig { requests_per_stage: 20_000, ..RolloutConfig::default() };
+                        rollouts += u64::from(runtime.start_rollout(0, &load(), config, None).is_ok());
+                    }
+                    _ => {}
+                }
+                let _ = telemetry.flush();
+                cycles += 1;
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            (cycles, swaps, rollouts, exports_bytes)
+        })
+    };
+    for w in workers {
+        w.join().unwrap();
+    }
+    let elapsed = started.elapsed();
+    done.store(true, Ordering::Relaxed);
+    let (cycles, swaps, rollouts, exports_bytes) = control.join().unwrap();
+    let (rss_end, hwm_end) = memory_kib();
+    let (rss_warm, hwm_warm) = warm_rss.lock().unwrap().expect("warm-up measured");
+
+    // Deliver what is left (the host's upload keeps answering RETRY every other time).
+    runtime.evaluate().unwrap();
+    let mut now = Instant::now();
+    for _ in 0..1_000_000 {
+        let report = telemetry.flush_at(now).unwrap();
+        if report.pending == 0 && report.retry_after.is_none() {
+            break;
+        }
+        now += report.retry_after.unwrap_or(Duration::from_millis(1));
+    }
+    let health = runtime.health();
+    let stats = telemetry.stats();
+    let (ok, err) = (served.load(Ordering::Relaxed), failed.load(Ordering::Relaxed));
+    let requests_exact = health.counters.requests == ok + err && ok + err == total;
+    let errors_exact = health.counters.errors == err;
+    let records_exact = stats.recorded == stats.sent + stats.dropped_queue_full + stats.dropped_by_host + stats.pending;
+    let hwm_growth = (hwm_end as f64 - hwm_warm as f64) / hwm_warm as f64;
+    println!(
+        "{}",
+        serde_json::json!({
+            "requests": total, "threads": threads, "seconds": elapsed.as_secs_f64(),
+            "requests_per_second": total as f64 / elapsed.as_secs_f64(),
+            "served": ok, "errors": err,
+            "runtime_requests": health.counters.requests, "runtime_errors": health.counters.errors,
+            "swaps": swaps, "rollouts_started": rollouts, "rollouts_completed": health.counters.rollouts_completed,
+            "rollbacks": health.counters.rollbacks, "control_cycles": cycles, "export_bytes": exports_bytes,
+            "telemetry": {"recorded": stats.recorded, "sent": stats.sent, "dropped_queue_full": stats.dropped_queue_full,
+                          "dropped_by_host": stats.dropped_by_host, "pending": stats.pending,
+                          "batches_sent": stats.batches_sent, "batches_retried": stats.batches_retried,
+                          "spool_errors": stats.spool_errors},
+            "rss_kib": {"after_warmup": rss_warm, "end": rss_end, "peak_after_warmup": hwm_warm, "peak_end": hwm_end,
+                        "peak_growth": hwm_growth, "series": *series.lock().unwrap(),
+                        "heap_in_use_series": *heap_series.lock().unwrap()},
+            "exact": {"requests": requests_exact, "errors": errors_exact, "records": records_exact},
+        })
+    );
+    let _ = std::fs::remove_file(&spool);
+    let _ = std::fs::remove_file(spool.with_extension("spool.lock"));
+    assert!(requests_exact && errors_exact && records_exact, "a count is off");
+    assert!(hwm_growth <= 0.01, "peak RSS grew {:.2}% after warm-up", hwm_growth * 100.0);
+}
