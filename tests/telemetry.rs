@@ -687,3 +687,42 @@ fn spool_faults_keep_records_in_memory_and_the_file_catches_up_after_them() {
     assert!(Telemetry::new(spool_options(&path), backend(Arc::default(), |_| Verdict::Ok), None).is_ok());
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A write that fails once, then a batch formed and answered in the same flush, then a kill: the
+/// batch's numbers are not given out again after the restart (answered OK), and its records are
+/// not lost (answered RETRY).
+#[test]
+fn a_batch_after_a_failed_write_keeps_its_records_and_its_numbers_across_a_kill() {
+    use mlops_edge::testing::{fail_spool_io, SpoolFault};
+    for (name, verdict) in [("behind-ok", Verdict::Ok), ("behind-retry", Verdict::Retry)] {
+        let dir = temp_dir(name);
+        let path = dir.join(format!("{name}.spool"));
+        let seen = Arc::new(Mutex::new(Backend::default()));
+        {
+            let upload = backend(Arc::clone(&seen), move |_| verdict);
+            let telemetry = Telemetry::new(spool_options(&path), upload, None).unwrap();
+            fail_spool_io(name, SpoolFault::Io, Some(1));
+            for i in 0..11 {
+                telemetry.record_event(&telemetry_event(i));
+            }
+            telemetry.flush().unwrap();
+            assert_eq!(telemetry.stats().spool_errors, 1, "{name}");
+            // The kill.
+        }
+        let delivered_before = seen.lock().unwrap().delivered.len();
+        let upload = backend(Arc::clone(&seen), |_| Verdict::Ok);
+        let telemetry = Telemetry::new(spool_options(&path), upload, None).unwrap();
+        let recovered = telemetry.stats().recovered;
+        telemetry.record_event(&telemetry_event(99));
+        drain(&telemetry, Instant::now());
+        let delivered = seen.lock().unwrap().delivered.clone();
+        if verdict == Verdict::Ok {
+            assert_eq!((delivered_before, recovered), (11, 0), "{name}");
+            assert_eq!(delivered, (1..=12).collect::<Vec<u64>>(), "{name}: the new record is 12, no number reused");
+        } else {
+            assert_eq!((delivered_before, recovered), (0, 11), "{name}: nothing lost");
+            assert_eq!(delivered, (1..=12).collect::<Vec<u64>>(), "{name}");
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -6,8 +6,10 @@
 //! `ModelLimit` and a message naming the limit and the option that raises it:
 //!
 //! - on the decoded protobuf, before tract builds anything: node count and graph depth (every
-//!   subgraph included), each initializer's and constant's element count, their total bytes, and
-//!   the fixed dimensions of the graph's inputs;
+//!   subgraph included), each initializer's and constant's element count, their total bytes, the
+//!   fixed dimensions of the graph's inputs, and what the operators that make a tensor from a
+//!   size (ConstantOfShape, Expand, Tile, Range, OneHot) would make from constant sizes — tract
+//!   folds those while it analyses the graph, before any later check could see them;
 //! - on tract's typed model, before it is optimized: every node's output at the longest
 //!   configured sequence length (and the largest batch), element count within the limit.
 
@@ -107,6 +109,7 @@ fn check_graph(graph: &GraphProto, limits: &ModelLimits, nodes: &mut usize, byte
             check_attribute(attribute, &node.name, limits, nodes, bytes)?;
         }
     }
+    check_sized_ops(graph, limits)?;
     let depth = depth(graph)?;
     if depth > limits.max_graph_depth {
         return Err(over(
@@ -160,6 +163,82 @@ fn check_tensor(tensor: &TensorProto, what: &str, limits: &ModelLimits, bytes: &
         ));
     }
     Ok(())
+}
+
+/// The operators that make a tensor from sizes given as inputs: with those inputs constant, tract
+/// computes them while analysing the graph (constant folding), allocating the whole output. The
+/// element count each would make (a lower bound where another input adds to it) against the limit.
+fn check_sized_ops(graph: &GraphProto, limits: &ModelLimits) -> Result<()> {
+    let mut constants: HashMap<&str, &TensorProto> = graph.initializer.iter().map(|t| (t.name.as_str(), t)).collect();
+    for node in graph.node.iter().filter(|n| n.op_type == "Constant") {
+        if let (Some(output), Some(value)) = (node.output.first(), node.attribute.iter().find_map(|a| a.t.as_ref())) {
+            constants.insert(output.as_str(), value);
+        }
+    }
+    let values = |node: &tract_onnx::pb::NodeProto, ix: usize| -> Option<Vec<f64>> {
+        node.input.get(ix).and_then(|name| constants.get(name.as_str())).and_then(|t| numbers(t))
+    };
+    let product = |v: &[f64]| v.iter().fold(1u64, |p, &d| p.saturating_mul(if d > 0.0 { d as u64 } else { 0 }));
+    for node in &graph.node {
+        let elements = match node.op_type.as_str() {
+            "ConstantOfShape" => values(node, 0).map(|shape| product(&shape)),
+            "Expand" => values(node, 1).map(|shape| product(&shape)),
+            "Tile" => values(node, 1).map(|repeats| {
+                let input =
+                    node.input.first().and_then(|n| constants.get(n.as_str())).map_or(1, |t| {
+                        t.dims.iter().fold(1u64, |p, &d| p.saturating_mul(u64::try_from(d).unwrap_or(0)))
+                    });
+                product(&repeats).saturating_mul(input)
+            }),
+            "Range" => match (values(node, 0), values(node, 1), values(node, 2)) {
+                (Some(start), Some(limit), Some(delta)) => match (start.first(), limit.first(), delta.first()) {
+                    (Some(&s), Some(&l), Some(&d)) if d != 0.0 => {
+                        Some(((l - s) / d).ceil().max(0.0).min(u64::MAX as f64) as u64)
+                    }
+                    _ => None,
+                },
+                _ => None,
+            },
+            "OneHot" => {
+                values(node, 1).and_then(|depth| depth.first().map(|&d| d.max(0.0).min(u64::MAX as f64) as u64))
+            }
+            _ => None,
+        };
+        if let Some(elements) = elements.filter(|&e| e > limits.max_tensor_elements) {
+            return Err(over(
+                format!(
+                    "node {:?} ({}) would make {elements} elements from its constant sizes",
+                    node.name, node.op_type
+                ),
+                limits.max_tensor_elements,
+                "max_tensor_elements",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The values of a small integer or float tensor (shapes, repeats, scalars), when it holds at
+/// most 64 of them.
+fn numbers(t: &TensorProto) -> Option<Vec<f64>> {
+    const MOST: usize = 64;
+    let raw = &t.raw_data;
+    let stored = raw.len() / 4 + t.int64_data.len() + t.int32_data.len() + t.float_data.len() + t.double_data.len();
+    if stored > 2 * MOST {
+        return None;
+    }
+    let values: Vec<f64> = match t.data_type {
+        7 if !t.int64_data.is_empty() => t.int64_data.iter().map(|&v| v as f64).collect(),
+        7 => raw.chunks_exact(8).map(|c| i64::from_le_bytes(c.try_into().expect("8 bytes")) as f64).collect(),
+        6 if !t.int32_data.is_empty() => t.int32_data.iter().map(|&v| f64::from(v)).collect(),
+        6 => raw.chunks_exact(4).map(|c| f64::from(i32::from_le_bytes(c.try_into().expect("4 bytes")))).collect(),
+        1 if !t.float_data.is_empty() => t.float_data.iter().map(|&v| f64::from(v)).collect(),
+        1 => raw.chunks_exact(4).map(|c| f64::from(f32::from_le_bytes(c.try_into().expect("4 bytes")))).collect(),
+        11 if !t.double_data.is_empty() => t.double_data.clone(),
+        11 => raw.chunks_exact(8).map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes"))).collect(),
+        _ => return None,
+    };
+    (values.len() <= MOST).then_some(values)
 }
 
 /// Bytes per element of an ONNX data type (1 for types this table does not know, 8 for strings:
@@ -315,6 +394,33 @@ mod tests {
         // Dimensions whose product overflows u64 saturate rather than wrap.
         let huge = tensor(vec![i64::MAX, i64::MAX, i64::MAX], 1);
         assert_eq!(check_proto(&proto(with(huge)), &ModelLimits::default()).unwrap_err().status(), Status::ModelLimit);
+
+        // Sizes that tract would fold into a tensor while analysing: a Constant shape of
+        // [3, 2^28] into ConstantOfShape (3 GiB of f32 from ~150 bytes), a Range of 2^30 values.
+        let mut shape = node("shape", &[], &["s"]);
+        let dims = TensorProto { dims: vec![2], data_type: 7, int64_data: vec![3, 1 << 28], ..Default::default() };
+        shape.op_type = "Constant".into();
+        shape.attribute.push(AttributeProto { name: "value".into(), t: Some(dims), ..Default::default() });
+        let mut fill = node("fill", &["s"], &["big"]);
+        fill.op_type = "ConstantOfShape".into();
+        let graph = GraphProto { node: vec![shape, fill], ..Default::default() };
+        let err = check_proto(&proto(graph), &ModelLimits::default()).unwrap_err();
+        assert!(err.message().contains("ConstantOfShape") && err.message().contains("805306368"), "{}", err.message());
+        let scalar = |name: &str, v: i64| TensorProto {
+            name: name.into(),
+            data_type: 7,
+            int64_data: vec![v],
+            ..Default::default()
+        };
+        let mut range = node("range", &["a", "b", "c"], &["r"]);
+        range.op_type = "Range".into();
+        let graph = GraphProto {
+            node: vec![range],
+            initializer: vec![scalar("a", 0), scalar("b", 1 << 30), scalar("c", 1)],
+            ..Default::default()
+        };
+        let err = check_proto(&proto(graph), &ModelLimits::default()).unwrap_err();
+        assert!(err.message().contains("Range"), "{}", err.message());
 
         // A Constant's value and a subgraph's nodes count too.
         let mut constant = node("c", &[], &["k"]);

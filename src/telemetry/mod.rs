@@ -624,14 +624,14 @@ impl Inner {
         if state.spool.is_none() {
             return;
         }
+        if let Some((first, last)) = dropped {
+            self.spool_ack(state, 0, first, last, Outcome::DroppedOverflow);
+        }
         if state.spool_behind {
             // A write failed before: bring the file back to every live record in one rewrite.
             self.rewrite_spool(state);
             self.update_spool_bytes(state);
             return;
-        }
-        if let Some((first, last)) = dropped {
-            self.spool_ack(state, 0, first, last, Outcome::DroppedOverflow);
         }
         let start = state.pending.iter().position(|r| r.seq >= first_new).unwrap_or(state.pending.len());
         if start == state.pending.len() {
@@ -665,6 +665,10 @@ impl Inner {
     }
 
     fn spool_ack(&self, state: &mut State, id: u64, first: u64, last: u64, outcome: Outcome) {
+        if self.caught_up(state) {
+            // The rewrite holds only live records: the acknowledged ones are already out.
+            return;
+        }
         let State { spool, last_spool_error, spool_behind, .. } = state;
         if let Some(spool) = spool.as_mut() {
             if let Err(e) = spool.append_ack(id, first, last, outcome) {
@@ -681,6 +685,19 @@ impl Inner {
             self.rewrite_spool(state);
             self.update_spool_bytes(state);
         }
+    }
+
+    /// When a write failed before (the spool is behind), rewrites it with every live record and
+    /// the batch in flight; true when that worked and nothing needs appending. An append after a
+    /// failed one would leave a file whose entries disagree (a batch or an acknowledgement of
+    /// records it lacks), so entries are appended only to a spool that is not behind.
+    fn caught_up(&self, state: &mut State) -> bool {
+        if state.spool.is_none() || !state.spool_behind {
+            return false;
+        }
+        self.rewrite_spool(state);
+        self.update_spool_bytes(state);
+        !state.spool_behind
     }
 
     /// A failed spool write: counted, kept as the last spool error, and the spool marked behind
@@ -722,6 +739,10 @@ impl Inner {
         let batch = InFlight::new(&self.options.device_id, id, records, &body);
         let open = batch.open_batch();
         state.in_flight = Some(batch);
+        if self.caught_up(state) {
+            // The rewrite holds the batch in flight and its records.
+            return true;
+        }
         let State { spool, last_spool_error, spool_behind, .. } = state;
         if let Some(spool) = spool.as_mut() {
             if let Err(e) = spool.append_batch(open) {

@@ -464,15 +464,19 @@ fn recover(bytes: &[u8]) -> (Recovered, u64) {
         };
         match entry {
             Entry::Record(record) => {
-                next_seq = next_seq.max(record.seq + 1);
+                next_seq = next_seq.max(record.seq.saturating_add(1));
                 records.insert(record.seq, record);
             }
             Entry::Batch(batch) => {
-                next_batch_id = next_batch_id.max(batch.id + 1);
+                next_batch_id = next_batch_id.max(batch.id.saturating_add(1));
+                // Its numbers are taken, whether or not its records made it into the file.
+                next_seq = next_seq.max(batch.last_seq.saturating_add(1));
                 open_batch = Some(batch);
             }
             Entry::Ack { id, first, last } => {
-                let done: Vec<u64> = records.range(first..=last).map(|(seq, _)| *seq).collect();
+                // (A range backwards is no range: BTreeMap::range would panic on it.)
+                let done: Vec<u64> =
+                    if first <= last { records.range(first..=last).map(|(seq, _)| *seq).collect() } else { Vec::new() };
                 for seq in done {
                     records.remove(&seq);
                 }
@@ -480,7 +484,8 @@ fn recover(bytes: &[u8]) -> (Recovered, u64) {
                 if open_batch.is_some_and(|b: OpenBatch| b.id == id && b.first_seq == first) {
                     open_batch = None;
                 }
-                next_batch_id = next_batch_id.max(id + 1);
+                next_batch_id = next_batch_id.max(id.saturating_add(1));
+                next_seq = next_seq.max(last.saturating_add(1));
             }
             Entry::Watermark { next_seq: seq, next_batch_id: batch_id } => {
                 next_seq = next_seq.max(seq);
@@ -504,7 +509,9 @@ fn recover(bytes: &[u8]) -> (Recovered, u64) {
         corrupt_bytes,
         corrupt_regions,
         truncated: false,
-        lost_unspooled: unspooled.iter().map(|(first, last)| last - first + 1).sum(),
+        lost_unspooled: unspooled
+            .iter()
+            .fold(0u64, |sum, (first, last)| sum.saturating_add((last - first).saturating_add(1))),
     };
     (recovered, valid_end as u64)
 }
@@ -562,5 +569,21 @@ mod tests {
         let (_, again) = Spool::open(&path, 1 << 20, false).unwrap();
         assert_eq!(again.lost_unspooled, 0);
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn hostile_ranges_in_a_spool_are_refused_or_bounded_never_a_panic() {
+        let mut bytes = Vec::new();
+        bytes.extend_from_slice(MAGIC);
+        bytes.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+        let mut ack = entry(ENTRY_ACK, &[1, 50, 10]); // backwards
+        ack.push(Outcome::Sent as u8);
+        frame(&ack, &mut bytes);
+        frame(&entry(ENTRY_UNSPOOLED, &[0, u64::MAX]), &mut bytes);
+        frame(&entry(ENTRY_UNSPOOLED, &[5, 9]), &mut bytes);
+        frame(&entry(ENTRY_BATCH, &[u64::MAX, 1, u64::MAX]), &mut bytes);
+        let (recovered, _) = recover(&bytes);
+        assert_eq!(recovered.lost_unspooled, u64::MAX, "saturated, not wrapped");
+        assert_eq!((recovered.next_seq, recovered.next_batch_id), (u64::MAX, u64::MAX));
     }
 }
