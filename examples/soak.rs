@@ -109,17 +109,24 @@ fn main() {
         None,
     )
     .unwrap();
-    let options = RuntimeOptions {
+    let mut options = RuntimeOptions {
         max_concurrency: threads,
         telemetry: Some(telemetry.clone()),
         evaluation_interval: Duration::from_millis(50),
         ..RuntimeOptions::default()
     };
-    let mut thresholds_relaxed = options.clone();
     // Latency alerts would roll the rollout back at random on a shared host; errors still count.
-    thresholds_relaxed.monitor.thresholds.latency_p95_warning = 1000.0;
-    thresholds_relaxed.monitor.thresholds.latency_p95_critical = 2000.0;
-    let runtime = Arc::new(Runtime::new(&load(), thresholds_relaxed).unwrap());
+    options.monitor.thresholds.latency_p95_warning = 1000.0;
+    options.monitor.thresholds.latency_p95_critical = 2000.0;
+    let runtime = Arc::new(Runtime::new(&load(), options).unwrap());
+
+    // The control cycle (20 ms) at which a swap, and at which a rollout, happens in each period of
+    // `every` cycles (the diagnostics of scripts/soak.sh turn either or both off).
+    let every: u64 = std::env::var("MLE_SOAK_DEPLOY_EVERY").ok().and_then(|v| v.parse().ok()).unwrap_or(20).max(2);
+    let deploys = std::env::var_os("MLE_SOAK_NO_DEPLOYS").is_none();
+    let only = std::env::var("MLE_SOAK_ONLY").ok();
+    let swap_at = (deploys && only.as_deref() != Some("rollout")).then_some(0);
+    let rollout_at = (deploys && only.as_deref() != Some("swap")).then_some(every / 2);
 
     let served = Arc::new(AtomicU64::new(0));
     let failed = Arc::new(AtomicU64::new(0));
@@ -169,17 +176,12 @@ fn main() {
                     exports_bytes += prometheus::render(&metrics, TextFormat::OpenMetrics).len();
                     exports_bytes += otlp::render(&metrics, &[("service.name", "soak")]).len();
                 }
-                let deploys = std::env::var_os("MLE_SOAK_NO_DEPLOYS").is_none();
-                let every: u64 = std::env::var("MLE_SOAK_DEPLOY_EVERY").ok().and_then(|v| v.parse().ok()).unwrap_or(20);
-                match if deploys { cycles % every } else { 1 } {
-                    0 if std::env::var("MLE_SOAK_ONLY").map_or(true, |v| v == "swap") => {
-                        swaps += u64::from(runtime.swap(0, &load(), None).is_ok())
-                    }
-                    c if c == every / 2 && std::env::var("MLE_SOAK_ONLY").map_or(true, |v| v == "rollout") => {
-                        let config = RolloutConfig { requests_per_stage: 20_000, ..RolloutConfig::default() };
-                        rollouts += u64::from(runtime.start_rollout(0, &load(), config, None).is_ok());
-                    }
-                    _ => {}
+                let phase = Some(cycles % every);
+                if phase == swap_at {
+                    swaps += u64::from(runtime.swap(0, &load(), None).is_ok());
+                } else if phase == rollout_at {
+                    let config = RolloutConfig { requests_per_stage: 20_000, ..RolloutConfig::default() };
+                    rollouts += u64::from(runtime.start_rollout(0, &load(), config, None).is_ok());
                 }
                 let _ = telemetry.flush();
                 cycles += 1;

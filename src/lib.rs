@@ -38,6 +38,7 @@ pub mod ffi;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzz;
+pub mod hex;
 pub mod logging;
 pub mod model;
 pub mod package;

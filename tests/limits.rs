@@ -8,15 +8,9 @@ mod common;
 use common::{model_dir, test_data};
 use mlops_edge::{Model, ModelLimits, ModelOptions, Status};
 
-fn refused(result: mlops_edge::Result<Model>, names: &[&str]) {
-    let err = match result {
-        Ok(_) => panic!("loads"),
-        Err(e) => e,
-    };
-    assert_eq!(err.status(), Status::ModelLimit, "{}", err.message());
-    for name in names {
-        assert!(err.message().contains(name), "the message names {name}: {}", err.message());
-    }
+/// Loading failed on a limit, the message naming each of `names`.
+fn over_limit(result: mlops_edge::Result<Model>, names: &[&str]) {
+    common::refused(result, Status::ModelLimit, names);
 }
 
 fn with_limits(limits: ModelLimits) -> ModelOptions {
@@ -34,7 +28,7 @@ fn the_shipped_models_load_within_the_default_limits() {
 #[test]
 fn a_declared_size_without_data_is_refused_before_it_is_allocated() {
     // 131 bytes declaring a 2^40-float weight: refused, not an abort from a 4 TiB allocation.
-    refused(
+    over_limit(
         Model::load(test_data().join("huge_initializer.onnx"), &ModelOptions::default()),
         &["initializer \"w\"", "1099511627776 elements", "max_tensor_elements"],
     );
@@ -43,12 +37,12 @@ fn a_declared_size_without_data_is_refused_before_it_is_allocated() {
 #[test]
 fn node_count_and_initializer_bytes_are_bounded() {
     let dir = model_dir("digits-mlp");
-    refused(Model::load(&dir, &with_limits(ModelLimits { max_nodes: 2, ..ModelLimits::default() })), &["max_nodes"]);
-    refused(
+    over_limit(Model::load(&dir, &with_limits(ModelLimits { max_nodes: 2, ..ModelLimits::default() })), &["max_nodes"]);
+    over_limit(
         Model::load(&dir, &with_limits(ModelLimits { max_graph_depth: 2, ..ModelLimits::default() })),
         &["max_graph_depth"],
     );
-    refused(
+    over_limit(
         Model::load(&dir, &with_limits(ModelLimits { max_initializer_bytes: 1000, ..ModelLimits::default() })),
         &["max_initializer_bytes"],
     );
@@ -71,7 +65,7 @@ fn what_grows_with_the_sequence_length_is_bounded_at_the_longest_one() {
         ..ModelOptions::default()
     };
     // A batch of 64 texts of 128 tokens: 12,582,912 values in one tensor.
-    refused(
+    over_limit(
         Model::load(&dir, &options(128, 64)),
         &["at 128 tokens", "for a batch of 64", "max_tensor_elements", "max_sequence_length", "max_batch"],
     );
@@ -79,5 +73,5 @@ fn what_grows_with_the_sequence_length_is_bounded_at_the_longest_one() {
     assert_eq!(Model::load(&dir, &options(128, 32)).unwrap().max_input_length(), 128);
     // Below the embedding itself nothing loads, whatever the lengths.
     let small = ModelOptions { limits: ModelLimits { max_tensor_elements: 100_000, ..limits }, ..options(8, 1) };
-    refused(Model::load(&dir, &small), &["word_embeddings", "max_tensor_elements"]);
+    over_limit(Model::load(&dir, &small), &["word_embeddings", "max_tensor_elements"]);
 }

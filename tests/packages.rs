@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{breast_rows, model_dir, record_events};
+use common::{breast_rows, model_dir, record_events, refused};
 use mlops_edge::deploy::rollout::RolloutConfig;
 use mlops_edge::package::{self, archive, PublicKey, SecretKey, TrustPolicy};
 use mlops_edge::runtime::EventKind;
@@ -79,17 +79,6 @@ fn data_offset(tar: &[u8], name: &str) -> usize {
         at += 512 + size.div_ceil(512) * 512;
     }
     panic!("{name} is not in the package");
-}
-
-fn refused(result: mlops_edge::Result<Model>, status: Status, names: &[&str]) {
-    let err = match result {
-        Ok(_) => panic!("loads; expected {status:?}"),
-        Err(e) => e,
-    };
-    assert_eq!(err.status(), status, "{}", err.message());
-    for name in names {
-        assert!(err.message().contains(name), "the message names {name}: {}", err.message());
-    }
 }
 
 #[test]

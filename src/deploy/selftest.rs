@@ -63,20 +63,15 @@ pub fn cases_from_card(model: &Model) -> Result<Vec<SelfTestCase>> {
                 let features: Option<Vec<f32>> = values.iter().map(|v| v.as_f64().map(|x| x as f32)).collect();
                 OwnedInput::Tensor(features.ok_or_else(|| bad(&format!("case {i}: features must be numbers")))?)
             } else if let Some(hex) = item.get("bytes_hex").and_then(|h| h.as_str()) {
-                OwnedInput::Bytes(parse_hex(hex).ok_or_else(|| bad(&format!("case {i}: bytes_hex is not hex")))?)
+                OwnedInput::Bytes(
+                    crate::hex::decode(hex).ok_or_else(|| bad(&format!("case {i}: bytes_hex is not hex")))?,
+                )
             } else {
                 return Err(bad(&format!("case {i} has none of text, features, bytes_hex")));
             };
             Ok(SelfTestCase { input, expected_label: label.to_string() })
         })
         .collect()
-}
-
-fn parse_hex(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 {
-        return None;
-    }
-    (0..text.len()).step_by(2).map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok()).collect()
 }
 
 /// Runs every case on `session`; the first failure (an error, or another label) is returned as
@@ -100,16 +95,4 @@ pub fn run(session: &mut Session, cases: &[SelfTestCase]) -> Result<usize> {
         }
     }
     Ok(cases.len())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn hex() {
-        assert_eq!(parse_hex("00ff10"), Some(vec![0, 255, 16]));
-        assert_eq!(parse_hex("0"), None);
-        assert_eq!(parse_hex("zz"), None);
-    }
 }

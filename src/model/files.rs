@@ -69,19 +69,21 @@ pub(crate) fn read_bounded(path: &Path, limit: u64, limit_name: &str) -> Result<
         return fail(Status::Io, not_regular(path));
     }
     if meta.len() > limit {
-        return fail(Status::ModelLimit, too_large(path, meta.len(), limit, limit_name));
+        return fail(Status::ModelLimit, too_large(path.display(), meta.len(), limit, limit_name));
     }
     // The size can change while reading (a file being written): read at most limit + 1 bytes.
     let mut bytes = Vec::with_capacity(meta.len() as usize);
     file.take(limit.saturating_add(1)).read_to_end(&mut bytes).map_err(|e| io_error(path, &e))?;
     if bytes.len() as u64 > limit {
-        return fail(Status::ModelLimit, too_large(path, bytes.len() as u64, limit, limit_name));
+        return fail(Status::ModelLimit, too_large(path.display(), bytes.len() as u64, limit, limit_name));
     }
     Ok(bytes)
 }
 
-fn too_large(path: &Path, size: u64, limit: u64, limit_name: &str) -> String {
-    format!("{}: {size} bytes or more, above the limit of {limit} bytes: raise {limit_name} to load it", path.display())
+/// The message for `what` (a path, "the package") of `size` bytes (or more, read up to the limit)
+/// above `limit`, which the option `limit_name` raises.
+pub(crate) fn too_large(what: impl std::fmt::Display, size: u64, limit: u64, limit_name: &str) -> String {
+    format!("{what}: {size} bytes or more, above the limit of {limit} bytes: raise {limit_name} to load it")
 }
 
 #[cfg(test)]

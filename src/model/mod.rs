@@ -212,7 +212,7 @@ impl Model {
             return Model::from_package(&onnx, options)
                 .map_err(|e| Error::new(e.status(), format!("{}: {}", files.onnx.display(), e.message())));
         }
-        options.trust.admit_loaded(&Provenance::default()).map_err(|e| {
+        options.trust.admit(&Provenance::default()).map_err(|e| {
             Error::new(
                 e.status(),
                 format!("{}: a plain ONNX model, not a package: {}", path.as_ref().display(), e.message()),
@@ -239,7 +239,9 @@ impl Model {
     pub fn from_package(bytes: &[u8], options: &ModelOptions) -> Result<Model> {
         options.validate()?;
         if bytes.len() as u64 > options.max_model_bytes {
-            return fail(Status::ModelLimit, too_large("the package", bytes.len(), options.max_model_bytes));
+            let message =
+                files::too_large("the package", bytes.len() as u64, options.max_model_bytes, "max_model_bytes");
+            return fail(Status::ModelLimit, message);
         }
         let package = package::open(bytes, &options.trust)?;
         let sidecar = package.sidecar_card()?;
@@ -248,14 +250,7 @@ impl Model {
         let provenance = package.provenance.clone();
         let tokenizer = package.file(package::TOKENIZER);
         without_panics(|| {
-            let parsed = graph::parse(proto, sidecar.as_deref(), &options.limits)?;
-            if tokenizer.is_none() && parsed.inputs.iter().any(|i| i.role == InputRole::TokenIds) {
-                return fail(
-                    Status::Tokenizer,
-                    format!("a text model's package needs its {} (mle-pack pack --tokenizer)", package::TOKENIZER),
-                );
-            }
-            Model::build(parsed, tokenizer, options, provenance)
+            Model::build(graph::parse(proto, sidecar.as_deref(), &options.limits)?, tokenizer, options, provenance)
         })
     }
 
@@ -299,9 +294,11 @@ impl Model {
             return Model::from_package(onnx, options);
         }
         if onnx.len() as u64 > options.max_model_bytes {
-            return fail(Status::ModelLimit, too_large("the ONNX data", onnx.len(), options.max_model_bytes));
+            let message =
+                files::too_large("the ONNX data", onnx.len() as u64, options.max_model_bytes, "max_model_bytes");
+            return fail(Status::ModelLimit, message);
         }
-        options.trust.admit_loaded(&Provenance::default())?;
+        options.trust.admit(&Provenance::default())?;
         let proto = graph::decode(onnx)?;
         without_panics(|| {
             Model::build(
@@ -345,8 +342,13 @@ impl Model {
                     Some(n) => n,
                     None => card_max,
                 };
-                let json = tokenizer_json
-                    .ok_or_else(|| Error::new(Status::Tokenizer, "a text model needs its tokenizer.json"))?;
+                let json = tokenizer_json.ok_or_else(|| {
+                    Error::new(
+                        Status::Tokenizer,
+                        "a text model needs its tokenizer.json: give its bytes with the ONNX bytes, or pack it in the \
+                         model's package (mle-pack pack --tokenizer)",
+                    )
+                })?;
                 let text_bytes = options
                     .max_text_bytes
                     .unwrap_or((max_tokens * text::DEFAULT_TEXT_BYTES_PER_TOKEN).min(MAX_TEXT_BYTES));
@@ -618,10 +620,6 @@ impl Model {
     pub fn test_hooks(&self) -> &std::sync::Arc<crate::testing::ModelHooks> {
         &self.inner.test_hooks
     }
-}
-
-fn too_large(what: &str, size: usize, limit: u64) -> String {
-    format!("{what} has {size} bytes, above the limit of {limit}: raise max_model_bytes to load it")
 }
 
 /// Runs a load step with a panic inside tract (analysing or running a crafted graph) turned into

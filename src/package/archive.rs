@@ -16,7 +16,7 @@ pub const MAX_ENTRIES: usize = 64;
 const MAX_NAME: usize = 100;
 
 fn invalid(why: impl std::fmt::Display) -> Error {
-    Error::new(Status::PackageInvalid, format!("not a well-formed package: {why}"))
+    Error::new(Status::PackageInvalid, format!("not a well-formed package: {why} (make packages with mle-pack pack)"))
 }
 
 /// The entries of the tar in `bytes`, in order: (name, contents).

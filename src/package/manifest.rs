@@ -4,15 +4,19 @@
 
 use serde_json::{json, Value};
 
-use super::signature::{from_hex, sha256, to_hex};
+use super::signature::sha256;
 use super::CONTENT_FILES;
 use crate::error::{fail, Error, Result, Status};
+use crate::hex::{decode_array, encode as to_hex};
 
 /// The `format` value of every manifest.
 pub const FORMAT: &str = "mlops-edge-package";
 /// The format version this library writes and reads. A manifest of a later version is refused
 /// (made by a newer packer: update the library).
 pub const FORMAT_VERSION: u64 = 1;
+
+/// The way out of a package whose files do not match its manifest.
+pub(crate) const REFETCH: &str = "fetch the package again, or pack and sign it again with mle-pack";
 
 /// One file of a package as the manifest lists it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -32,7 +36,7 @@ impl FileEntry {
             return fail(
                 Status::PackageTampered,
                 format!(
-                    "{} has {} bytes, the manifest says {}: the file changed after packing",
+                    "{} has {} bytes, the manifest says {}: the file changed after packing ({REFETCH})",
                     self.name,
                     data.len(),
                     self.bytes
@@ -44,7 +48,7 @@ impl FileEntry {
             return fail(
                 Status::PackageTampered,
                 format!(
-                    "{} has SHA-256 {}, the manifest says {}: the file changed after packing",
+                    "{} has SHA-256 {}, the manifest says {}: the file changed after packing ({REFETCH})",
                     self.name,
                     to_hex(&digest),
                     to_hex(&self.sha256)
@@ -160,7 +164,7 @@ impl Manifest {
             let digest = item
                 .get("sha256")
                 .and_then(Value::as_str)
-                .and_then(from_hex::<32>)
+                .and_then(decode_array::<32>)
                 .ok_or_else(|| bad(format!("{file_name}: \"sha256\" must be 64 hex digits")))?;
             files.push(FileEntry { name: file_name.to_string(), bytes: size, sha256: digest });
         }

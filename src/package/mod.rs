@@ -119,12 +119,19 @@ pub fn open(bytes: &[u8], policy: &TrustPolicy) -> Result<Package> {
     if let Some(sig) = &signature {
         sig.verify(&manifest_bytes)?;
     }
-    let provenance = policy.admit(signature.as_ref().map(|s| s.public_key), manifest.package_version)?;
-    let provenance = Provenance { manifest_sha256: Some(signature::sha256(&manifest_bytes)), ..provenance };
+    let provenance = Provenance {
+        signer: signature.as_ref().map(|s| s.public_key),
+        package_version: Some(manifest.package_version),
+        manifest_sha256: Some(signature::sha256(&manifest_bytes)),
+    };
+    policy.admit(&provenance)?;
     if let Some((extra, _)) = rest.iter().find(|(name, _)| manifest.entry(name).is_none()) {
         return fail(
             Status::PackageFilesMismatch,
-            format!("the package holds {extra}, which its manifest does not list (a file added after packing)"),
+            format!(
+                "the package holds {extra}, which its manifest does not list (a file added after packing: {})",
+                manifest::REFETCH
+            ),
         );
     }
     let mut files = Vec::with_capacity(manifest.files.len());
@@ -132,7 +139,11 @@ pub fn open(bytes: &[u8], policy: &TrustPolicy) -> Result<Package> {
         let Some(ix) = rest.iter().position(|(name, _)| *name == entry.name) else {
             return fail(
                 Status::PackageFilesMismatch,
-                format!("{} is listed in the manifest but missing from the package", entry.name),
+                format!(
+                    "{} is listed in the manifest but missing from the package ({})",
+                    entry.name,
+                    manifest::REFETCH
+                ),
             );
         };
         let (name, data) = rest.swap_remove(ix);

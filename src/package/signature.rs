@@ -1,5 +1,5 @@
 //! Ed25519 keys and the signature document of a package (`signature.json`: the signer's public
-//! key and the signature over the manifest's exact bytes), SHA-256, and the hex text both use.
+//! key and the signature over the manifest's exact bytes), and SHA-256.
 //!
 //! Ed25519 comes from `ed25519-compact` (no dependencies, small: verification is all a device
 //! needs), SHA-256 from RustCrypto's `sha2` (shares `digest` with the `md-5` the A/B assignment
@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use crate::error::{fail, Error, Result, Status};
+use crate::hex::{decode_array, encode as to_hex};
 
 /// An Ed25519 public key (32 bytes), as configured among the trusted keys and named by a
 /// signature.
@@ -18,7 +19,7 @@ pub struct PublicKey(pub [u8; 32]);
 impl PublicKey {
     /// The key from 64 hex digits (whitespace around them ignored).
     pub fn from_hex(text: &str) -> Result<PublicKey> {
-        from_hex::<32>(text.trim())
+        decode_array::<32>(text.trim())
             .map(PublicKey)
             .ok_or_else(|| Error::new(Status::InvalidArgument, "a public key is 64 hex digits (32 bytes)"))
     }
@@ -56,7 +57,7 @@ impl SecretKey {
 
     /// The key from its seed in 64 hex digits.
     pub fn from_hex(text: &str) -> Result<SecretKey> {
-        let seed = from_hex::<32>(text.trim())
+        let seed = decode_array::<32>(text.trim())
             .ok_or_else(|| Error::new(Status::InvalidArgument, "a secret key is 64 hex digits (its 32-byte seed)"))?;
         SecretKey::from_seed(seed)
     }
@@ -132,12 +133,12 @@ impl SignatureDoc {
         let public_key = doc
             .get("public_key")
             .and_then(Value::as_str)
-            .and_then(from_hex::<32>)
+            .and_then(decode_array::<32>)
             .ok_or_else(|| bad("\"public_key\" must be 64 hex digits"))?;
         let signature = doc
             .get("signature")
             .and_then(Value::as_str)
-            .and_then(from_hex::<64>)
+            .and_then(decode_array::<64>)
             .ok_or_else(|| bad("\"signature\" must be 128 hex digits"))?;
         Ok(SignatureDoc { public_key: PublicKey(public_key), signature })
     }
@@ -146,31 +147,6 @@ impl SignatureDoc {
 /// SHA-256 of `data`.
 pub fn sha256(data: &[u8]) -> [u8; 32] {
     Sha256::digest(data).into()
-}
-
-/// Lowercase hex.
-pub fn to_hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut text = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        text.push(DIGITS[(b >> 4) as usize] as char);
-        text.push(DIGITS[(b & 15) as usize] as char);
-    }
-    text
-}
-
-/// Exactly `N` bytes from `2 * N` hex digits (either case), else `None`.
-pub fn from_hex<const N: usize>(text: &str) -> Option<[u8; N]> {
-    let digits = text.as_bytes();
-    if digits.len() != 2 * N {
-        return None;
-    }
-    let value = |d: u8| (d as char).to_digit(16).map(|v| v as u8);
-    let mut out = [0u8; N];
-    for (i, byte) in out.iter_mut().enumerate() {
-        *byte = value(digits[2 * i])? << 4 | value(digits[2 * i + 1])?;
-    }
-    Some(out)
 }
 
 /// Refuses `keys` given as raw bytes whose length is not a multiple of 32 (the C API's form).
@@ -186,12 +162,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn sha256_and_hex_match_the_standard_vectors() {
+    fn sha256_matches_the_standard_vector() {
         assert_eq!(to_hex(&sha256(b"")), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
-        assert_eq!(from_hex::<2>("0aFf"), Some([0x0a, 0xff]));
-        assert_eq!(from_hex::<2>("0aF"), None);
-        assert_eq!(from_hex::<1>("g0"), None);
-        assert_eq!(from_hex::<1>("+1"), None);
     }
 
     #[test]

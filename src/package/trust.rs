@@ -47,36 +47,25 @@ impl TrustPolicy {
         Ok(())
     }
 
-    /// Checks a package's (already verified) signer and version against the policy:
+    /// Checks where a model comes from against the policy — a package's verified signer and
+    /// version as it is opened, or what a loaded model carries (a runtime's policy applied to the
+    /// models it is given; a plain ONNX model counts as unsigned and without a version):
     /// `PackageUnsigned`, `PackageUntrustedKey`, `PackageOutdated`.
-    pub fn admit(&self, signer: Option<PublicKey>, package_version: u64) -> Result<Provenance> {
-        self.check(signer, Some(package_version), "the package")?;
-        Ok(Provenance { signer, package_version: Some(package_version), manifest_sha256: None })
-    }
-
-    /// Checks what a loaded model carries against the policy (a runtime's policy, applied to the
-    /// models it is given): as [`admit`](Self::admit), a plain ONNX model counting as unsigned
-    /// and without a version.
-    pub fn admit_loaded(&self, provenance: &Provenance) -> Result<()> {
-        self.check(provenance.signer, provenance.package_version, "the model")
-    }
-
-    fn check(&self, signer: Option<PublicKey>, package_version: Option<u64>, what: &str) -> Result<()> {
+    pub fn admit(&self, provenance: &Provenance) -> Result<()> {
+        let (signer, package_version) = (provenance.signer, provenance.package_version);
         if self.requires_signature() {
             let Some(signer) = signer else {
                 return fail(
                     Status::PackageUnsigned,
-                    format!(
-                        "{what} is not signed, and trusted keys are configured: load a package signed by one of them \
-                         (mle-pack pack, then mle-pack sign)"
-                    ),
+                    "the model is not signed, and trusted keys are configured: load a package signed by one of them \
+                     (mle-pack pack, then mle-pack sign)",
                 );
             };
             if !self.keys.contains(&signer) {
                 return fail(
                     Status::PackageUntrustedKey,
                     format!(
-                        "{what} is signed by key {}, which is not among the {} trusted keys: add its public key to \
+                        "the model is signed by key {}, which is not among the {} trusted keys: add its public key to \
                          trusted_keys, or have the package signed with a trusted key",
                         signer.short(),
                         self.keys.len()
@@ -91,7 +80,7 @@ impl TrustPolicy {
                     return fail(
                         Status::PackageOutdated,
                         format!(
-                            "{what} has package_version {v}, below the minimum of {}: an older release is not taken \
+                            "the model has package_version {v}, below the minimum of {}: an older release is not taken \
                              back (lower min_package_version to allow it)",
                             self.min_package_version
                         ),
@@ -101,7 +90,7 @@ impl TrustPolicy {
                     return fail(
                         Status::PackageOutdated,
                         format!(
-                            "{what} has no package_version (a plain ONNX model) and min_package_version is {}: load \
+                            "the model has no package_version (a plain ONNX model) and min_package_version is {}: load \
                              it as a package",
                             self.min_package_version
                         ),

@@ -52,7 +52,7 @@ impl Runtime {
             let admitted = s
                 .options
                 .trust
-                .admit_loaded(v.model.provenance())
+                .admit(v.model.provenance())
                 .and_then(|()| schema.check(&v.model, &format!("variant {i}"), Status::InvalidArgument));
             if let Err(e) = admitted {
                 drop(previous);
@@ -197,7 +197,7 @@ impl Runtime {
             );
         }
         let old = &current.variants[0];
-        let admitted = s.options.trust.admit_loaded(model.provenance()).and_then(|()| s.admit_self_test(model, cases));
+        let admitted = s.options.trust.admit(model.provenance()).and_then(|()| s.admit_self_test(model, cases));
         if let Err(e) = admitted {
             drop(previous);
             return Err(s.refuse(0, &old.version, &model.card().version, e));
@@ -335,7 +335,7 @@ impl Runtime {
         let admitted = s
             .options
             .trust
-            .admit_loaded(model.provenance())
+            .admit(model.provenance())
             .and_then(|()| current.schema().inputs_only().check(model, "the shadow", Status::InvalidArgument));
         if let Err(e) = admitted {
             return Err(s.refuse(0, "", &model.card().version, e));
@@ -380,7 +380,7 @@ impl Shared {
         model: &Model,
         cases: Option<&[SelfTestCase]>,
     ) -> Result<Vec<SelfTestCase>> {
-        self.options.trust.admit_loaded(model.provenance())?;
+        self.options.trust.admit(model.provenance())?;
         current.schema().check(model, "model", Status::SelfTestFailed)?;
         self.admit_self_test(model, cases)
     }

@@ -65,7 +65,7 @@ impl Runtime {
     /// (each runs its warm-up) and, unless disabled, the supervisor thread.
     pub fn new(production: &Model, options: RuntimeOptions) -> Result<Runtime> {
         options.validate()?;
-        options.trust.admit_loaded(production.provenance()).map_err(|e| {
+        options.trust.admit(production.provenance()).map_err(|e| {
             Error::new(
                 e.status(),
                 format!("the production model is refused by the runtime's trust policy: {}", e.message()),

@@ -628,9 +628,10 @@ impl Inner {
             self.spool_ack(state, 0, first, last, Outcome::DroppedOverflow);
         }
         if state.spool_behind {
-            // A write failed before: bring the file back to every live record in one rewrite.
-            self.rewrite_spool(state);
-            self.update_spool_bytes(state);
+            // A write failed before: the rewrite brings the file back to every live record, these
+            // new ones included (and if it fails too, appending to a file that lacks records would
+            // not help: the next persist tries the rewrite again).
+            self.caught_up(state);
             return;
         }
         let start = state.pending.iter().position(|r| r.seq >= first_new).unwrap_or(state.pending.len());

@@ -153,3 +153,15 @@ pub fn record_events(runtime: &mlops_edge::Runtime) -> Events {
     runtime.set_event_callback(Some(Box::new(move |e| sink.lock().unwrap().push(e.clone()))));
     events
 }
+
+/// Asserts that loading failed with `status` and a message naming each of `names`.
+pub fn refused(result: mlops_edge::Result<mlops_edge::Model>, status: mlops_edge::Status, names: &[&str]) {
+    let err = match result {
+        Ok(_) => panic!("loads; expected {status:?}"),
+        Err(e) => e,
+    };
+    assert_eq!(err.status(), status, "{}", err.message());
+    for name in names {
+        assert!(err.message().contains(name), "the message names {name}: {}", err.message());
+    }
+}

@@ -262,14 +262,14 @@ fn inspect(args: &Args) -> Result<(), Failure> {
     println!("model {} {}, package_version {}", nonempty(&m.name), nonempty(&m.version), m.package_version);
     println!("files:");
     for f in &m.files {
-        println!("  {:<16} {:>12} bytes  sha256 {}", f.name, f.bytes, package::signature::to_hex(&f.sha256));
+        println!("  {:<16} {:>12} bytes  sha256 {}", f.name, f.bytes, mlops_edge::hex::encode(&f.sha256));
     }
     match package.provenance.signer {
         Some(k) => println!("signature: ed25519 by {} (verifies over the manifest)", k.to_hex()),
         None => println!("signature: none"),
     }
     if let Some(h) = package.provenance.manifest_sha256 {
-        println!("manifest sha256 {}", package::signature::to_hex(&h));
+        println!("manifest sha256 {}", mlops_edge::hex::encode(&h));
     }
     let model = Model::from_package(&bytes, &ModelOptions::default())?;
     let card = model.card();
