@@ -1,6 +1,7 @@
 //! The telemetry spool under kills (full tier, heavy): a child process records, flushes (the
 //! upload answers OK or RETRY at random), persists and compacts its spool in a loop, and is killed
-//! with SIGKILL at a random point, 200 times; each child starts by recovering the spool the last
+//! with SIGKILL at a random point, 200 times (chosen from the progress the child reports, not
+//! from how fast the machine is); each child starts by recovering the spool the last
 //! one left. The upload appends every batch it accepts to a receiver log before answering OK. At
 //! the end a last telemetry recovers the spool and delivers what is left.
 //!
@@ -56,6 +57,35 @@ fn log_delivery(log: &Path, batch: &mlops_edge::telemetry::Batch<'_>) {
     file.write_all(format!("{}\n", seqs.join(" ")).as_bytes()).unwrap();
 }
 
+/// Reads the child's progress reports until it has recorded `target` records in this run.
+fn wait_for_progress(child: &mut std::process::Child, round: usize, target: usize) {
+    let stdout = child.stdout.as_mut().unwrap();
+    let mut line = Vec::new();
+    let mut byte = [0u8; 1];
+    loop {
+        // Byte by byte, so nothing after the target's line is read ahead and left in a buffer.
+        match std::io::Read::read(stdout, &mut byte).unwrap() {
+            0 => panic!("round {round}: the child stopped by itself: {}", child_stderr(child)),
+            _ if byte[0] == b'\n' => {
+                let text = String::from_utf8_lossy(&line);
+                if let Some(done) = text.strip_prefix("progress ") {
+                    if done.trim().parse::<usize>().unwrap() >= target {
+                        return;
+                    }
+                }
+                line.clear();
+            }
+            _ => line.push(byte[0]),
+        }
+    }
+}
+
+fn child_stderr(child: &mut std::process::Child) -> String {
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+    stderr
+}
+
 /// The child: runs until killed. Started by the parent test with MLE_SPOOL_KILL_DIR set.
 #[test]
 #[ignore = "heavy: the child process of spool_survives_200_kills (does nothing unless started by it)"]
@@ -85,6 +115,8 @@ fn spool_kill_child() {
         if rng.chance(0.3) {
             telemetry.persist().unwrap();
         }
+        // Progress for the parent, which picks its kill point from it rather than from a clock.
+        println!("progress {i}");
     }
 }
 
@@ -102,21 +134,25 @@ fn spool_survives_200_kills() {
             .args(["--ignored", "--exact", "spool_kill_child", "--nocapture", "--test-threads", "1"])
             .env("MLE_SPOOL_KILL_DIR", &dir)
             .env("MLE_SPOOL_KILL_SEED", round.to_string())
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        // A random point: during start-up and recovery, recording, a flush, a persist or a
-        // compaction. (The delay only picks the point; nothing is decided by the clock.)
-        std::thread::sleep(Duration::from_micros(2_000 + rng.below(60_000) as u64));
-        match child.try_wait().unwrap() {
-            None => child.kill().unwrap(),
-            Some(status) => {
-                let mut stderr = String::new();
-                std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
-                panic!("round {round}: the child stopped by itself ({status}): {stderr}");
-            }
+        // A random point: one kill in five lands anywhere in the first few milliseconds (start-up
+        // and recovery); the others wait until the child reports a random number of records done,
+        // then a random few hundred microseconds more (recording, a flush, a persist or a
+        // compaction). How far the children get is set by the reports, not by the machine's speed.
+        if rng.chance(0.2) {
+            std::thread::sleep(Duration::from_micros(rng.below(5_000) as u64));
+        } else {
+            let target = 20 + rng.below(200);
+            wait_for_progress(&mut child, round, target);
+            std::thread::sleep(Duration::from_micros(rng.below(800) as u64));
         }
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("round {round}: the child stopped by itself ({status}): {}", child_stderr(&mut child));
+        }
+        child.kill().unwrap();
         child.wait().unwrap();
         let never = Box::new(|_: &mlops_edge::telemetry::Batch<'_>| -> Verdict { panic!("nothing is flushed here") });
         // This recovery's spool bound is high enough to keep everything it recovers on disk: it
