@@ -726,3 +726,31 @@ fn a_batch_after_a_failed_write_keeps_its_records_and_its_numbers_across_a_kill(
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
+
+#[test]
+fn a_record_left_out_of_a_full_spool_is_counted_once_however_often_it_is_rewritten() {
+    let dir = temp_dir("skipped-once");
+    let path = dir.join("telemetry.spool");
+    // The backend is down: every record stays live, and the 8 KiB spool fills.
+    let upload = backend(Arc::new(Mutex::new(Backend::default())), |_| Verdict::Retry);
+    let options = TelemetryOptions { spool_max_bytes: 8 * 1024, ..spool_options(&path) };
+    let telemetry = Telemetry::new(options, upload, None).unwrap();
+    for i in 0..300 {
+        telemetry.record_event(&telemetry_event(i));
+    }
+    telemetry.persist().unwrap();
+    let first = telemetry.stats();
+    assert!(first.spool_skipped > 0 && first.spool_skipped < 300, "{first:?}");
+    // Each round appends 10 more to the full file, which rewrites it: the 10 are left out, and the
+    // ones left out before are not counted again.
+    for round in 1..=5u64 {
+        for i in 0..10 {
+            telemetry.record_event(&telemetry_event(1000 * round + i));
+        }
+        telemetry.persist().unwrap();
+        let stats = telemetry.stats();
+        assert_eq!(stats.spool_skipped, first.spool_skipped + 10 * round, "round {round}: {stats:?}");
+        assert_eq!(stats.pending, 300 + 10 * round);
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

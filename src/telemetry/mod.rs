@@ -301,6 +301,9 @@ struct State {
     /// A spool write failed since the last compaction: the file may lack live records (or
     /// acknowledgements), so the next persist rewrites it whole instead of appending.
     spool_behind: bool,
+    /// The highest seq already counted in `spool_skipped`: a record left out of several
+    /// rewrites in a row is counted once.
+    skipped_through_seq: u64,
 }
 
 struct Inner {
@@ -350,6 +353,7 @@ impl Telemetry {
             spool: None,
             last_spool_error: None,
             spool_behind: false,
+            skipped_through_seq: 0,
         };
         if let Some(path) = &options.spool_path {
             let (spool, recovered) = Spool::open(path, options.spool_max_bytes, options.spool_sync)?;
@@ -651,14 +655,28 @@ impl Inner {
 
     /// Rewrites the spool with the live records (compaction), counting those that do not fit.
     fn rewrite_spool(&self, state: &mut State) {
-        let State { spool, pending, in_flight, next_seq, next_batch_id, last_spool_error, spool_behind, .. } = state;
+        let State {
+            spool,
+            pending,
+            in_flight,
+            next_seq,
+            next_batch_id,
+            last_spool_error,
+            spool_behind,
+            skipped_through_seq,
+            ..
+        } = state;
         let Some(spool) = spool.as_mut() else { return };
         let open = in_flight.as_ref().map(InFlight::open_batch);
         let live: Vec<&TelemetryRecord> =
             in_flight.iter().flat_map(|b| b.records.iter()).chain(pending.iter()).collect();
         match spool.rewrite(*next_seq, *next_batch_id, &live, open) {
             Ok(written) => {
-                self.counters.spool_skipped.fetch_add((live.len() - written) as u64, Ordering::Relaxed);
+                let newly_skipped = live[written..].iter().filter(|r| r.seq > *skipped_through_seq).count();
+                if let Some(last) = live[written..].iter().map(|r| r.seq).max() {
+                    *skipped_through_seq = (*skipped_through_seq).max(last);
+                }
+                self.counters.spool_skipped.fetch_add(newly_skipped as u64, Ordering::Relaxed);
                 *spool_behind = false;
             }
             Err(e) => self.spool_failed(last_spool_error, spool_behind, e),
