@@ -102,13 +102,22 @@ static mle_status model_calls(mle_model **model) {
     o.plan_per_bucket = 1;
     o.sequence_buckets = buckets;
     o.sequence_bucket_count = 2;
+    static const uint8_t keys[32] = {0};
+    o.trusted_keys = keys;
+    o.trusted_key_count = 1;
+    o.min_package_version = 3;
+    o.max_nodes = 1000;
+    o.max_graph_depth = 100;
+    o.max_tensor_elements = 1u << 20;
+    o.max_initializer_bytes = 1u << 20;
     status |= mle_model_load("m", &o, model);
     status |= mle_model_load("m", NULL, model);
     mle_model_details d = {.struct_size = sizeof d};
     status |= mle_model_get_details(*model, &d);
     double sum = d.input_kind + (d.name[0] + d.version[0] + d.trained_at[0] + d.description[0] + d.metrics_json[0]) +
                  (double)d.trained_at_unix + d.label_count + d.max_input_length + d.plan_count +
-                 d.input_element_type + d.handles_missing_values + MLE_ELEMENT_FLOAT64;
+                 d.input_element_type + d.handles_missing_values + MLE_ELEMENT_FLOAT64 + d.from_package +
+                 (double)d.package_version + d.signed_package + d.signer_public_key[0];
     const char *label = NULL;
     status |= mle_model_get_label(*model, 0, &label);
     mle_model_free(*model);
@@ -298,6 +307,10 @@ static mle_status runtime_calls(const mle_model *model, const mle_telemetry *tel
     o.staleness_critical_days = 60;
     o.supervisor_thread = 1;
     o.telemetry = telemetry;
+    static const uint8_t runtime_keys[32] = {0};
+    o.trusted_keys = runtime_keys;
+    o.trusted_key_count = 1;
+    o.min_package_version = 3;
     mle_monitor_options monitor;
     status |= mle_monitor_options_init(&monitor, sizeof monitor);
     mle_monitor_thresholds thresholds;
@@ -377,6 +390,7 @@ static mle_status runtime_calls(const mle_model *model, const mle_telemetry *tel
     SIZED(mle_snapshot, snapshot);
     status |= mle_runtime_snapshot(runtime, MLE_ROLE_VARIANT, 0, &snapshot, NULL, 0, NULL);
     sum += read_snapshot(&snapshot);
+    status |= mle_runtime_freeze_baseline(runtime, MLE_ROLE_VARIANT, 0);
     status |= mle_runtime_evaluate(runtime);
 
     /* Health: first the count (no array), then an output array sized from model_count. */

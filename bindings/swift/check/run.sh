@@ -39,6 +39,7 @@ not_wrapped=(
   mle_exp_histogram_record
   mle_exp_histogram_merge
   mle_stats_ks_two_sample           # the monitor's statistics utility, not part of the app API
+  mle_runtime_load_baseline         # as mle_monitor_load_baseline: a C/C++ host's job
   mle_runtime_start_rollout_path    # C ABI 1.3; not in the Swift layer yet (roll out a loaded
                                     # Model: Model(path:) loads packages too)
 )

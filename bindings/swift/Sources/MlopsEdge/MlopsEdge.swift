@@ -391,10 +391,21 @@ public struct ModelOptions {
     /// Largest model file (and tokenizer, card) read, in bytes (nil: 256 MiB). A larger file
     /// throws MleError(Status.modelLimit) before it is read.
     public var maxModelBytes: UInt64?
+    /// Ed25519 public keys (32 bytes each) whose signed model packages load; with any set, nothing
+    /// else loads (MleError(Status.packageUnsigned), .packageUntrustedKey, …). Since C ABI 1.3.
+    public var trustedKeys: [[UInt8]] = []
+    /// Refuse a signed package older than this version (Status.packageOutdated; nil: any).
+    public var minPackageVersion: UInt64?
+    /// Resource limits checked before anything is allocated (nil: the library's defaults: 100,000
+    /// nodes, graph depth 10,000, 2^28 elements per tensor, 1 GiB of initializers). Since C ABI 1.3.
+    public var maxNodes: UInt64?
+    public var maxGraphDepth: UInt64?
+    public var maxTensorElements: UInt64?
+    public var maxInitializerBytes: UInt64?
 
     public init() {}
 
-    /// `body` with the C struct; its bucket array lives for the call.
+    /// `body` with the C struct; its bucket and key arrays live for the call.
     func withCStruct<R>(_ body: (UnsafePointer<mle_model_options>) throws -> R) throws -> R {
         var o = try mle_model_options.defaults(mle_model_options_init)
         if let v = maxSequenceLength { o.max_sequence_length = try cUInt32(v, "maxSequenceLength") }
@@ -402,13 +413,35 @@ public struct ModelOptions {
         if let v = maxBatch { o.max_batch = try cUInt32(v, "maxBatch") }
         if let v = maxTextBytes { o.max_text_bytes = try cSize(v, "maxTextBytes") }
         if let v = maxModelBytes { o.max_model_bytes = v }
+        if let v = minPackageVersion { o.min_package_version = v }
+        if let v = maxNodes { o.max_nodes = v }
+        if let v = maxGraphDepth { o.max_graph_depth = v }
+        if let v = maxTensorElements { o.max_tensor_elements = v }
+        if let v = maxInitializerBytes { o.max_initializer_bytes = v }
         o.plan_per_bucket = planPerBucket ? 1 : 0
+        let keys = try flattenKeys(trustedKeys)
         return try sequenceBuckets.withUnsafeBufferPointer { buckets -> R in
-            o.sequence_buckets = buckets.isEmpty ? nil : buckets.baseAddress
-            o.sequence_bucket_count = buckets.count
-            return try withUnsafePointer(to: &o) { try body($0) }
+            try keys.withUnsafeBufferPointer { keyBytes -> R in
+                o.sequence_buckets = buckets.isEmpty ? nil : buckets.baseAddress
+                o.sequence_bucket_count = buckets.count
+                o.trusted_keys = keyBytes.isEmpty ? nil : keyBytes.baseAddress
+                o.trusted_key_count = trustedKeys.count
+                return try withUnsafePointer(to: &o) { try body($0) }
+            }
         }
     }
+}
+
+/// The keys one after the other, as the C options take them; a key that is not 32 bytes throws.
+func flattenKeys(_ keys: [[UInt8]]) throws -> [UInt8] {
+    var bytes: [UInt8] = []
+    for (i, key) in keys.enumerated() {
+        guard key.count == 32 else {
+            throw invalidArgument("trustedKeys[\(i)] has \(key.count) bytes: an Ed25519 public key has 32")
+        }
+        bytes.append(contentsOf: key)
+    }
+    return bytes
 }
 
 /// What a model's card and plans say (mle_model_details).
@@ -428,6 +461,12 @@ public struct ModelDetails {
     public let inputElementType: Int32
     /// NaN features are taken as missing values (a tree ensemble, a NaN imputer); else refused.
     public let handlesMissingValues: Bool
+    /// Loaded from a model package (docs/packages.md), its version, whether it was signed and by
+    /// which key (32 bytes; empty when unsigned). Since C ABI 1.3.
+    public let fromPackage: Bool
+    public let packageVersion: UInt64
+    public let signedPackage: Bool
+    public let signerPublicKey: [UInt8]
 
     init(_ d: mle_model_details) {
         inputKind = d.input_kind
@@ -443,6 +482,11 @@ public struct ModelDetails {
         planCount = Int(d.plan_count)
         inputElementType = d.input_element_type
         handlesMissingValues = d.handles_missing_values != 0
+        fromPackage = d.from_package != 0
+        packageVersion = d.package_version
+        signedPackage = d.signed_package != 0
+        var key = d.signer_public_key
+        signerPublicKey = signedPackage ? withUnsafeBytes(of: &key) { Array($0) } : []
     }
 }
 
@@ -1080,6 +1124,11 @@ public struct RuntimeOptions {
     public var stalenessCriticalDays: Int?
     /// false: no supervisor thread, call Runtime.evaluate() yourself.
     public var supervisorThread = true
+    /// Keys every model the runtime is given must be signed with (swaps, rollouts, experiments,
+    /// the shadow); a refused model keeps the old one serving. Since C ABI 1.3.
+    public var trustedKeys: [[UInt8]] = []
+    /// Refuse signed packages older than this version (nil: any).
+    public var minPackageVersion: UInt64?
 
     public init() {}
 
@@ -1095,6 +1144,7 @@ public struct RuntimeOptions {
         if let v = stalenessWarningDays { o.staleness_warning_days = try cInt32(v, "stalenessWarningDays") }
         if let v = stalenessCriticalDays { o.staleness_critical_days = try cInt32(v, "stalenessCriticalDays") }
         o.supervisor_thread = supervisorThread ? 1 : 0
+        if let v = minPackageVersion { o.min_package_version = v }
     }
 }
 
@@ -1112,12 +1162,18 @@ public final class Runtime {
         let monitor = try options.monitor?.cStruct()
         let thresholds = options.thresholds?.c
         var out: OpaquePointer?
-        // monitor and thresholds are pointers: valid for the call, which copies what they point to.
+        let keys = try flattenKeys(options.trustedKeys)
+        // monitor, thresholds and the keys are pointers: valid for the call, which copies what
+        // they point to.
         try withOptionalPointer(to: monitor) { m -> Void in
             try withOptionalPointer(to: thresholds) { t -> Void in
-                o.monitor = m
-                o.thresholds = t
-                try check(mle_runtime_new(production.handle, &o, &out))
+                try keys.withUnsafeBufferPointer { keyBytes -> Void in
+                    o.monitor = m
+                    o.thresholds = t
+                    o.trusted_keys = keyBytes.isEmpty ? nil : keyBytes.baseAddress
+                    o.trusted_key_count = options.trustedKeys.count
+                    try check(mle_runtime_new(production.handle, &o, &out))
+                }
             }
         }
         handle = out!
@@ -1255,6 +1311,11 @@ public final class Runtime {
         return VariantStats(name: string(fromCArray: v.name), version: string(fromCArray: v.version), weight: v.weight,
                             requests: v.requests, errors: v.errors, candidateRequests: v.candidate_requests,
                             conversions: v.conversions, outcomes: v.outcomes)
+    }
+    /// Freezes the current window of a variant's model (Role.variant), the candidate's or the
+    /// shadow's as its baseline (at least 100 successful requests). Since C ABI 1.4.
+    public func freezeBaseline(role: Int32 = Role.variant, variant: Int = 0) throws {
+        try check(mle_runtime_freeze_baseline(handle, role, variant))
     }
     /// The monitor snapshot of a variant's model (Role.variant), the candidate or the shadow.
     public func snapshot(role: Int32 = Role.variant, variant: Int = 0) throws -> Snapshot {
