@@ -40,9 +40,9 @@
 
 /** Version of this header (the library reports its own with mle_version()). */
 #define MLE_VERSION_MAJOR 0
-#define MLE_VERSION_MINOR 5
+#define MLE_VERSION_MINOR 6
 #define MLE_VERSION_PATCH 0
-#define MLE_VERSION_STRING "0.5.0"
+#define MLE_VERSION_STRING "0.6.0"
 
 /**
  * Input kind of a model: UTF-8 text.
@@ -126,13 +126,13 @@
 /**
  * Minor version of the C ABI this header describes (fields and functions added, none changed).
  */
-#define MLE_ABI_VERSION_MINOR 3
+#define MLE_ABI_VERSION_MINOR 4
 
 /**
  * `(major << 16) | minor`: pass it to `mle_abi_check`. (A literal, so that every binding's
  * macro importer takes it; a compile-time check ties it to the two above.)
  */
-#define MLE_ABI_VERSION 65539
+#define MLE_ABI_VERSION 65540
 
 /**
  * Metrics format: Prometheus text exposition 0.0.4.
@@ -3069,6 +3069,36 @@ mle_status mle_runtime_get_variant_stats(const struct mle_runtime *runtime, size
  * Thread safety: safe from any thread.
  */
 mle_status mle_runtime_get_shadow_report(const struct mle_runtime *runtime, struct mle_shadow_report *out);
+
+/**
+ * Freeze the current window of the monitor of the model with `role` (`MLE_ROLE_*`; `variant` used
+ * for `MLE_ROLE_VARIANT`) as its baseline, as `mle_monitor_freeze_baseline` does: its drift tests
+ * and degradation alerts compare with it from then on, a swap or a rollout carries it to the new
+ * model, and the exports carry it (`mlops_edge_baseline_*`). Since ABI 1.4.
+ *
+ * Errors: `MLE_ERR_INVALID_ARGUMENT` (unknown role, no such variant), `MLE_ERR_INVALID_STATE` (no
+ * candidate or shadow), `MLE_ERR_INSUFFICIENT_DATA` (fewer than 100 successful requests in the
+ * window: serve more first, or load one with `mle_runtime_load_baseline`).
+ *
+ * # Safety
+ * `runtime` is NULL or live.
+ *
+ * Thread safety: safe from any thread.
+ */
+mle_status mle_runtime_freeze_baseline(const struct mle_runtime *runtime, int32_t role, size_t variant);
+
+/**
+ * Load a baseline from the host (e.g. shipped with the model; copied, the arrays can be freed
+ * after the call) into the monitor of the model with `role`, as `mle_monitor_load_baseline` does
+ * (same checks, same errors, and those of `mle_runtime_freeze_baseline` for `role`). Since ABI 1.4.
+ *
+ * # Safety
+ * `runtime` is NULL or live; `baseline` is NULL or a struct of `struct_size` bytes whose pointers
+ * are NULL (count 0) or valid for their counts.
+ *
+ * Thread safety: safe from any thread.
+ */
+mle_status mle_runtime_load_baseline(const struct mle_runtime *runtime, int32_t role, size_t variant, const struct mle_baseline *baseline);
 
 /**
  * Analyse the monitor of the model with `role` (`MLE_ROLE_*`; `variant` used for

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the demo and the tests need, idempotently: a C/C++ toolchain and lld (the linker
 # .cargo/config.toml uses), valgrind, python3
-# (model checks use only its standard library), promtool (Debian package prometheus) and a venv
+# (model checks use only its standard library), Prometheus, promtool and the Pushgateway, libcurl (the
+# fleet test and examples/fleet), and a venv
 # (.venv) with prometheus_client and opentelemetry-proto for the metric export checks, cmake and
 # pkg-config (packaging consumers), kotlin and JNA (the Kotlin binding), clang (the Swift module
 # map check), Debian's aarch64/armv7 cross gcc and qemu-user, llvm-14 (llvm-nm reads the Android
@@ -11,7 +12,7 @@
 set -euo pipefail
 
 need=()
-for pkg in gcc g++ make cmake pkg-config clang valgrind python3 python3-venv binutils prometheus kotlin libjna-java \
+for pkg in gcc g++ make cmake pkg-config clang valgrind python3 python3-venv binutils prometheus prometheus-pushgateway libcurl4-openssl-dev kotlin libjna-java \
            gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf libc6-dev-arm64-cross libc6-dev-armhf-cross \
            qemu-user llvm-14 lld; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")

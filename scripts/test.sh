@@ -131,6 +131,9 @@ bindings/cpp/run.sh target/capi/lib
 step "Kotlin binding (bindings/kotlin, JNA): struct layouts and the API on the JVM"
 bindings/kotlin/run.sh target/capi/lib
 
+step "the fleet: alert rules (promtool), the receiver, 20 devices through the Pushgateway, Prometheus and the receiver"
+tests/fleet/run.sh target/capi
+
 step "Swift package: the module map builds with clang, the Swift layer uses only declared C API"
 bindings/swift/check/run.sh target/capi
 

@@ -108,6 +108,13 @@ pass
 grep -q "model profanity-tfidf" "$work/shared.out" || fail "the pkg-config shared demo did not classify"
 grep -q "model profanity-tfidf" "$work/static.out" || fail "the pkg-config static demo did not classify"
 pass
+# The fleet uploader example builds as a user would, with pkg-config (libcurl too), and refuses a
+# call without its required options (tests/fleet runs it against a backend).
+make -s -C examples/fleet OUT="$work"
+readelf -d "$work/fleet_device" | grep -q "Shared library: \[$soname\]" || fail "the fleet device does not need $soname"
+if "$work/fleet_device" --model models/digits-mlp > "$work/fleet.out" 2>&1; then fail "the fleet device ran without a receiver"; fi
+grep -q "usage:" "$work/fleet.out" || fail "the fleet device's usage"
+pass
 
 # CMake consumers.
 cmake -S examples/c/cmake -B "$work/cmake" -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_BUILD_TYPE=Release > "$work/cmake.log"

@@ -129,6 +129,37 @@ fn requests_and_events_reach_the_host_and_the_exports_agree_with_the_runtime() {
         sample(&text, &format!("model_prediction_latency_seconds_bucket{{{labels},le=\"+Inf\"}}")),
         snapshot.totals.latency_seconds.count as f64
     );
+    // The fine buckets: cumulative, ending at the count, every bound of the window's coarse set
+    // among them; an on-device request lands below 10 ms, so some bucket under 0.01 s counts it.
+    let bounds = mlops_edge::monitor::stats::LATENCY_EXPORT_BUCKETS_SECONDS;
+    let prefix = format!("model_prediction_latency_seconds_bucket{{{labels},le=\"");
+    let exported: Vec<(f64, f64)> = text
+        .lines()
+        .filter_map(|line| line.strip_prefix(prefix.as_str()))
+        .filter_map(|rest| rest.split_once("\"} "))
+        .filter(|(le, _)| *le != "+Inf")
+        .map(|(le, count)| (le.parse().unwrap(), count.parse().unwrap()))
+        .collect();
+    assert_eq!(exported.iter().map(|(le, _)| *le).collect::<Vec<f64>>(), bounds, "the exported bounds");
+    let cumulative: Vec<f64> = exported.iter().map(|(_, count)| *count).collect();
+    assert!(cumulative.windows(2).all(|w| w[0] <= w[1]), "{cumulative:?}");
+    assert!(cumulative[..9].iter().any(|c| *c > 0.0), "nothing below 10 ms: {cumulative:?}");
+    for coarse in mlops_edge::monitor::stats::LATENCY_BUCKETS_SECONDS {
+        assert!(bounds.contains(&coarse), "{coarse} is an exported bound");
+    }
+    // The baseline frozen above is exported beside the window.
+    let baseline = snapshot.baseline.expect("a baseline was frozen");
+    assert_eq!(
+        sample(&text, &format!("mlops_edge_baseline_latency_seconds{{{labels},percentile=\"95\"}}")),
+        baseline.latency_p95_us / 1e6
+    );
+    assert_eq!(sample(&text, &format!("mlops_edge_baseline_confidence_mean{{{labels}}}")), baseline.confidence_mean);
+    assert_eq!(sample(&text, &format!("mlops_edge_baseline_error_ratio{{{labels}}}")), baseline.error_rate);
+    assert_eq!(
+        sample(&text, &format!("mlops_edge_degradation_judged{{{labels}}}")),
+        if snapshot.degradation_tested { 1.0 } else { 0.0 }
+    );
+    assert!(!text.contains(r#"mlops_edge_baseline_confidence_mean{model_version="1.1""#), "no baseline, no gauge");
     assert_eq!(sample(&text, r#"mlops_edge_ab_requests_total{variant="control"}"#), control.requests as f64);
     assert_eq!(sample(&text, r#"mlops_edge_ab_conversions_total{variant="control"}"#), control.conversions as f64);
     assert_eq!(served[0] + served[1], 300);

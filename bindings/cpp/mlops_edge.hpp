@@ -768,6 +768,15 @@ class Runtime {
         check(mle_runtime_get_variant_stats(handle_.get(), variant, &s));
         return s;
     }
+    /// Freezes the current window of the model with `role` as its baseline (at least 100 successful
+    /// requests). Since C ABI 1.4.
+    void freeze_baseline(int32_t role = MLE_ROLE_VARIANT, size_t variant = 0) const {
+        check(mle_runtime_freeze_baseline(handle_.get(), role, variant));
+    }
+    /// Loads the host's baseline (copied) into the monitor of the model with `role`. Since C ABI 1.4.
+    void load_baseline(const mle_baseline &baseline, int32_t role = MLE_ROLE_VARIANT, size_t variant = 0) const {
+        check(mle_runtime_load_baseline(handle_.get(), role, variant, &baseline));
+    }
     /// Analyses the monitor of the model with `role` (MLE_ROLE_*; `variant` for MLE_ROLE_VARIANT).
     mle_snapshot snapshot(int32_t role = MLE_ROLE_VARIANT, size_t variant = 0) const {
         auto s = detail::output<mle_snapshot>();

@@ -61,7 +61,7 @@ static_assert(MLE_ERR_SESSION_BUSY == 22 && MLE_ERR_ABI_MISMATCH == 23 && MLE_ER
 // written for ABI 1.3.
 static_assert(MLE_ERR_SPOOL_LOCKED == 25, "ABI 1.1 status code");
 static_assert(MLE_ERR_PACKAGE_INVALID == 26 && MLE_ERR_PACKAGE_OUTDATED == 32, "ABI 1.3 status codes");
-static_assert(MLE_ABI_VERSION_MAJOR == 1 && MLE_ABI_VERSION_MINOR == 3 && MLE_ABI_VERSION == 0x10003u, "C ABI 1.3");
+static_assert(MLE_ABI_VERSION_MAJOR == 1 && MLE_ABI_VERSION_MINOR == 4 && MLE_ABI_VERSION == 0x10004u, "C ABI 1.4");
 
 // ABI 1.3: model packages through the C structs' trust fields.
 static void packages(const std::string &root) {
@@ -422,6 +422,21 @@ int main(int argc, char **argv) {
         for (int i = 0; i < 40; i++) small_rt.classify_f32("", std::vector<float>(64, 1.0f));
         auto s = small_rt.snapshot();
         EXPECT(s.processed == 40 && s.window_count == 16, "the runtime's monitors use the monitor template");
+        // A baseline from C++ (ABI 1.4): 16 in the window is too few to freeze; a loaded one takes.
+        EXPECT(status_of([&] { small_rt.freeze_baseline(); }) == MLE_ERR_INSUFFICIENT_DATA, "freeze needs 100");
+        std::vector<double> latencies(120, 50.0), confidences(120, 0.9);
+        mle_baseline b{};
+        b.struct_size = sizeof b;
+        b.latency_us = latencies.data();
+        b.latency_count = latencies.size();
+        b.confidence = confidences.data();
+        b.confidence_count = confidences.size();
+        small_rt.load_baseline(b);
+        s = small_rt.snapshot();
+        EXPECT(s.has_baseline == 1 && s.baseline_count == 120, "the loaded baseline is the variant's");
+        EXPECT(small_rt.export_metrics(MLE_METRICS_PROMETHEUS).find("mlops_edge_baseline_confidence_mean") !=
+                   std::string::npos,
+               "the baseline is exported");
     }
 
     // Telemetry + runtime. The backoff after a RETRY is an hour: only the moved clock ends it.

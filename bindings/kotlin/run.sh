@@ -15,7 +15,8 @@ gcc -std=c99 -Wall -Werror -Iinclude bindings/kotlin/layout.c -o "$out/layout"
 "$out/layout" > "$out/layout.txt"
 # A fresh class directory: after a failed compile, the previous run's classes must not run.
 rm -rf "$out/classes"
-kotlinc -nowarn -cp "$jna" bindings/kotlin/src/mlopsedge/*.kt bindings/kotlin/test/Test.kt -d "$out/classes" 2>&1 |
+kotlinc -nowarn -cp "$jna" bindings/kotlin/src/mlopsedge/*.kt bindings/kotlin/examples/*.kt bindings/kotlin/test/Test.kt \
+  -d "$out/classes" 2>&1 |
   grep -v "^warning: unable to find kotlin-stdlib.jar\|^OpenJDK" || true
 [ -f "$out/classes/mlopsedge/test/TestKt.class" ] || { echo "kotlin compilation failed" >&2; exit 1; }
 kotlin_lib=$(dirname "$(readlink -f "$(command -v kotlinc)")")/../lib

@@ -13,7 +13,7 @@ pub mod otlp;
 pub mod prometheus;
 
 use crate::monitor::exphist::ExpHistogram;
-use crate::monitor::stats::{CONFIDENCE_BUCKETS, INPUT_LENGTH_BUCKETS, LATENCY_BUCKETS_SECONDS};
+use crate::monitor::stats::{CONFIDENCE_BUCKETS, INPUT_LENGTH_BUCKETS, LATENCY_EXPORT_BUCKETS_SECONDS};
 use crate::monitor::{FixedHistogram, Totals};
 use crate::runtime::{Health, Role, Runtime, ShadowReport, VariantStats};
 use crate::telemetry::TelemetryStats;
@@ -194,7 +194,7 @@ pub fn families(m: &Metrics) -> Vec<Family> {
         "Time spent processing prediction",
         "s",
         per_model_histogram(models, |t| {
-            (fixed_point(&LATENCY_BUCKETS_SECONDS, &t.latency_seconds), Some(t.latency_exponential))
+            (fixed_point(&LATENCY_EXPORT_BUCKETS_SECONDS, &t.latency_seconds), Some(t.latency_exponential))
         }),
     );
     push(
@@ -261,6 +261,37 @@ pub fn families(m: &Metrics) -> Vec<Family> {
                 .filter(|x| x.snapshot.window.count > x.snapshot.window.errors)
                 .map(|x| (model_labels(x), x.snapshot.window.confidence_mean))
                 .collect(),
+        ),
+    );
+    // The baseline's summary values beside the window's, so that a fleet backend can apply the
+    // device's degradation rules itself (fleet/prometheus/alerts.yml) and see them per cohort.
+    let with_baseline = || models.iter().filter_map(|x| x.snapshot.baseline.map(|b| (x, b)));
+    push(
+        "mlops_edge_baseline_latency_seconds",
+        "Latency percentile of the monitor's baseline (floor-index rule), compared with the window's",
+        "s",
+        Points::Gauge(
+            with_baseline().map(|(x, b)| (with(model_labels(x), "percentile", "95"), b.latency_p95_us / 1e6)).collect(),
+        ),
+    );
+    push(
+        "mlops_edge_baseline_confidence_mean",
+        "Mean confidence of the monitor's baseline",
+        "1",
+        Points::Gauge(with_baseline().map(|(x, b)| (model_labels(x), b.confidence_mean)).collect()),
+    );
+    push(
+        "mlops_edge_baseline_error_ratio",
+        "Error rate of the monitor's baseline",
+        "1",
+        Points::Gauge(with_baseline().map(|(x, b)| (model_labels(x), b.error_rate)).collect()),
+    );
+    push(
+        "mlops_edge_degradation_judged",
+        "1 when the window holds enough samples (min_alert_samples) and a baseline to judge latency, confidence and errors",
+        "1",
+        Points::Gauge(
+            models.iter().map(|x| (model_labels(x), if x.snapshot.degradation_tested { 1.0 } else { 0.0 })).collect(),
         ),
     );
     let drift = |value: fn(&DriftTest) -> f64| {

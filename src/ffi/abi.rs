@@ -39,10 +39,10 @@ use crate::error::{fail, Error, Result, Status};
 /// (build.rs reads this line for the shared library's SONAME, `libmlops_edge.so.<major>`.)
 pub const MLE_ABI_VERSION_MAJOR: u32 = 1;
 /// Minor version of the C ABI this header describes (fields and functions added, none changed).
-pub const MLE_ABI_VERSION_MINOR: u32 = 3;
+pub const MLE_ABI_VERSION_MINOR: u32 = 4;
 /// `(major << 16) | minor`: pass it to `mle_abi_check`. (A literal, so that every binding's
 /// macro importer takes it; a compile-time check ties it to the two above.)
-pub const MLE_ABI_VERSION: u32 = 0x0001_0003;
+pub const MLE_ABI_VERSION: u32 = 0x0001_0004;
 const _: () = assert!(MLE_ABI_VERSION == (MLE_ABI_VERSION_MAJOR << 16) | MLE_ABI_VERSION_MINOR);
 const ABI_MAJOR: u32 = MLE_ABI_VERSION_MAJOR;
 const ABI_MINOR: u32 = MLE_ABI_VERSION_MINOR;

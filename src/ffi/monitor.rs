@@ -240,33 +240,47 @@ pub unsafe extern "C" fn mle_monitor_load_baseline(
 ) -> mle_status {
     guard(|| {
         // SAFETY: per this function's contract.
-        let (monitor, b) = unsafe { (monitor_ref(monitor)?, read_in(baseline, "baseline")?) };
-        if b.feature_count > MAX_FEATURES {
-            return fail(Status::InvalidArgument, format!("feature_count must be at most {MAX_FEATURES}"));
-        }
-        // SAFETY: per this function's contract: each pointer is NULL with count 0 or valid.
-        let (latency_us, confidence, input_length, label_counts) = unsafe {
-            (
-                slice(b.latency_us, b.latency_count, "baseline.latency_us")?,
-                slice(b.confidence, b.confidence_count, "baseline.confidence")?,
-                slice(b.input_length, b.input_length_count, "baseline.input_length")?,
-                slice(b.label_counts, b.label_count, "baseline.label_counts")?,
-            )
-        };
-        let mut features = Vec::with_capacity(b.feature_count);
-        for i in 0..b.feature_count {
-            // SAFETY: as above.
-            features.push(unsafe { slice(b.features[i], b.feature_counts[i], "baseline.features[i]")? });
-        }
-        monitor.load_baseline(&BaselineSamples {
-            latency_us,
-            confidence,
-            input_length,
-            features: &features,
-            label_counts,
-            error_rate: b.error_rate,
-        })?;
-        Ok(())
+        let monitor = unsafe { monitor_ref(monitor)? };
+        // SAFETY: per this function's contract.
+        unsafe { with_baseline_samples(baseline, |samples| Ok(monitor.load_baseline(samples)?)) }
+    })
+}
+
+/// Reads a C baseline and hands its samples (borrowed from the caller's arrays) to `f`.
+///
+/// # Safety
+/// `baseline` is NULL or a struct of `struct_size` bytes whose pointers are NULL (count 0) or
+/// valid for their counts, for the duration of the call.
+pub(super) unsafe fn with_baseline_samples<T>(
+    baseline: *const mle_baseline,
+    f: impl FnOnce(&BaselineSamples<'_>) -> Result<T>,
+) -> Result<T> {
+    // SAFETY: per this function's contract.
+    let b = unsafe { read_in(baseline, "baseline")? };
+    if b.feature_count > MAX_FEATURES {
+        return fail(Status::InvalidArgument, format!("feature_count must be at most {MAX_FEATURES}"));
+    }
+    // SAFETY: per this function's contract: each pointer is NULL with count 0 or valid.
+    let (latency_us, confidence, input_length, label_counts) = unsafe {
+        (
+            slice(b.latency_us, b.latency_count, "baseline.latency_us")?,
+            slice(b.confidence, b.confidence_count, "baseline.confidence")?,
+            slice(b.input_length, b.input_length_count, "baseline.input_length")?,
+            slice(b.label_counts, b.label_count, "baseline.label_counts")?,
+        )
+    };
+    let mut features = Vec::with_capacity(b.feature_count);
+    for i in 0..b.feature_count {
+        // SAFETY: as above.
+        features.push(unsafe { slice(b.features[i], b.feature_counts[i], "baseline.features[i]")? });
+    }
+    f(&BaselineSamples {
+        latency_us,
+        confidence,
+        input_length,
+        features: &features,
+        label_counts,
+        error_rate: b.error_rate,
     })
 }
 

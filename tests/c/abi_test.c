@@ -161,7 +161,7 @@ static void test_version_and_status(void) {
 static void test_abi_version(void) {
     uint32_t major = MLE_ABI_VERSION_MAJOR, minor = MLE_ABI_VERSION_MINOR;
     char program[32], library[32];
-    EXPECT(MLE_ABI_VERSION == ((1u << 16) | 3u), "this header describes ABI 1.3, got %#x", (unsigned)MLE_ABI_VERSION);
+    EXPECT(MLE_ABI_VERSION == ((1u << 16) | 4u), "this header describes ABI 1.4, got %#x", (unsigned)MLE_ABI_VERSION);
     EXPECT(mle_abi_version() == MLE_ABI_VERSION, "library ABI %#x, header %#x", (unsigned)mle_abi_version(),
            (unsigned)MLE_ABI_VERSION);
     EXPECT_STATUS(mle_abi_check(MLE_ABI_VERSION), MLE_OK);
@@ -2051,6 +2051,53 @@ static void test_runtime(void) {
             EXPECT_STATUS(mle_runtime_snapshot(rt, MLE_ROLE_VARIANT, 0, &snap, NULL, 11, &written),
                           MLE_ERR_INVALID_ARGUMENT);
         }
+        /* A runtime model's baseline (ABI 1.4): bad calls, then a host baseline and a frozen one. */
+        {
+            double latencies[150], confidences[150];
+            mle_baseline baseline;
+            for (i = 0; i < 150; i++) {
+                latencies[i] = 100.0 + (double)i; /* below the injected 200 us */
+                confidences[i] = 0.9;
+            }
+            EXPECT_STATUS(mle_runtime_freeze_baseline(NULL, MLE_ROLE_VARIANT, 0), MLE_ERR_INVALID_ARGUMENT);
+            EXPECT_STATUS(mle_runtime_freeze_baseline(rt, 7, 0), MLE_ERR_INVALID_ARGUMENT);
+            EXPECT_STATUS(mle_runtime_freeze_baseline(rt, MLE_ROLE_VARIANT, 5), MLE_ERR_INVALID_ARGUMENT);
+            EXPECT_STATUS(mle_runtime_freeze_baseline(rt, MLE_ROLE_CANDIDATE, 0), MLE_ERR_INVALID_STATE);
+            SIZED(baseline);
+            EXPECT_STATUS(mle_runtime_load_baseline(rt, MLE_ROLE_VARIANT, 0, NULL), MLE_ERR_INVALID_ARGUMENT);
+            EXPECT_STATUS(mle_runtime_load_baseline(NULL, MLE_ROLE_VARIANT, 0, &baseline), MLE_ERR_INVALID_ARGUMENT);
+            EXPECT_STATUS(mle_runtime_load_baseline(rt, MLE_ROLE_SHADOW, 0, &baseline), MLE_ERR_INVALID_STATE);
+            EXPECT_STATUS(mle_runtime_load_baseline(rt, MLE_ROLE_VARIANT, 0, &baseline), MLE_ERR_INSUFFICIENT_DATA);
+            baseline.latency_us = latencies;
+            baseline.latency_count = 150;
+            baseline.confidence = confidences;
+            baseline.confidence_count = 150;
+            baseline.error_rate = 1.5;
+            EXPECT_STATUS(mle_runtime_load_baseline(rt, MLE_ROLE_VARIANT, 0, &baseline), MLE_ERR_INVALID_ARGUMENT);
+            baseline.error_rate = 0.0;
+            baseline.struct_size = 0;
+            EXPECT_ERROR(mle_runtime_load_baseline(rt, MLE_ROLE_VARIANT, 0, &baseline), MLE_ERR_INVALID_ARGUMENT,
+                         "mle_baseline");
+            SIZED(baseline);
+            baseline.latency_us = latencies;
+            baseline.latency_count = 150;
+            baseline.confidence = confidences;
+            baseline.confidence_count = 150;
+            EXPECT_STATUS(mle_runtime_load_baseline(rt, MLE_ROLE_VARIANT, 0, &baseline), MLE_OK);
+            EXPECT_STATUS(mle_runtime_snapshot(rt, MLE_ROLE_VARIANT, 0, &snap, NULL, 0, NULL), MLE_OK);
+            EXPECT(snap.has_baseline && snap.baseline_count == 150 && fabs(snap.baseline_confidence_mean - 0.9) < 1e-12,
+                   "the loaded baseline is the variant's (%u, %llu)", snap.has_baseline,
+                   (unsigned long long)snap.baseline_count);
+            /* Frozen from the window: it holds enough successes, or says how many it needs. */
+            if (snap.window_count - snap.window_errors >= 100) {
+                EXPECT_STATUS(mle_runtime_freeze_baseline(rt, MLE_ROLE_VARIANT, 0), MLE_OK);
+                EXPECT_STATUS(mle_runtime_snapshot(rt, MLE_ROLE_VARIANT, 0, &snap, NULL, 0, NULL), MLE_OK);
+                EXPECT(snap.baseline_latency_p95_us == 200.0, "frozen: the injected 200 us, got %g",
+                       snap.baseline_latency_p95_us);
+            } else {
+                EXPECT_STATUS(mle_runtime_freeze_baseline(rt, MLE_ROLE_VARIANT, 0), MLE_ERR_INSUFFICIENT_DATA);
+            }
+        }
     }
 
     /* Shadow. */
@@ -3163,6 +3210,8 @@ static void test_null_arguments(void) {
     EXPECT_STATUS(mle_runtime_swap_path(NULL, 0, NULL, NULL, NULL, 0), MLE_ERR_INVALID_ARGUMENT);
     EXPECT_STATUS(mle_runtime_test_significance(NULL, 0, 0, 0.95, NULL), MLE_ERR_INVALID_ARGUMENT);
     EXPECT_STATUS(mle_runtime_snapshot(NULL, 0, 0, NULL, NULL, 0, NULL), MLE_ERR_INVALID_ARGUMENT);
+    EXPECT_STATUS(mle_runtime_freeze_baseline(NULL, 0, 0), MLE_ERR_INVALID_ARGUMENT);
+    EXPECT_STATUS(mle_runtime_load_baseline(NULL, 0, 0, NULL), MLE_ERR_INVALID_ARGUMENT);
     EXPECT_STATUS(mle_test_wait_for_held_requests(NULL, 1), MLE_ERR_INVALID_ARGUMENT);
     EXPECT_STATUS(mle_test_release_requests(NULL), MLE_ERR_INVALID_ARGUMENT);
 }

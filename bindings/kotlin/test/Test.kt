@@ -185,8 +185,8 @@ private fun abi(c: CLayout) {
     expect(lib.mle_abi_check(major) == Status.ABI_MISMATCH, "another major version: ABI_MISMATCH")
     expect(fromC(lib.mle_last_error()).contains("${MlopsEdge.ABI_VERSION_MAJOR + 1}.0"), "the message names the program's ABI")
     expect(lib.mle_abi_check(MlopsEdge.ABI_VERSION + 1) == Status.ABI_MISMATCH, "a newer minor version: ABI_MISMATCH")
-    // This binding mirrors ABI 1.2; the library also serves programs built for 1.0 and 1.1.
-    expect(MlopsEdge.ABI_VERSION_MAJOR == 1 && MlopsEdge.ABI_VERSION_MINOR == 3, "the binding mirrors ABI 1.3")
+    // This binding mirrors ABI 1.4; the library also serves programs built for 1.0 to 1.3.
+    expect(MlopsEdge.ABI_VERSION_MAJOR == 1 && MlopsEdge.ABI_VERSION_MINOR == 4, "the binding mirrors ABI 1.4")
     expect(lib.mle_abi_check(MlopsEdge.ABI_VERSION_MAJOR shl 16) == Status.OK, "an older minor of the same major is served")
     if (MlopsEdge.ABI_VERSION_MAJOR > 0) {
         expect(lib.mle_abi_check((MlopsEdge.ABI_VERSION_MAJOR - 1) shl 16) == Status.ABI_MISMATCH, "an older major: ABI_MISMATCH")
@@ -847,6 +847,67 @@ private fun spool(root: String) {
 }
 
 /** Runs one part of the test; an exception is a failure of that part (the others still run). */
+/**
+ * The fleet upload loop (bindings/kotlin/examples/FleetUpload.kt) against a local HTTP server
+ * that answers 503, then 200, then 400: RETRY keeps the batch (offered again with its id), OK
+ * counts it sent, DROP counts its records dropped; the push lands under the grouping key.
+ */
+private fun fleetUpload(root: String) {
+    val answers = java.util.ArrayDeque(listOf(503, 200, 400))
+    val posts = mutableListOf<Pair<String, String>>() // (batch id header, body's first line)
+    val puts = mutableListOf<Pair<String, String>>()  // (path, body)
+    val server = com.sun.net.httpserver.HttpServer.create(java.net.InetSocketAddress("127.0.0.1", 0), 0)
+    server.createContext("/") { exchange ->
+        val body = exchange.requestBody.readBytes().toString(Charsets.UTF_8)
+        val code = if (exchange.requestMethod == "PUT") {
+            puts.add(exchange.requestURI.path to body)
+            200
+        } else {
+            posts.add((exchange.requestHeaders.getFirst("X-Mle-Batch-Id") ?: "") to body.lineSequence().first())
+            answers.poll() ?: 200
+        }
+        exchange.sendResponseHeaders(code, -1)
+        exchange.close()
+    }
+    server.start()
+    try {
+        val port = server.address.port
+        val fleet = mlopsedge.fleet.FleetUpload("http://127.0.0.1:$port/v1/batches", "http://127.0.0.1:$port",
+            "jvm/device 1", "digits")
+        expect(mlopsedge.fleet.FleetUpload.verdict(429) == UploadResult.RETRY &&
+            mlopsedge.fleet.FleetUpload.verdict(404) == UploadResult.DROP &&
+            mlopsedge.fleet.FleetUpload.verdict(204) == UploadResult.OK, "HTTP status verdicts")
+        val telemetry = Telemetry(TelemetryOptions(retryInitialMs = 1, retryMaxMs = 1, batchMaxRecords = 10,
+            deviceId = "jvm/device 1")) { fleet.upload(it) }
+        val model = Model.load("$root/models/digits-mlp")
+        Runtime(model, RuntimeOptions(supervisorThread = false), telemetry).use { rt ->
+            for (i in 0 until 20) rt.classifyFloats("u$i", FloatArray(64) { (i % 5).toFloat() })
+            // The runtime's baseline from Kotlin (ABI 1.4): 20 requests are too few to freeze one.
+            expect(statusOf { rt.freezeBaseline() } == Status.INSUFFICIENT_DATA, "freezing needs 100 successes")
+            expect(statusOf { rt.freezeBaseline(Role.SHADOW) } == Status.INVALID_STATE, "no shadow to freeze")
+            expect(fleet.doWork(telemetry, rt) == mlopsedge.fleet.WorkResult.RETRY, "a 503 asks to come back")
+            Thread.sleep(5) // the 1 ms backoff
+            fleet.doWork(telemetry, rt)
+            Thread.sleep(5)
+            fleet.doWork(telemetry, rt)
+            val s = telemetry.stats()
+            expect(s.batchesRetried == 1L && s.batchesSent >= 1 && s.batchesDropped == 1L && s.droppedByHost == 10L &&
+                s.pending == 0L && s.sent + s.droppedByHost == s.recorded, "503 retried, 200 sent, 400 dropped: $s")
+            expect(posts.size >= 3 && posts[0].first == posts[1].first && posts[0].first.isNotEmpty(),
+                "the retried batch comes back with its id: $posts")
+            expect(posts[0].second.contains("\"device_id\":\"jvm/device 1\""), "the batch header: ${posts[0].second}")
+            val b64 = { v: String -> java.util.Base64.getUrlEncoder().withoutPadding().encodeToString(v.toByteArray()) }
+            expect(puts.isNotEmpty() && puts.last().first ==
+                "/metrics/job/mlops_edge/device@base64/${b64("jvm/device 1")}/model@base64/${b64("digits")}" &&
+                puts.last().second.contains("mlops_edge_runtime_requests_total 20"), "the push: ${puts.lastOrNull()?.first}")
+        }
+        telemetry.close()
+        model.close()
+    } finally {
+        server.stop(0)
+    }
+}
+
 private fun part(name: String, body: () -> Unit) {
     try {
         body()
@@ -871,6 +932,7 @@ fun main(args: Array<String>) {
     part("input schema") { inputSchema(root) }
     part("spool") { spool(root) }
     part("packages") { packages(root) }
+    part("fleet upload") { fleetUpload(root) }
     println("$checks checks, $failures failures")
     System.exit(if (failures == 0) 0 else 1)
 }

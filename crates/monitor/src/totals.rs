@@ -3,7 +3,9 @@
 
 use crate::exphist::ExpHistogram;
 use crate::record::Record;
-use crate::stats::{histogram_upper_inclusive, CONFIDENCE_BUCKETS, INPUT_LENGTH_BUCKETS, LATENCY_BUCKETS_SECONDS};
+use crate::stats::{
+    histogram_upper_inclusive, CONFIDENCE_BUCKETS, INPUT_LENGTH_BUCKETS, LATENCY_EXPORT_BUCKETS_SECONDS,
+};
 
 /// A histogram with fixed upper-inclusive bounds (Prometheus `le` semantics); `N` = bounds + 1.
 #[derive(Copy, Clone, Debug, PartialEq)]
@@ -33,9 +35,9 @@ impl<const N: usize> FixedHistogram<N> {
 /// Every processed request since the monitor was created (not only the window).
 #[derive(Copy, Clone, Debug, PartialEq, Default)]
 pub struct Totals {
-    /// Latency in seconds of every request (errors too), buckets ≤0.01, ≤0.05, ≤0.1, ≤0.5, ≤1,
-    /// ≤5, +Inf ([`LATENCY_BUCKETS_SECONDS`]).
-    pub latency_seconds: FixedHistogram<7>,
+    /// Latency in seconds of every request (errors too), buckets ≤10 µs, ≤20 µs, ≤50 µs, … ≤5 s,
+    /// +Inf ([`LATENCY_EXPORT_BUCKETS_SECONDS`]).
+    pub latency_seconds: FixedHistogram<19>,
     /// The same latencies, in seconds, as an OpenTelemetry exponential histogram that a fleet
     /// backend can merge across devices.
     pub latency_exponential: ExpHistogram,
@@ -49,7 +51,7 @@ pub struct Totals {
 impl Totals {
     pub(crate) fn add(&mut self, record: &Record) {
         let seconds = record.latency_ns as f64 / 1e9;
-        self.latency_seconds.observe(&LATENCY_BUCKETS_SECONDS, seconds);
+        self.latency_seconds.observe(&LATENCY_EXPORT_BUCKETS_SECONDS, seconds);
         // Latencies are finite and non-negative, and the histogram rescales to fit any such
         // value: recording cannot fail.
         let _ = self.latency_exponential.record(seconds);
@@ -70,7 +72,12 @@ mod tests {
         totals.add(&Record::success(2_000_000, 1, 0.95, 12));
         totals.add(&Record::success(70_000_000, 0, 0.15, 600));
         totals.add(&Record::error(20_000_000, 12));
-        assert_eq!(totals.latency_seconds.counts, [1, 1, 1, 0, 0, 0, 0]);
+        // 2 ms, 70 ms, 20 ms: the ≤2 ms, ≤0.1 s and ≤20 ms buckets.
+        let mut expected = [0; 19];
+        expected[7] = 1;
+        expected[12] = 1;
+        expected[10] = 1;
+        assert_eq!(totals.latency_seconds.counts, expected);
         assert_eq!(totals.latency_seconds.count, 3);
         assert!((totals.latency_seconds.sum - 0.092).abs() < 1e-12);
         assert_eq!(totals.latency_exponential.count, 3);

@@ -9,7 +9,8 @@ use super::super::abi::{check_out, write_out, OutArray};
 use super::super::args::{copy_text, optional_out_slice, write_optional};
 use super::super::boundary::guard;
 use super::super::model::MLE_TIME_UNKNOWN;
-use super::super::monitor_types::{mle_snapshot, snapshot_to_c};
+use super::super::monitor::with_baseline_samples;
+use super::super::monitor_types::{mle_baseline, mle_snapshot, snapshot_to_c};
 use super::super::status::mle_status;
 use super::types::*;
 use super::{mle_runtime, runtime_ref};
@@ -144,6 +145,57 @@ fn target(role: i32, variant: usize) -> Result<Target> {
         MLE_ROLE_SHADOW => Ok(Target::Shadow),
         other => fail(Status::InvalidArgument, format!("role {other} is not an MLE_ROLE_* value")),
     }
+}
+
+/// Freeze the current window of the monitor of the model with `role` (`MLE_ROLE_*`; `variant` used
+/// for `MLE_ROLE_VARIANT`) as its baseline, as `mle_monitor_freeze_baseline` does: its drift tests
+/// and degradation alerts compare with it from then on, a swap or a rollout carries it to the new
+/// model, and the exports carry it (`mlops_edge_baseline_*`). Since ABI 1.4.
+///
+/// Errors: `MLE_ERR_INVALID_ARGUMENT` (unknown role, no such variant), `MLE_ERR_INVALID_STATE` (no
+/// candidate or shadow), `MLE_ERR_INSUFFICIENT_DATA` (fewer than 100 successful requests in the
+/// window: serve more first, or load one with `mle_runtime_load_baseline`).
+///
+/// # Safety
+/// `runtime` is NULL or live.
+///
+/// Thread safety: safe from any thread.
+#[no_mangle]
+pub unsafe extern "C" fn mle_runtime_freeze_baseline(
+    runtime: *const mle_runtime,
+    role: i32,
+    variant: usize,
+) -> mle_status {
+    guard(|| {
+        // SAFETY: per this function's contract.
+        let rt = unsafe { runtime_ref(runtime)? };
+        rt.with_monitor(target(role, variant)?, |m| Ok(m.freeze_baseline()?))
+    })
+}
+
+/// Load a baseline from the host (e.g. shipped with the model; copied, the arrays can be freed
+/// after the call) into the monitor of the model with `role`, as `mle_monitor_load_baseline` does
+/// (same checks, same errors, and those of `mle_runtime_freeze_baseline` for `role`). Since ABI 1.4.
+///
+/// # Safety
+/// `runtime` is NULL or live; `baseline` is NULL or a struct of `struct_size` bytes whose pointers
+/// are NULL (count 0) or valid for their counts.
+///
+/// Thread safety: safe from any thread.
+#[no_mangle]
+pub unsafe extern "C" fn mle_runtime_load_baseline(
+    runtime: *const mle_runtime,
+    role: i32,
+    variant: usize,
+    baseline: *const mle_baseline,
+) -> mle_status {
+    guard(|| {
+        // SAFETY: per this function's contract.
+        let rt = unsafe { runtime_ref(runtime)? };
+        let target = target(role, variant)?;
+        // SAFETY: per this function's contract.
+        unsafe { with_baseline_samples(baseline, |samples| rt.with_monitor(target, |m| Ok(m.load_baseline(samples)?))) }
+    })
 }
 
 /// Analyse the monitor of the model with `role` (`MLE_ROLE_*`; `variant` used for

@@ -165,9 +165,10 @@ object MlopsEdge {
      * a library of ABI 1.3 or later (1.1 added [Runtime.changeInputSchema], [Runtime.maxLabels],
      * [Status.SPOOL_LOCKED] and the spool damage counters; 1.2 [ModelInfo.inputElementType] and
      * [ModelInfo.handlesMissingValues]; 1.3 model packages: [ModelOptions.trustedKeys],
-     * [RuntimeOptions.trustedKeys], the package fields of [ModelInfo], the PACKAGE_* statuses).
+     * [RuntimeOptions.trustedKeys], the package fields of [ModelInfo], the PACKAGE_* statuses; 1.4
+     * [Runtime.freezeBaseline] and [Runtime.loadBaseline]).
      */
-    const val ABI_VERSION_MINOR = 3
+    const val ABI_VERSION_MINOR = 4
     /** `(major << 16) | minor`: what the binding passes to mle_abi_check when it loads the library. */
     const val ABI_VERSION = (ABI_VERSION_MAJOR shl 16) or ABI_VERSION_MINOR
 
@@ -1002,6 +1003,16 @@ class Runtime(production: Model, options: RuntimeOptions = RuntimeOptions(), tel
         return VariantStats(fromC(s.name), fromC(s.version), s.requests, s.errors, s.conversions, s.outcomes, s.weight,
             s.candidate_requests)
     }
+    /**
+     * Freezes the current window of a variant's model ([Role.VARIANT]), the candidate's or the
+     * shadow's as its baseline (at least 100 successful requests; exported as the
+     * `mlops_edge_baseline_*` gauges). Since C ABI 1.4.
+     */
+    fun freezeBaseline(role: Int = Role.VARIANT, variant: Int = 0) =
+        check(lib.mle_runtime_freeze_baseline(handle, role, sizeT(variant)))
+    /** Uses the host's reference distribution as that model's baseline (copied). Since C ABI 1.4. */
+    fun loadBaseline(baseline: Baseline, role: Int = Role.VARIANT, variant: Int = 0) =
+        check(lib.mle_runtime_load_baseline(handle, role, sizeT(variant), baseline.toC()))
     /** The monitor snapshot of a variant's model ([Role.VARIANT]), the candidate or the shadow. */
     fun snapshot(role: Int = Role.VARIANT, variant: Int = 0): Snapshot {
         val s = CSnapshot()

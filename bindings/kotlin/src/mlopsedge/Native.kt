@@ -785,6 +785,8 @@ internal interface Lib : Library {
     fun mle_runtime_test_significance(rt: Pointer?, control: SizeT, treatment: SizeT, confidence: Double, out: CSignificance?): Int
     fun mle_runtime_get_variant_stats(rt: Pointer?, variant: SizeT, out: CVariantStats?): Int
     fun mle_runtime_get_shadow_report(rt: Pointer?, out: CShadowReport?): Int
+    fun mle_runtime_freeze_baseline(rt: Pointer?, role: Int, variant: SizeT): Int
+    fun mle_runtime_load_baseline(rt: Pointer?, role: Int, variant: SizeT, baseline: CBaseline?): Int
     fun mle_runtime_snapshot(rt: Pointer?, role: Int, variant: SizeT, out: CSnapshot?, labels: LongArray?, cap: SizeT,
                              written: SizeTOut?): Int
     /** Since C ABI 1.1. */

@@ -1,8 +1,18 @@
 //! Percentiles, means, and histograms with fixed upper-inclusive bucket bounds.
 
-/// Latency bucket bounds in seconds (`model_prediction_latency_seconds`): ≤0.01, ≤0.05, ≤0.1,
-/// ≤0.5, ≤1, ≤5, then +Inf.
+/// Latency bucket bounds in seconds of the monitor window's histogram (the snapshot's, C
+/// `mle_snapshot.latency_histogram`): ≤0.01, ≤0.05, ≤0.1, ≤0.5, ≤1, ≤5, then +Inf.
 pub const LATENCY_BUCKETS_SECONDS: [f64; 6] = [0.01, 0.05, 0.1, 0.5, 1.0, 5.0];
+/// Latency bucket bounds in seconds of the exported cumulative histogram
+/// (`model_prediction_latency_seconds`): 1-2-5 steps from 10 µs to 5 s, then +Inf. They contain
+/// [`LATENCY_BUCKETS_SECONDS`], so a query written for those bounds keeps working, and resolve what
+/// an on-device model takes (microseconds to milliseconds, all below the coarse set's first bound):
+/// a fleet's p95 from the summed buckets (`histogram_quantile`) is within one bucket (a factor
+/// ≤ 2.5) of the true p95.
+pub const LATENCY_EXPORT_BUCKETS_SECONDS: [f64; 18] = [
+    0.000_01, 0.000_02, 0.000_05, 0.000_1, 0.000_2, 0.000_5, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0,
+    2.0, 5.0,
+];
 /// Confidence bucket bounds (`model_confidence_score`): ≤0.1, ≤0.2, … ≤1.0, then +Inf.
 pub const CONFIDENCE_BUCKETS: [f64; 10] = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0];
 /// Input-length bucket bounds (`model_input_length`): ≤10, ≤50, ≤100, ≤500, ≤1000, ≤5000, then

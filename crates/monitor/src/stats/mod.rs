@@ -10,7 +10,7 @@ mod special;
 
 pub use descriptive::{
     histogram_upper_inclusive, mean, percentile_floor_index, percentile_nearest_rank, CONFIDENCE_BUCKETS,
-    INPUT_LENGTH_BUCKETS, LATENCY_BUCKETS_SECONDS,
+    INPUT_LENGTH_BUCKETS, LATENCY_BUCKETS_SECONDS, LATENCY_EXPORT_BUCKETS_SECONDS,
 };
 pub use kolmogorov::kstwo_sf;
 pub use ks::{ks_2samp, ks_2samp_sorted, sort_for_ks, KsMethod, KsResult, KS_EXACT_MAX_N};

@@ -1,0 +1,96 @@
+// The fleet upload loop on the JVM (docs/fleet.md): the Kotlin counterpart of
+// examples/fleet/uploader.c, shaped like an Android WorkManager worker. On Android, call
+// [FleetUpload.doWork] from a CoroutineWorker's doWork() scheduled as periodic work with a
+// network constraint, and map [WorkResult.RETRY] to Result.retry() (WorkManager then backs off);
+// here it is plain JVM code, tested by bindings/kotlin/test/Test.kt against a local HTTP server.
+package mlopsedge.fleet
+
+import java.io.IOException
+import java.net.HttpURLConnection
+import java.net.URL
+import java.util.Base64
+import mlopsedge.Batch
+import mlopsedge.MetricsFormat
+import mlopsedge.Runtime
+import mlopsedge.Telemetry
+import mlopsedge.UploadResult
+
+/** What one run of the work asks of its scheduler. */
+enum class WorkResult { SUCCESS, RETRY }
+
+/**
+ * POSTs telemetry batches to a receiver (fleet/receiver/mle_receiver.py or any server speaking
+ * its protocol) and PUTs the runtime's Prometheus text to a Pushgateway under the grouping key
+ * job="mlops_edge", device, model. Pass [upload] as the Telemetry's upload hook:
+ * `Telemetry(options) { fleet.upload(it) }`.
+ */
+class FleetUpload(
+    private val receiverUrl: String,
+    private val pushgatewayUrl: String?,
+    private val deviceId: String,
+    private val modelName: String,
+    private val timeoutMs: Int = 5000
+) {
+    /** The telemetry's upload hook: 2xx OK; 5xx, 408, 429 and I/O failures RETRY; other 4xx DROP. */
+    fun upload(batch: Batch): UploadResult {
+        val conn = URL(receiverUrl).openConnection() as HttpURLConnection
+        return try {
+            conn.requestMethod = "POST"
+            conn.doOutput = true
+            conn.connectTimeout = timeoutMs
+            conn.readTimeout = timeoutMs
+            conn.setRequestProperty("Content-Type", "application/x-ndjson")
+            conn.setRequestProperty("X-Mle-Batch-Id", java.lang.Long.toUnsignedString(batch.id))
+            conn.setRequestProperty("X-Mle-Device-Id", deviceId)
+            conn.outputStream.use { it.write(batch.data) }
+            verdict(conn.responseCode)
+        } catch (e: IOException) {
+            UploadResult.RETRY // refused, unreachable, timed out: the library keeps the batch
+        } finally {
+            conn.disconnect()
+        }
+    }
+
+    /** PUTs the runtime's metrics (replacing this device's group). True on a 2xx. */
+    fun push(runtime: Runtime): Boolean {
+        val base = pushgatewayUrl ?: return false
+        val url = "$base/metrics/job/mlops_edge/device@base64/${b64(deviceId)}/model@base64/${b64(modelName)}"
+        val conn = URL(url).openConnection() as HttpURLConnection
+        return try {
+            conn.requestMethod = "PUT"
+            conn.doOutput = true
+            conn.connectTimeout = timeoutMs
+            conn.readTimeout = timeoutMs
+            conn.setRequestProperty("Content-Type", "text/plain; version=0.0.4")
+            conn.outputStream.use { it.write(runtime.exportMetrics(MetricsFormat.PROMETHEUS).toByteArray()) }
+            conn.responseCode in 200..299
+        } catch (e: IOException) {
+            false
+        } finally {
+            conn.disconnect()
+        }
+    }
+
+    /**
+     * One run of the periodic work: flush (each batch goes through [upload]) and push. RETRY when
+     * a batch is waiting out a backoff, so the scheduler comes back; SUCCESS when everything that
+     * could go went.
+     */
+    fun doWork(telemetry: Telemetry, runtime: Runtime?): WorkResult {
+        val report = telemetry.flush()
+        if (runtime != null) push(runtime)
+        return if (report.retryAfterMs != null) WorkResult.RETRY else WorkResult.SUCCESS
+    }
+
+    companion object {
+        /** The verdict for an HTTP status. */
+        fun verdict(code: Int): UploadResult = when {
+            code in 200..299 -> UploadResult.OK
+            code >= 500 || code == 408 || code == 429 -> UploadResult.RETRY
+            else -> UploadResult.DROP
+        }
+
+        private fun b64(s: String): String =
+            Base64.getUrlEncoder().withoutPadding().encodeToString(s.toByteArray(Charsets.UTF_8))
+    }
+}
