@@ -155,10 +155,14 @@ fn requests_and_events_reach_the_host_and_the_exports_agree_with_the_runtime() {
     );
     assert_eq!(sample(&text, &format!("mlops_edge_baseline_confidence_mean{{{labels}}}")), baseline.confidence_mean);
     assert_eq!(sample(&text, &format!("mlops_edge_baseline_error_ratio{{{labels}}}")), baseline.error_rate);
-    assert_eq!(
-        sample(&text, &format!("mlops_edge_degradation_judged{{{labels}}}")),
-        if snapshot.degradation_tested { 1.0 } else { 0.0 }
-    );
+    for (check, judged) in [
+        ("latency", snapshot.degradation_tested),
+        ("confidence", snapshot.degradation_tested),
+        ("error_rate", snapshot.error_rate_tested),
+    ] {
+        let series = format!("mlops_edge_degradation_judged{{{labels},check=\"{check}\"}}");
+        assert_eq!(sample(&text, &series), if judged { 1.0 } else { 0.0 }, "{series}");
+    }
     assert!(!text.contains(r#"mlops_edge_baseline_confidence_mean{model_version="1.1""#), "no baseline, no gauge");
     assert_eq!(sample(&text, r#"mlops_edge_ab_requests_total{variant="control"}"#), control.requests as f64);
     assert_eq!(sample(&text, r#"mlops_edge_ab_conversions_total{variant="control"}"#), control.conversions as f64);

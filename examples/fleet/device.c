@@ -9,7 +9,10 @@
  *       --model-name profanity --receiver http://127.0.0.1:8088/v1/batches \
  *       --pushgateway http://127.0.0.1:9091 [--requests 1000] [--interval-us 0] [--window 0]
  *       [--baseline-after 0] [--flush-ms 1000] [--push-ms 15000] [--sample-rate 1]
- *       [--retry-initial-ms 1000] [--retry-max-ms 300000] [--truth truth.json]
+ *       [--retry-initial-ms 1000] [--retry-max-ms 300000] [--spool file] [--truth truth.json]
+ *
+ * --spool keeps the telemetry's records and numbering across a restart (and an app kill): without
+ * it a restarted device numbers its records from 1 again.
  *
  * Built with -DFLEET_TEST_HOOKS against the library with the test hooks (tests/fleet), it also
  * takes --latency-us A (every request reports A..1.6A, fixed per input line, instead of its
@@ -51,7 +54,8 @@ static int read_inputs(const char *path, struct inputs *out) {
         grown = realloc(out->lines, (out->count + 1) * sizeof *grown);
         if (!grown) break;
         out->lines = grown;
-        out->lines[out->count++] = strdup(line);
+        if (!(out->lines[out->count] = strdup(line))) break;
+        out->count++;
     }
     free(line);
     fclose(f);
@@ -138,7 +142,11 @@ int main(int argc, char **argv) {
         fprintf(stderr, "usage: %s --model DIR --inputs FILE --device-id ID --model-name NAME --receiver URL "
                         "[--pushgateway URL] [--requests N] [--interval-us U] [--window W] [--baseline-after N] "
                         "[--flush-ms MS] [--push-ms MS] [--sample-rate R] [--retry-initial-ms MS] [--retry-max-ms MS] "
-                        "[--truth FILE]\n", argv[0]);
+                        "[--spool FILE] [--truth FILE]\n", argv[0]);
+        return 2;
+    }
+    if (strpbrk(uc.device_id, "\"\\\r\n") || strpbrk(uc.model_name, "\"\\\r\n")) {
+        fprintf(stderr, "--device-id and --model-name: no quotes, backslashes or line breaks (they go into JSON)\n");
         return 2;
     }
     if (mle_abi_check(MLE_ABI_VERSION) != MLE_OK) {
@@ -171,6 +179,7 @@ int main(int argc, char **argv) {
     to.batch_max_records = 200;
     to.retry_initial_ms = (uint32_t)number(argc, argv, "--retry-initial-ms", 1000);
     to.retry_max_ms = (uint32_t)number(argc, argv, "--retry-max-ms", 300000);
+    to.spool_path = arg(argc, argv, "--spool", NULL);
     if (mle_telemetry_new(&to, &telemetry) != MLE_OK) {
         fprintf(stderr, "telemetry: %s\n", mle_last_error());
         goto done;

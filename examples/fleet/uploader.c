@@ -11,8 +11,8 @@
 #include <time.h>
 
 struct fleet_uploader {
-    fleet_uploader_config config;
-    char *receiver_url, *push_url;
+    fleet_uploader_config config;  /* its strings point at the copies below */
+    char *receiver_url, *push_url, *device_id, *model_name, *pushgateway_url;
     CURL *post, *put;
     char *metrics;          /* the export buffer, grown as the runtime's text grows */
     size_t metrics_cap;
@@ -20,6 +20,9 @@ struct fleet_uploader {
     int running;
     int stop_requested;
     pthread_mutex_t lock;   /* stop_requested, stats */
+    pthread_mutex_t push_lock; /* put, metrics: a push from the app's thread and the timer's */
+    uint64_t drain_deadline_ms; /* during fleet_uploader_stop's drain: uploads after it are RETRY */
+    uint64_t last_pending;
     pthread_cond_t wake;
     const mle_telemetry *telemetry;
     const mle_runtime *runtime;
@@ -76,7 +79,14 @@ fleet_uploader *fleet_uploader_new(const fleet_uploader_config *config) {
     u = calloc(1, sizeof *u);
     if (!u) return NULL;
     u->config = *config;
-    if (!u->config.timeout_ms) u->config.timeout_ms = 5000;
+    /* The caller's strings are copied: they need not outlive this call. */
+    u->device_id = strdup(config->device_id);
+    u->model_name = strdup(config->model_name);
+    u->pushgateway_url = config->pushgateway_url ? strdup(config->pushgateway_url) : NULL;
+    u->config.device_id = u->device_id;
+    u->config.model_name = u->model_name;
+    u->config.pushgateway_url = u->pushgateway_url;
+    if (u->config.timeout_ms <= 0) u->config.timeout_ms = 5000;
     if (!u->config.flush_interval_ms) u->config.flush_interval_ms = 1000;
     if (!u->config.push_interval_ms) u->config.push_interval_ms = 15000;
     if (!u->config.drain_timeout_ms) u->config.drain_timeout_ms = 10000;
@@ -99,6 +109,7 @@ fleet_uploader *fleet_uploader_new(const fleet_uploader_config *config) {
     u->post = curl_easy_init();
     u->put = curl_easy_init();
     pthread_mutex_init(&u->lock, NULL);
+    pthread_mutex_init(&u->push_lock, NULL);
     {
         pthread_condattr_t attr;
         pthread_condattr_init(&attr);
@@ -106,7 +117,8 @@ fleet_uploader *fleet_uploader_new(const fleet_uploader_config *config) {
         pthread_cond_init(&u->wake, &attr);
         pthread_condattr_destroy(&attr);
     }
-    if (!u->receiver_url || !u->post || !u->put || (config->pushgateway_url && !u->push_url)) {
+    if (!u->receiver_url || !u->device_id || !u->model_name || !u->post || !u->put ||
+        (config->pushgateway_url && (!u->pushgateway_url || !u->push_url))) {
         fprintf(stderr, "fleet_uploader_new: out of memory or curl_easy_init failed\n");
         fleet_uploader_free(u);
         return NULL;
@@ -120,24 +132,46 @@ static void count(fleet_uploader *u, uint64_t *field) {
     pthread_mutex_unlock(&u->lock);
 }
 
+/* The verdict for an HTTP status: only an answer saying the batch itself can never be taken
+ * drops it. Anything else that is not 2xx (5xx, 408, 429, a redirect curl does not follow, 401/403
+ * for a missing credential, 404 for a wrong URL) is the network's or the host's configuration
+ * problem: retried, so the records wait instead of being lost, and MleUploadsFailing says why. */
+static int32_t verdict(long code) {
+    if (code >= 200 && code < 300) return MLE_UPLOAD_OK;
+    if (code == 400 || code == 413 || code == 422) return MLE_UPLOAD_DROP;
+    return MLE_UPLOAD_RETRY;
+}
+
 int32_t fleet_uploader_upload(void *userdata, const mle_batch *batch) {
     fleet_uploader *u = userdata;
-    struct curl_slist *headers = NULL;
-    char id_header[64], device_header[300];
-    long code = 0;
+    struct curl_slist *headers = NULL, *more;
+    char id_header[64];
+    long code = 0, timeout_ms;
+    int32_t result;
     CURLcode rc;
 
+    if (!u || !batch) return MLE_UPLOAD_RETRY;
+    timeout_ms = u->config.timeout_ms;
+    if (u->drain_deadline_ms) {
+        /* fleet_uploader_stop's drain: nothing may start after its deadline, nor run past it. */
+        uint64_t now = now_ms();
+        if (now >= u->drain_deadline_ms) return MLE_UPLOAD_RETRY;
+        if ((uint64_t)timeout_ms > u->drain_deadline_ms - now) timeout_ms = (long)(u->drain_deadline_ms - now);
+    }
     snprintf(id_header, sizeof id_header, "X-Mle-Batch-Id: %llu", (unsigned long long)batch->id);
-    snprintf(device_header, sizeof device_header, "X-Mle-Device-Id: %.250s", u->config.device_id);
     headers = curl_slist_append(headers, "Content-Type: application/x-ndjson");
-    headers = curl_slist_append(headers, id_header);
-    headers = curl_slist_append(headers, device_header);
+    more = headers ? curl_slist_append(headers, id_header) : NULL;
+    if (!more) {
+        curl_slist_free_all(headers);
+        return MLE_UPLOAD_RETRY; /* out of memory: try again later */
+    }
+    headers = more;
     curl_easy_reset(u->post);
     curl_easy_setopt(u->post, CURLOPT_URL, u->receiver_url);
     curl_easy_setopt(u->post, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(u->post, CURLOPT_POSTFIELDS, (const char *)batch->data);
     curl_easy_setopt(u->post, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)batch->len);
-    curl_easy_setopt(u->post, CURLOPT_TIMEOUT_MS, u->config.timeout_ms);
+    curl_easy_setopt(u->post, CURLOPT_TIMEOUT_MS, timeout_ms);
     curl_easy_setopt(u->post, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(u->post, CURLOPT_WRITEFUNCTION, discard);
     rc = curl_easy_perform(u->post);
@@ -149,28 +183,30 @@ int32_t fleet_uploader_upload(void *userdata, const mle_batch *batch) {
         return MLE_UPLOAD_RETRY;
     }
     curl_easy_getinfo(u->post, CURLINFO_RESPONSE_CODE, &code);
-    if (code >= 200 && code < 300) {
-        count(u, &u->stats.answered_ok);
-        return MLE_UPLOAD_OK;
-    }
-    if (code >= 500 || code == 408 || code == 429) {
-        count(u, &u->stats.answered_retry);
-        return MLE_UPLOAD_RETRY;
-    }
-    /* 4xx: the receiver will never take this batch (and a 1xx/3xx final answer is not this
-     * protocol's): keeping it would block every later batch. */
-    count(u, &u->stats.answered_drop);
-    return MLE_UPLOAD_DROP;
+    result = verdict(code);
+    count(u, result == MLE_UPLOAD_OK ? &u->stats.answered_ok
+             : result == MLE_UPLOAD_DROP ? &u->stats.answered_drop : &u->stats.answered_retry);
+    return result;
 }
 
+static int push_locked(fleet_uploader *u, const mle_runtime *runtime);
+
 int fleet_uploader_push(fleet_uploader *u, const mle_runtime *runtime) {
+    int result;
+    if (!u || !u->push_url || !runtime) return -1;
+    pthread_mutex_lock(&u->push_lock);
+    result = push_locked(u, runtime);
+    pthread_mutex_unlock(&u->push_lock);
+    return result;
+}
+
+static int push_locked(fleet_uploader *u, const mle_runtime *runtime) {
     size_t len = 0;
     long code = 0;
     mle_status status;
     struct curl_slist *headers = NULL;
     CURLcode rc;
 
-    if (!u->push_url || !runtime) return -1;
     status = mle_runtime_export_metrics(runtime, MLE_METRICS_PROMETHEUS, u->metrics, u->metrics_cap, &len);
     if (status == MLE_ERR_BUFFER_TOO_SMALL) {
         /* The text grows with what the runtime holds (a rollout adds a model): headroom. */
@@ -187,6 +223,10 @@ int fleet_uploader_push(fleet_uploader *u, const mle_runtime *runtime) {
         return -1;
     }
     headers = curl_slist_append(headers, "Content-Type: text/plain; version=0.0.4");
+    if (!headers) {
+        count(u, &u->stats.push_failures);
+        return -1;
+    }
     curl_easy_reset(u->put);
     curl_easy_setopt(u->put, CURLOPT_URL, u->push_url);
     /* PUT replaces every metric of this device's group (POST would keep series that are gone). */
@@ -215,11 +255,12 @@ static uint64_t flush_once(fleet_uploader *u, uint64_t *pending) {
     report.struct_size = sizeof report;
     count(u, &u->stats.flushes);
     if (mle_telemetry_flush(u->telemetry, &report) != MLE_OK) {
-        /* MLE_ERR_BUSY: the app flushed at the same moment; anything else is in mle_last_error. */
-        *pending = UINT64_MAX;
+        /* MLE_ERR_BUSY: the app flushed at the same moment (its count stands); anything else is
+         * in mle_last_error. */
+        *pending = u->last_pending ? u->last_pending : 1;
         return 0;
     }
-    *pending = report.pending;
+    *pending = u->last_pending = report.pending;
     return report.backing_off ? report.retry_after_ms : 0;
 }
 
@@ -276,8 +317,10 @@ uint64_t fleet_uploader_stop(fleet_uploader *u) {
     pthread_mutex_unlock(&u->lock);
     pthread_join(u->thread, NULL);
     u->running = 0;
-    /* Drain: flush until nothing is pending, waiting out backoffs, within the drain timeout. */
+    /* Drain: flush until nothing is pending, waiting out backoffs, within the drain timeout (the
+     * upload callback refuses to start or outlast it). */
     deadline = now_ms() + u->config.drain_timeout_ms;
+    u->drain_deadline_ms = deadline;
     for (;;) {
         uint64_t retry_ms = flush_once(u, &pending), now = now_ms();
         struct timespec pause;
@@ -288,11 +331,20 @@ uint64_t fleet_uploader_stop(fleet_uploader *u) {
         pause.tv_nsec = (long)(retry_ms % 1000) * 1000000L;
         nanosleep(&pause, NULL);
     }
-    if (u->push_url && u->runtime) fleet_uploader_push(u, u->runtime);
+    u->drain_deadline_ms = 0;
+    /* The last push carries the final counts: worth a second and third try. */
+    if (u->push_url && u->runtime) {
+        int attempt;
+        for (attempt = 0; attempt < 3 && fleet_uploader_push(u, u->runtime) != 0; attempt++) {
+            struct timespec pause = {0, 100000000L};
+            nanosleep(&pause, NULL);
+        }
+    }
     return pending;
 }
 
 void fleet_uploader_get_stats(fleet_uploader *u, fleet_uploader_stats *out) {
+    if (!u || !out) return;
     pthread_mutex_lock(&u->lock);
     *out = u->stats;
     pthread_mutex_unlock(&u->lock);
@@ -304,8 +356,12 @@ void fleet_uploader_free(fleet_uploader *u) {
     if (u->post) curl_easy_cleanup(u->post);
     if (u->put) curl_easy_cleanup(u->put);
     pthread_mutex_destroy(&u->lock);
+    pthread_mutex_destroy(&u->push_lock);
     pthread_cond_destroy(&u->wake);
     free(u->receiver_url);
+    free(u->device_id);
+    free(u->model_name);
+    free(u->pushgateway_url);
     free(u->push_url);
     free(u->metrics);
     free(u);

@@ -2,11 +2,12 @@
  * loop, with libcurl.
  *
  *  - fleet_uploader_upload() is the telemetry's upload callback (mle_telemetry_options.upload,
- *    userdata = the uploader): it POSTs each batch to the receiver with its id and maps the HTTP
- *    answer to the library's verdict: 2xx -> MLE_UPLOAD_OK; 5xx, 408, 429, a timeout, a refused
- *    or failed connection -> MLE_UPLOAD_RETRY (the library keeps the batch and backs off); any
- *    other 4xx -> MLE_UPLOAD_DROP (the receiver will never take it; the library counts its
- *    records as dropped by the host).
+ *    userdata = the uploader): it POSTs each batch to the receiver with its id (X-Mle-Batch-Id)
+ *    and maps the HTTP answer to the library's verdict: 2xx -> MLE_UPLOAD_OK; 400, 413, 422 (the
+ *    batch itself can never be stored) -> MLE_UPLOAD_DROP (the library counts its records as
+ *    dropped by the host); anything else — 5xx, 408, 429, 401/403/404, a redirect, a timeout, a
+ *    refused or failed connection -> MLE_UPLOAD_RETRY (the library keeps the batch and backs
+ *    off: a misconfigured URL or credential delays records, it does not lose them).
  *  - fleet_uploader_start() runs a thread that calls mle_telemetry_flush on a timer (sooner when
  *    the library asks for a retry after a backoff) and PUTs the runtime's Prometheus text to a
  *    Pushgateway under the grouping key job="mlops_edge", device=<device id>, model=<model name>.
@@ -31,7 +32,8 @@ typedef struct fleet_uploader_config {
     const char *receiver_url;
     /* The Pushgateway's base URL, e.g. "http://127.0.0.1:9091"; NULL: no metrics push. */
     const char *pushgateway_url;
-    /* Grouping key values (required; any bytes: sent base64url-encoded in the push URL). */
+    /* Grouping key values (required, not empty; the device id is the telemetry's, UTF-8; both are
+     * sent base64url-encoded in the push URL). All strings are copied by fleet_uploader_new. */
     const char *device_id;
     const char *model_name;
     /* Per HTTP request, connection included (default 5000). */
@@ -39,7 +41,8 @@ typedef struct fleet_uploader_config {
     /* Flush timer and push timer (defaults 1000 and 15000). */
     uint32_t flush_interval_ms;
     uint32_t push_interval_ms;
-    /* fleet_uploader_stop flushes until nothing is pending or this long has passed (default 10000). */
+    /* fleet_uploader_stop flushes until nothing is pending or this long has passed (default 10000):
+     * no upload starts after it, and none runs past it. */
     uint32_t drain_timeout_ms;
 } fleet_uploader_config;
 
@@ -47,8 +50,8 @@ typedef struct fleet_uploader_config {
 typedef struct fleet_uploader_stats {
     uint64_t posts;           /* batches POSTed */
     uint64_t answered_ok;     /* 2xx */
-    uint64_t answered_retry;  /* 5xx, 408, 429 */
-    uint64_t answered_drop;   /* other 4xx (and 1xx/3xx: not an answer this protocol has) */
+    uint64_t answered_retry;  /* any other answer: 5xx, 408, 429, 401/403/404, 3xx */
+    uint64_t answered_drop;   /* 400, 413, 422 */
     uint64_t transport_errors; /* refused, timed out, reset: retried */
     uint64_t pushes;          /* Pushgateway PUTs answered 2xx */
     uint64_t push_failures;   /* Pushgateway PUTs that failed (pushed again at the next tick) */
@@ -69,11 +72,12 @@ int32_t fleet_uploader_upload(void *userdata, const mle_batch *batch);
 int fleet_uploader_start(fleet_uploader *uploader, const mle_telemetry *telemetry, const mle_runtime *runtime);
 
 /* Stops the thread after a last flush (until nothing is pending, or the drain timeout) and a last
- * push. Returns the records still pending (0 when everything was delivered or dropped). */
+ * push (tried up to three times). Returns the records still pending (0 when everything was
+ * delivered or dropped, and when the uploader was not running). */
 uint64_t fleet_uploader_stop(fleet_uploader *uploader);
 
-/* Pushes the runtime's metrics now (from the caller's thread; not concurrently with the uploader's
- * thread). Returns 0 on a 2xx. */
+/* Pushes the runtime's metrics now, from the caller's thread (serialized with the uploader's own
+ * pushes). Returns 0 on a 2xx, -1 otherwise or without a Pushgateway URL. */
 int fleet_uploader_push(fleet_uploader *uploader, const mle_runtime *runtime);
 
 void fleet_uploader_get_stats(fleet_uploader *uploader, fleet_uploader_stats *out);

@@ -8,9 +8,15 @@ installed), and answers so that the device's uploader can map the answer to OK /
 
   200  stored (or already stored: a batch offered again after a lost answer)     -> OK
   400  not a batch this receiver can ever store (bad JSON, unknown schema, a
-       record count or seq range that contradicts the header)                  -> DROP
+       record count or seq range that contradicts the header, a field of the
+       wrong type)                                                             -> DROP
   413  larger than --max-batch-bytes                                           -> DROP
   503  the database failed, or an injected failure (--fail-ratio)              -> RETRY
+  404, 411 (a wrong URL, no Content-Length): the host's bug; its uploader retries
+
+A record is stored once per (device, batch id, seq, time_unix_ms): a batch offered again carries
+the same records with the same times. A device restarted without a spool numbers from 1 again;
+its new records have other times, so they are kept (and counted as renumbered in /stats).
 
 A 200 is sent only after the transaction that stores the batch has committed, so a receiver
 killed at any point loses nothing it acknowledged; a batch stored but not acknowledged (killed
@@ -71,14 +77,43 @@ DDL = [
         event TEXT,
         level TEXT,
         message TEXT,
-        PRIMARY KEY (device_id, batch_id, seq))""",
+        from_version TEXT,
+        to_version TEXT,
+        stage_percent DOUBLE PRECISION,
+        line TEXT NOT NULL,
+        PRIMARY KEY (device_id, batch_id, seq, time_unix_ms))""",
     "CREATE INDEX IF NOT EXISTS records_by_version ON records (model_version, variant)",
 ]
 
 RECORD_COLUMNS = (
     "device_id", "batch_id", "seq", "time_unix_ms", "type", "model_version", "variant", "candidate", "status",
     "status_code", "label", "confidence", "latency_ns", "input_length", "event", "level", "message",
+    "from_version", "to_version", "stage_percent", "line",
 )
+
+# The JSON types of the fields stored (null allowed except for seq, time_unix_ms and type). A
+# field of another type is a batch this receiver can never store: 400, so the device drops it
+# rather than retrying it forever (a flush stops at a RETRY: one such batch would block the rest).
+RECORD_TYPES = {
+    "seq": int, "time_unix_ms": int, "type": str, "model_version": str, "variant": int, "candidate": bool,
+    "status": str, "status_code": int, "label": int, "confidence": float, "latency_ns": int, "input_length": int,
+    "event": str, "level": str, "message": str, "from_version": str, "to_version": str, "stage_percent": float,
+}
+HEADER_TYPES = {"batch_id": int, "device_id": str, "records": int, "first_seq": int, "last_seq": int,
+                "library_version": str, "created_unix_ms": int}
+REQUIRED = ("seq", "time_unix_ms", "type")
+
+
+def check_type(where: str, name: str, value, kind) -> None:
+    """Raises BadBatch unless `value` is JSON of `kind` (ints within 64 bits; a float may be an int)."""
+    if kind is int:
+        ok = isinstance(value, int) and not isinstance(value, bool) and -(1 << 63) <= value < (1 << 63)
+    elif kind is float:
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    else:
+        ok = isinstance(value, kind)
+    if not ok:
+        raise BadBatch(f"{where}: {name} is {json.dumps(value)[:40]}, not {kind.__name__}")
 
 
 class BadBatch(ValueError):
@@ -96,6 +131,8 @@ class Store:
             self.conn.execute("PRAGMA journal_mode=WAL")
             self.conn.execute("PRAGMA synchronous=FULL")
             self.placeholder = "?"
+            self.same = "IS"
+            self.reconnect = None
         elif url.startswith(("postgresql://", "postgres://")):
             try:
                 import psycopg  # type: ignore[import-not-found]
@@ -103,6 +140,9 @@ class Store:
                 raise SystemExit(f"{url.split(':')[0]} URLs need psycopg 3: pip install 'psycopg[binary]' ({e})")
             self.conn = psycopg.connect(url, autocommit=True)
             self.placeholder = "%s"
+            self.same = "IS NOT DISTINCT FROM"
+            # A database restart breaks the connection: the next store reconnects.
+            self.reconnect = lambda: psycopg.connect(url, autocommit=True)
         else:
             raise SystemExit(f"unsupported database URL {url!r}: use sqlite:///<path> or postgresql://...")
         for statement in DDL:
@@ -111,34 +151,51 @@ class Store:
     def sql(self, statement: str) -> str:
         return statement.replace("?", self.placeholder)
 
-    def store(self, header: dict, records: list[dict]) -> tuple[int, int]:
-        """Stores a batch in one transaction; returns (records new, records already stored)."""
+    def store(self, header: dict, records: list[dict]) -> tuple[int, int, int]:
+        """Stores a batch in one transaction; returns (records new, records already stored, of the
+        new ones those whose (device, batch id, seq) was stored before with another time)."""
+        with self.lock:
+            try:
+                return self._store(header, records)
+            except Exception:
+                if self.reconnect is None:
+                    raise
+                try:
+                    self.conn.close()
+                finally:
+                    self.conn = self.reconnect()
+                raise
+
+    def _store(self, header: dict, records: list[dict]) -> tuple[int, int, int]:
         rows = [tuple(record.get(c) for c in RECORD_COLUMNS) for record in records]
         insert = self.sql(
             f"INSERT INTO records ({', '.join(RECORD_COLUMNS)}) VALUES ({', '.join('?' * len(RECORD_COLUMNS))}) "
             "ON CONFLICT DO NOTHING"
         )
-        with self.lock:
-            cur = self.conn.cursor()
-            cur.execute("BEGIN")
-            try:
-                cur.execute(
-                    self.sql(
-                        "INSERT INTO batches (device_id, batch_id, first_seq, last_seq, records, library_version, "
-                        "created_unix_ms) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
-                    ),
-                    (header["device_id"], header["batch_id"], header["first_seq"], header["last_seq"],
-                     header["records"], header["library_version"], header["created_unix_ms"]),
-                )
-                new = 0
-                for row in rows:
-                    cur.execute(insert, row)
-                    new += max(cur.rowcount, 0)
-                cur.execute("COMMIT")
-            except BaseException:
-                cur.execute("ROLLBACK")
-                raise
-        return new, len(rows) - new
+        renumbered_query = self.sql("SELECT COUNT(*) FROM records WHERE device_id = ? AND batch_id = ? AND seq = ?")
+        cur = self.conn.cursor()
+        cur.execute("BEGIN")
+        try:
+            cur.execute(
+                self.sql(
+                    "INSERT INTO batches (device_id, batch_id, first_seq, last_seq, records, library_version, "
+                    "created_unix_ms) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
+                ),
+                (header["device_id"], header["batch_id"], header["first_seq"], header["last_seq"],
+                 header["records"], header["library_version"], header["created_unix_ms"]),
+            )
+            new = renumbered = 0
+            for record, row in zip(records, rows):
+                cur.execute(insert, row)
+                if cur.rowcount > 0:
+                    new += 1
+                    cur.execute(renumbered_query, (record["device_id"], record["batch_id"], record["seq"]))
+                    renumbered += cur.fetchone()[0] > 1
+            cur.execute("COMMIT")
+        except BaseException:
+            cur.execute("ROLLBACK")
+            raise
+        return new, len(rows) - new, renumbered
 
     def query(self, statement: str, params=()) -> list[tuple]:
         with self.lock:
@@ -150,33 +207,47 @@ class Store:
 def parse_batch(body: bytes) -> tuple[dict, list[dict]]:
     """Parses and checks a batch (docs/telemetry.md, "Batch format"); raises BadBatch."""
     try:
-        lines = body.decode("utf-8").splitlines()
+        # Lines end at "\n" only: a JSON string may hold U+2028 and the like unescaped, which
+        # str.splitlines() would take for line ends.
+        lines = [line.decode("utf-8") for line in body.split(b"\n") if line.strip()]
         header = json.loads(lines[0]) if lines else None
-        records = [json.loads(line) for line in lines[1:] if line.strip()]
+        parsed = [(json.loads(line), line) for line in lines[1:]]
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
         raise BadBatch(f"not JSON Lines: {e}") from e
     if not isinstance(header, dict) or header.get("schema") != SCHEMA:
         raise BadBatch(f"the first line is not a {SCHEMA} header")
     if header.get("schema_version") != SCHEMA_VERSION:
         raise BadBatch(f"schema_version {header.get('schema_version')!r}: this receiver stores version {SCHEMA_VERSION}")
-    for field in ("batch_id", "device_id", "records", "first_seq", "last_seq", "library_version", "created_unix_ms"):
+    for field, kind in HEADER_TYPES.items():
         if field not in header:
             raise BadBatch(f"the header has no {field}")
-    if not isinstance(header["device_id"], str) or not header["device_id"]:
+        check_type("the header", field, header[field], kind)
+    if not header["device_id"]:
         raise BadBatch("device_id is empty: set mle_telemetry_options.device_id on the device")
-    if header["records"] != len(records):
-        raise BadBatch(f"the header says {header['records']} records, the batch holds {len(records)}")
-    for record in records:
-        if not isinstance(record, dict) or not isinstance(record.get("seq"), int):
-            raise BadBatch("a record without a seq")
+    if header["records"] != len(parsed):
+        raise BadBatch(f"the header says {header['records']} records, the batch holds {len(parsed)}")
+    records = []
+    for record, line in parsed:
+        if not isinstance(record, dict):
+            raise BadBatch("a record line that is not a JSON object")
+        for field in REQUIRED:
+            if record.get(field) is None:
+                raise BadBatch(f"a record without {field}")
+        for field, kind in RECORD_TYPES.items():
+            if record.get(field) is not None:
+                check_type(f"record {record.get('seq')}", field, record[field], kind)
         if not header["first_seq"] <= record["seq"] <= header["last_seq"]:
             raise BadBatch(f"seq {record['seq']} outside the header's {header['first_seq']}..{header['last_seq']}")
-        if record.get("type") not in ("request", "event"):
-            raise BadBatch(f"record type {record.get('type')!r}")
-        record["device_id"] = header["device_id"]
-        record["batch_id"] = header["batch_id"]
-        if "candidate" in record and record["candidate"] is not None:
-            record["candidate"] = int(bool(record["candidate"]))
+        if record["type"] not in ("request", "event"):
+            raise BadBatch(f"record type {record['type']!r}")
+        row = {field: record.get(field) for field in RECORD_TYPES}
+        row["device_id"] = header["device_id"]
+        row["batch_id"] = header["batch_id"]
+        if row["candidate"] is not None:
+            row["candidate"] = int(row["candidate"])
+        # Fields added later within schema v1 are kept in the line as it came.
+        row["line"] = line
+        records.append(row)
     return header, records
 
 
@@ -191,8 +262,8 @@ class Receiver(ThreadingHTTPServer):
         self.rng = random.Random(fail_seed)
         self.rng_lock = threading.Lock()
         # Since this process started: what GET /stats answers.
-        self.counts = {"batches_stored": 0, "records_stored": 0, "records_duplicate": 0, "refused": 0,
-                       "failed_injected": 0, "failed_storage": 0}
+        self.counts = {"batches_stored": 0, "records_stored": 0, "records_duplicate": 0, "records_renumbered": 0,
+                       "refused": 0, "failed_injected": 0, "failed_storage": 0}
 
     def count(self, **increments: int) -> None:
         with self.rng_lock:
@@ -212,6 +283,8 @@ class Receiver(ThreadingHTTPServer):
 class Handler(BaseHTTPRequestHandler):
     server: Receiver
     protocol_version = "HTTP/1.1"
+    # A stalled or idle keep-alive client gives its thread back after this many seconds.
+    timeout = 30
 
     def log_message(self, format, *args):  # noqa: A002 (the base class's name)
         pass
@@ -221,6 +294,8 @@ class Handler(BaseHTTPRequestHandler):
         self.send_response(code)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
+        if self.close_connection:
+            self.send_header("Connection", "close")
         self.end_headers()
         self.wfile.write(data)
 
@@ -229,25 +304,36 @@ class Handler(BaseHTTPRequestHandler):
             self.answer(200, {"ok": True})
         elif self.path == "/stats":
             with self.server.rng_lock:
-                self.answer(200, dict(self.server.counts))
+                counts = dict(self.server.counts)
+            self.answer(200, counts)
         else:
             self.answer(404, {"error": "POST batches to /v1/batches"})
 
     def do_POST(self):  # noqa: N802
         if self.path != "/v1/batches":
+            # The body is not read: the connection cannot carry another request after it.
+            self.close_connection = True
             self.answer(404, {"error": "POST batches to /v1/batches"})
             return
         try:
             length = int(self.headers.get("Content-Length", ""))
+            if length < 0:
+                raise ValueError
         except ValueError:
-            self.answer(411, {"error": "Content-Length required"})
+            self.close_connection = True
+            self.answer(411, {"error": "a Content-Length (not negative) is required"})
             return
         if length > self.server.max_batch_bytes:
-            self.rfile.read(length)
+            # Not read into memory: answered, and the connection closed.
+            self.close_connection = True
             self.answer(413, {"error": f"{length} bytes: more than --max-batch-bytes {self.server.max_batch_bytes} "
                                         "(lower the device's batch_max_bytes)"})
             return
         body = self.rfile.read(length)
+        if len(body) != length:
+            # The client went away mid-body: nothing to answer, nothing to count.
+            self.close_connection = True
+            return
         try:
             header, records = parse_batch(body)
         except BadBatch as e:
@@ -260,12 +346,13 @@ class Handler(BaseHTTPRequestHandler):
             self.answer(503, {"error": "injected failure (--fail-ratio), before storing"})
             return
         try:
-            new, duplicate = self.server.store.store(header, records)
+            new, duplicate, renumbered = self.server.store.store(header, records)
         except Exception as e:  # the database: the device keeps the batch and retries
             self.server.count(failed_storage=1)
             self.answer(503, {"error": f"storage failed: {e}"})
             return
-        self.server.count(batches_stored=1, records_stored=new, records_duplicate=duplicate)
+        self.server.count(batches_stored=1, records_stored=new, records_duplicate=duplicate,
+                          records_renumbered=renumbered)
         if failure == "after":
             self.server.count(failed_injected=1)
             self.answer(503, {"error": "injected failure (--fail-ratio), after storing"})
@@ -294,11 +381,11 @@ def report(args) -> None:
     out = {"versions": []}
     for version, variant, requests, errors, confidence, devices in rows:
         labels = store.query(
-            "SELECT label, COUNT(*) FROM records WHERE type = 'request' AND model_version = ? AND variant = ? "
-            "AND label IS NOT NULL GROUP BY label ORDER BY label", (version, variant))
+            f"SELECT label, COUNT(*) FROM records WHERE type = 'request' AND model_version {store.same} ? "
+            f"AND variant {store.same} ? AND label IS NOT NULL GROUP BY label ORDER BY label", (version, variant))
         confidences = sorted(r[0] for r in store.query(
-            "SELECT confidence FROM records WHERE type = 'request' AND model_version = ? AND variant = ? "
-            "AND confidence IS NOT NULL", (version, variant)))
+            f"SELECT confidence FROM records WHERE type = 'request' AND model_version {store.same} ? "
+            f"AND variant {store.same} ? AND confidence IS NOT NULL", (version, variant)))
         deciles = [confidences[min(len(confidences) - 1, int(len(confidences) * q / 10))] for q in range(1, 10)] \
             if confidences else []
         out["versions"].append({

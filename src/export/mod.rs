@@ -288,10 +288,17 @@ pub fn families(m: &Metrics) -> Vec<Family> {
     );
     push(
         "mlops_edge_degradation_judged",
-        "1 when the window holds enough samples (min_alert_samples) and a baseline to judge latency, confidence and errors",
+        "1 when a baseline is set and the window holds min_alert_samples to judge the check: successes for latency and confidence, requests for error_rate",
         "1",
         Points::Gauge(
-            models.iter().map(|x| (model_labels(x), if x.snapshot.degradation_tested { 1.0 } else { 0.0 })).collect(),
+            models
+                .iter()
+                .flat_map(|x| {
+                    let s = &x.snapshot;
+                    [("latency", s.degradation_tested), ("confidence", s.degradation_tested), ("error_rate", s.error_rate_tested)]
+                        .map(|(check, judged)| (with(model_labels(x), "check", check), if judged { 1.0 } else { 0.0 }))
+                })
+                .collect(),
         ),
     );
     let drift = |value: fn(&DriftTest) -> f64| {

@@ -18,17 +18,19 @@ sys.path.insert(0, os.path.join(ROOT, "fleet", "receiver"))
 import mle_receiver  # noqa: E402
 
 
-def batch(device="d1", batch_id=1, seqs=(1, 2, 3), header_records=None, schema_version=1, extra=None):
+def batch(device="d1", batch_id=1, seqs=(1, 2, 3), header_records=None, schema_version=1, extra=None, time_base=1000,
+          header_extra=None):
     header = {"schema": "mlops_edge.telemetry", "schema_version": schema_version, "batch_id": batch_id,
               "device_id": device, "library_version": "0.6.0", "created_unix_ms": 1, "first_seq": min(seqs),
               "last_seq": max(seqs), "records": len(seqs) if header_records is None else header_records}
-    lines = [json.dumps(header)]
+    header.update(header_extra or {})
+    lines = [json.dumps(header, ensure_ascii=False)]
     for s in seqs:
-        record = {"seq": s, "time_unix_ms": 1000 + s, "type": "request", "model_version": "1.0", "variant": 0,
+        record = {"seq": s, "time_unix_ms": time_base + s, "type": "request", "model_version": "1.0", "variant": 0,
                   "candidate": False, "status": "ok", "status_code": 0, "label": s % 2, "confidence": 0.5 + s / 100,
                   "latency_ns": 1000 * s, "input_length": 5}
         record.update(extra or {})
-        lines.append(json.dumps(record))
+        lines.append(json.dumps(record, ensure_ascii=False))
     return ("\n".join(lines) + "\n").encode()
 
 
@@ -98,12 +100,67 @@ class ReceiverTest(unittest.TestCase):
                 (batch(device=""), "device_id is empty"),
                 (batch(extra={"type": "mystery"}), "record type"),
                 (b'{"schema": "other"}\n', "header"),
+                # Fields of the wrong type: never storable, so dropped rather than retried forever.
+                (batch(header_extra={"first_seq": "x"}), "first_seq"),
+                (batch(extra={"variant": [1]}), "variant"),
+                (batch(extra={"latency_ns": 1 << 64}), "latency_ns"),
+                (batch(extra={"confidence": "high"}), "confidence"),
+                (batch(extra={"seq": None}), "without seq"),
             ]:
                 status, answer = s.post(body)
                 self.assertEqual(status, 400, body[:60])
                 self.assertIn(why, answer["error"])
             self.assertEqual(self.rows(s), [])
             self.assertEqual(s.post(batch(), path="/elsewhere")[0], 404)
+            self.assertEqual(s.get("/stats")[1]["refused"], 12)
+        finally:
+            s.close()
+
+    def test_line_separators_inside_strings_stay_in_their_line(self):
+        s = Server(self.db)
+        try:
+            body = batch(device="phone\u2028one", extra={"model_version": "1.0\u2029\u0085"})
+            self.assertEqual(s.post(body), (200, {"stored": 3, "duplicates": 0}))
+            self.assertEqual(s.store.query("SELECT DISTINCT device_id, model_version FROM records"),
+                             [("phone\u2028one", "1.0\u2029\u0085")])
+        finally:
+            s.close()
+
+    def test_a_device_renumbering_after_a_restart_keeps_its_new_records(self):
+        s = Server(self.db)
+        try:
+            self.assertEqual(s.post(batch(seqs=(1, 2)))[0], 200)
+            # The same batch id and seqs, other times: a restart without a spool, not a re-offer.
+            self.assertEqual(s.post(batch(seqs=(1, 2), time_base=5000)), (200, {"stored": 2, "duplicates": 0}))
+            self.assertEqual(s.post(batch(seqs=(1, 2), time_base=5000)), (200, {"stored": 0, "duplicates": 2}))
+            self.assertEqual(len(self.rows(s)), 4)
+            self.assertEqual(s.get("/stats")[1]["records_renumbered"], 2)
+        finally:
+            s.close()
+
+    def test_events_keep_their_fields_and_the_line(self):
+        s = Server(self.db)
+        try:
+            event = {"type": "event", "event": "rollout_advanced", "from_version": "1.0", "to_version": "1.1",
+                     "stage_percent": 25.0, "level": None, "message": "stage 2", "model_version": None,
+                     "label": None, "confidence": None, "future_field": 7}
+            self.assertEqual(s.post(batch(seqs=(1,), extra=event))[0], 200)
+            row = s.store.query("SELECT event, from_version, to_version, stage_percent, message, line FROM records")[0]
+            self.assertEqual(row[:5], ("rollout_advanced", "1.0", "1.1", 25.0, "stage 2"))
+            self.assertEqual(json.loads(row[5])["future_field"], 7)
+        finally:
+            s.close()
+
+    def test_bad_requests_close_the_connection(self):
+        s = Server(self.db)
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", s.server.server_address[1], timeout=10)
+            conn.putrequest("POST", "/v1/batches")
+            conn.putheader("Content-Length", "-5")
+            conn.endheaders()
+            response = conn.getresponse()
+            self.assertEqual((response.status, response.getheader("Connection")), (411, "close"))
+            conn.close()
         finally:
             s.close()
 

@@ -11,6 +11,7 @@ import java.net.URL
 import java.util.Base64
 import mlopsedge.Batch
 import mlopsedge.MetricsFormat
+import mlopsedge.MleException
 import mlopsedge.Runtime
 import mlopsedge.Telemetry
 import mlopsedge.UploadResult
@@ -31,7 +32,10 @@ class FleetUpload(
     private val modelName: String,
     private val timeoutMs: Int = 5000
 ) {
-    /** The telemetry's upload hook: 2xx OK; 5xx, 408, 429 and I/O failures RETRY; other 4xx DROP. */
+    /**
+     * The telemetry's upload hook: 2xx OK; 400, 413, 422 (the batch can never be stored) DROP;
+     * anything else — 5xx, 408, 429, 401/403/404, a redirect, an I/O failure — RETRY.
+     */
     fun upload(batch: Batch): UploadResult {
         val conn = URL(receiverUrl).openConnection() as HttpURLConnection
         return try {
@@ -41,7 +45,6 @@ class FleetUpload(
             conn.readTimeout = timeoutMs
             conn.setRequestProperty("Content-Type", "application/x-ndjson")
             conn.setRequestProperty("X-Mle-Batch-Id", java.lang.Long.toUnsignedString(batch.id))
-            conn.setRequestProperty("X-Mle-Device-Id", deviceId)
             conn.outputStream.use { it.write(batch.data) }
             verdict(conn.responseCode)
         } catch (e: IOException) {
@@ -77,17 +80,21 @@ class FleetUpload(
      * could go went.
      */
     fun doWork(telemetry: Telemetry, runtime: Runtime?): WorkResult {
-        val report = telemetry.flush()
+        val report = try {
+            telemetry.flush()
+        } catch (e: MleException) {
+            return WorkResult.RETRY // BUSY: the app flushed at the same moment
+        }
         if (runtime != null) push(runtime)
         return if (report.retryAfterMs != null) WorkResult.RETRY else WorkResult.SUCCESS
     }
 
     companion object {
         /** The verdict for an HTTP status. */
-        fun verdict(code: Int): UploadResult = when {
-            code in 200..299 -> UploadResult.OK
-            code >= 500 || code == 408 || code == 429 -> UploadResult.RETRY
-            else -> UploadResult.DROP
+        fun verdict(code: Int): UploadResult = when (code) {
+            in 200..299 -> UploadResult.OK
+            400, 413, 422 -> UploadResult.DROP
+            else -> UploadResult.RETRY // also -1: not a valid HTTP answer
         }
 
         private fun b64(s: String): String =

@@ -846,7 +846,6 @@ private fun spool(root: String) {
     expect(MlopsEdge.registeredCallbacks == callbacksBefore, "every telemetry lambda released")
 }
 
-/** Runs one part of the test; an exception is a failure of that part (the others still run). */
 /**
  * The fleet upload loop (bindings/kotlin/examples/FleetUpload.kt) against a local HTTP server
  * that answers 503, then 200, then 400: RETRY keeps the batch (offered again with its id), OK
@@ -854,8 +853,9 @@ private fun spool(root: String) {
  */
 private fun fleetUpload(root: String) {
     val answers = java.util.ArrayDeque(listOf(503, 200, 400))
-    val posts = mutableListOf<Pair<String, String>>() // (batch id header, body's first line)
-    val puts = mutableListOf<Pair<String, String>>()  // (path, body)
+    // Filled on the server's thread, read on this one.
+    val posts = java.util.Collections.synchronizedList(mutableListOf<Pair<String, String>>()) // (batch id, first line)
+    val puts = java.util.Collections.synchronizedList(mutableListOf<Pair<String, String>>())  // (path, body)
     val server = com.sun.net.httpserver.HttpServer.create(java.net.InetSocketAddress("127.0.0.1", 0), 0)
     server.createContext("/") { exchange ->
         val body = exchange.requestBody.readBytes().toString(Charsets.UTF_8)
@@ -875,7 +875,9 @@ private fun fleetUpload(root: String) {
         val fleet = mlopsedge.fleet.FleetUpload("http://127.0.0.1:$port/v1/batches", "http://127.0.0.1:$port",
             "jvm/device 1", "digits")
         expect(mlopsedge.fleet.FleetUpload.verdict(429) == UploadResult.RETRY &&
-            mlopsedge.fleet.FleetUpload.verdict(404) == UploadResult.DROP &&
+            mlopsedge.fleet.FleetUpload.verdict(404) == UploadResult.RETRY &&
+            mlopsedge.fleet.FleetUpload.verdict(413) == UploadResult.DROP &&
+            mlopsedge.fleet.FleetUpload.verdict(302) == UploadResult.RETRY &&
             mlopsedge.fleet.FleetUpload.verdict(204) == UploadResult.OK, "HTTP status verdicts")
         val telemetry = Telemetry(TelemetryOptions(retryInitialMs = 1, retryMaxMs = 1, batchMaxRecords = 10,
             deviceId = "jvm/device 1")) { fleet.upload(it) }
@@ -908,6 +910,7 @@ private fun fleetUpload(root: String) {
     }
 }
 
+/** Runs one part of the test; an exception is a failure of that part (the others still run). */
 private fun part(name: String, body: () -> Unit) {
     try {
         body()

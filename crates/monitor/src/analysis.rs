@@ -216,6 +216,7 @@ impl Analysis {
             baseline: None,
             drift: DriftReport { feature_count: self.feature_count, ..Default::default() },
             degradation_tested: false,
+            error_rate_tested: false,
             alerts: heapless::Vec::new(),
             level: Level::Ok,
         };

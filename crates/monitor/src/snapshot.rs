@@ -157,6 +157,10 @@ pub struct Snapshot {
     /// successful requests (or is full, when the window is smaller). Until then those checks
     /// raise no alert, so an ok `level` means "not judged yet" as much as "healthy".
     pub degradation_tested: bool,
+    /// Whether the error-rate check was judged: a baseline is set and the window holds
+    /// `min_alert_samples` requests, errors included (a window of mostly errors is judged here
+    /// while `degradation_tested`, which counts successes, is not).
+    pub error_rate_tested: bool,
     /// Alerts, most severe first.
     pub alerts: heapless::Vec<Alert, MAX_ALERTS>,
     /// The overall level: the most severe alert's, or ok.

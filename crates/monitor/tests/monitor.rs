@@ -236,7 +236,7 @@ fn degradation_alerts_wait_for_min_alert_samples() {
     // 29 requests, all of them slow, unsure, then failing: still below the default 30.
     let s = feed(&m, 28, |i| if i < 10 { Record::error(100_000, 12) } else { ok(1000.0, 0, 0.2, 4) });
     assert_eq!(s.window.count, 29);
-    assert!(s.alerts.is_empty(), "{:?}", s.alerts);
+    assert!(s.alerts.is_empty() && !s.error_rate_tested, "{:?}", s.alerts);
     // The 30th request: the error rate, which counts every request, speaks; latency and
     // confidence wait for 30 successes (19 so far).
     let s = feed(&m, 1, |_| Record::error(100_000, 12));
@@ -244,6 +244,7 @@ fn degradation_alerts_wait_for_min_alert_samples() {
     let metrics: Vec<AlertMetric> = s.alerts.iter().map(|a| a.metric).filter(|m| degradation.contains(m)).collect();
     assert_eq!(metrics, vec![AlertMetric::ErrorRate], "{:?}", s.alerts);
     assert!(!s.degradation_tested, "19 successes");
+    assert!(s.error_rate_tested, "30 requests");
     let s = feed(&m, 11, |_| ok(1000.0, 0, 0.2, 4));
     assert_eq!(s.window.count - s.window.errors, 30);
     assert!(s.degradation_tested);
@@ -267,7 +268,7 @@ fn degradation_alerts_wait_for_min_alert_samples() {
     // Without a baseline nothing is judged, however full the window.
     let unjudged = monitor(16, 2, &[]);
     let s = feed(&unjudged, 16, |_| ok(1000.0, 0, 0.2, 4));
-    assert!(s.baseline.is_none() && !s.degradation_tested);
+    assert!(s.baseline.is_none() && !s.degradation_tested && !s.error_rate_tested);
 }
 
 #[test]

@@ -15,6 +15,7 @@ pub(crate) fn judge(snapshot: &mut Snapshot, baseline: &Baseline, t: &Thresholds
     // smaller): latency and confidence count successes, the error rate all requests.
     let needed = t.min_alert_samples.min(window_capacity) as u64;
     snapshot.degradation_tested = snapshot.window.count - snapshot.window.errors >= needed;
+    snapshot.error_rate_tested = snapshot.window.count >= needed;
     snapshot.alerts = alerts(snapshot, baseline, t, needed);
     snapshot.level = overall_level(&snapshot.alerts);
 }

@@ -5,7 +5,8 @@
 pub const LATENCY_BUCKETS_SECONDS: [f64; 6] = [0.01, 0.05, 0.1, 0.5, 1.0, 5.0];
 /// Latency bucket bounds in seconds of the exported cumulative histogram
 /// (`model_prediction_latency_seconds`): 1-2-5 steps from 10 µs to 5 s, then +Inf. They contain
-/// [`LATENCY_BUCKETS_SECONDS`], so a query written for those bounds keeps working, and resolve what
+/// [`LATENCY_BUCKETS_SECONDS`], so a device's buckets at those bounds keep their meaning (a fleet
+/// sum across library versions needs the shared bounds: docs/fleet.md), and resolve what
 /// an on-device model takes (microseconds to milliseconds, all below the coarse set's first bound):
 /// a fleet's p95 from the summed buckets (`histogram_quantile`) is within one bucket (a factor
 /// ≤ 2.5) of the true p95.
