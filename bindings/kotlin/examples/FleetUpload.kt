@@ -36,39 +36,34 @@ class FleetUpload(
      * The telemetry's upload hook: 2xx OK; 400, 413, 422 (the batch can never be stored) DROP;
      * anything else — 5xx, 408, 429, 401/403/404, a redirect, an I/O failure — RETRY.
      */
-    fun upload(batch: Batch): UploadResult {
-        val conn = URL(receiverUrl).openConnection() as HttpURLConnection
-        return try {
-            conn.requestMethod = "POST"
-            conn.doOutput = true
-            conn.connectTimeout = timeoutMs
-            conn.readTimeout = timeoutMs
-            conn.setRequestProperty("Content-Type", "application/x-ndjson")
-            conn.setRequestProperty("X-Mle-Batch-Id", java.lang.Long.toUnsignedString(batch.id))
-            conn.outputStream.use { it.write(batch.data) }
-            verdict(conn.responseCode)
-        } catch (e: IOException) {
-            UploadResult.RETRY // refused, unreachable, timed out: the library keeps the batch
-        } finally {
-            conn.disconnect()
-        }
-    }
+    fun upload(batch: Batch): UploadResult =
+        send(receiverUrl, "POST", "application/x-ndjson", batch.data,
+            "X-Mle-Batch-Id" to java.lang.Long.toUnsignedString(batch.id))
+            ?.let { verdict(it) } ?: UploadResult.RETRY // refused, unreachable, timed out: kept
 
     /** PUTs the runtime's metrics (replacing this device's group). True on a 2xx. */
     fun push(runtime: Runtime): Boolean {
         val base = pushgatewayUrl ?: return false
         val url = "$base/metrics/job/mlops_edge/device@base64/${b64(deviceId)}/model@base64/${b64(modelName)}"
+        val body = runtime.exportMetrics(MetricsFormat.PROMETHEUS).toByteArray()
+        return (send(url, "PUT", "text/plain; version=0.0.4", body) ?: 0) in 200..299
+    }
+
+    /** One request with a body; the HTTP status, or null when no answer came (an I/O failure). */
+    private fun send(url: String, method: String, contentType: String, body: ByteArray,
+                     vararg headers: Pair<String, String>): Int? {
         val conn = URL(url).openConnection() as HttpURLConnection
         return try {
-            conn.requestMethod = "PUT"
+            conn.requestMethod = method
             conn.doOutput = true
             conn.connectTimeout = timeoutMs
             conn.readTimeout = timeoutMs
-            conn.setRequestProperty("Content-Type", "text/plain; version=0.0.4")
-            conn.outputStream.use { it.write(runtime.exportMetrics(MetricsFormat.PROMETHEUS).toByteArray()) }
-            conn.responseCode in 200..299
+            conn.setRequestProperty("Content-Type", contentType)
+            for ((name, value) in headers) conn.setRequestProperty(name, value)
+            conn.outputStream.use { it.write(body) }
+            conn.responseCode
         } catch (e: IOException) {
-            false
+            null
         } finally {
             conn.disconnect()
         }
