@@ -260,13 +260,13 @@ class Receiver(ThreadingHTTPServer):
         self.max_batch_bytes = max_batch_bytes
         self.fail_ratio = fail_ratio
         self.rng = random.Random(fail_seed)
-        self.rng_lock = threading.Lock()
+        self.lock = threading.Lock()  # the failure generator and the counts
         # Since this process started: what GET /stats answers.
         self.counts = {"batches_stored": 0, "records_stored": 0, "records_duplicate": 0, "records_renumbered": 0,
                        "refused": 0, "failed_injected": 0, "failed_storage": 0}
 
     def count(self, **increments: int) -> None:
-        with self.rng_lock:
+        with self.lock:
             for key, value in increments.items():
                 self.counts[key] += value
 
@@ -274,7 +274,7 @@ class Receiver(ThreadingHTTPServer):
         """None, or when to fail this request: "before" storing or "after" storing it."""
         if self.fail_ratio <= 0:
             return None
-        with self.rng_lock:
+        with self.lock:
             if self.rng.random() >= self.fail_ratio:
                 return None
             return "before" if self.rng.random() < 0.5 else "after"
@@ -303,7 +303,7 @@ class Handler(BaseHTTPRequestHandler):
         if self.path == "/healthz":
             self.answer(200, {"ok": True})
         elif self.path == "/stats":
-            with self.server.rng_lock:
+            with self.server.lock:
                 counts = dict(self.server.counts)
             self.answer(200, counts)
         else:
