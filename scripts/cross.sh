@@ -16,7 +16,8 @@
 #     runs tract ~100x slower, a MiniLM load takes a minute); the C library
 #     (cdylib + staticlib, pool allocator) is built, exports every function of the header, and the C
 #     example prints the host's answers under qemu linked against each; the classify CLI answers
-#     every golden input of every model like the host build (tests/check_cross.py).
+#     the golden inputs of every model like the host build (tests/check_cross.py; magika's
+#     fixed-shape inputs sampled 1 in 4).
 #   aarch64-linux-android, aarch64-apple-ios (no NDK, no Xcode here): the staticlib builds (tract's
 #     assembly kernels are assembled by clang for the target) and exports every function of the
 #     header. Dependencies are built without optimization there: it is a build check (a few
@@ -108,9 +109,13 @@ linux() {
     python3 tests/check_cross.py --compare-demo "$out/host-demo/demo-$model.txt" "$out/demo-$model.txt"
   done
 
-  step "every golden input of every model: same labels, probabilities within 1e-4 of the host's"
+  step "the golden inputs of every model: same labels, probabilities within 1e-4 of the host's"
+  # Magika's 52 inputs all have one shape (its fixed-size byte features), so each runs the same
+  # kernels on the same shapes, and under qemu-user each costs ~3 CPU-seconds (a third of both
+  # targets' emulation time in the full tier): 1 in 4 of them, and its known deviations, are
+  # compared there. Every input of every model is compared with onnxruntime on the host.
   python3 tests/check_cross.py --host "$host_classify" --target "$out/examples/classify" \
-    --runner "$runner" --summary "$out/cross-summary.json"
+    --runner "$runner" --sample magika=4 --summary "$out/cross-summary.json"
 }
 
 staticlib() {

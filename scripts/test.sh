@@ -2,8 +2,8 @@
 # The README's test commands.
 #
 #   scripts/test.sh          the quick tier, before every commit (minutes on a warm build):
-#                            formatting, clippy (-D warnings), the module graph, every Rust test
-#                            not marked heavy, the C ABI test linked dynamically, the ABI
+#                            formatting, the module graph, the build of every target linted by
+#                            clippy (-D warnings), every Rust test not marked heavy, the C ABI test linked dynamically, the ABI
 #                            compatibility test, the metric export checks.
 #   scripts/test.sh --full   what CI runs (.ci/run): the quick tier, then the heavy Rust tests
 #                            (#[ignore = "heavy: …"]), loom and Miri (allocator and monitor
@@ -56,9 +56,20 @@ if [ "$full" = 1 ]; then
   echo "started (pids $cross_pid, $static_pid)"
 fi
 
-step "clippy (every crate and target, warnings are errors) and the module graph (no import cycles)"
-cargo clippy --workspace --all-targets -- -D warnings
+step "the module graph (no import cycles)"
 python3 tests/check_module_deps.py
+
+# Every host cargo command below compiles the workspace's crates with clippy-driver (scripts/
+# clippy-rustc: rustc plus clippy's lints, warnings are errors), so building is linting: one
+# pass over the dependencies instead of a `cargo clippy` check pass and a build. The cross
+# targets (started above), Miri and ThreadSanitizer (nightly) build without it.
+export RUSTC_WORKSPACE_WRAPPER="$PWD/scripts/clippy-rustc"
+MLE_CLIPPY_DRIVER=$(rustup which clippy-driver)
+export MLE_CLIPPY_DRIVER
+unlinted=(env -u RUSTC_WORKSPACE_WRAPPER -u MLE_CLIPPY_DRIVER)
+
+step "every crate and target (lib, tests, examples, benches), linted by clippy as it compiles (warnings are errors)"
+cargo test --workspace --all-targets --no-run
 
 step "Rust tests (unit, header freshness, golden outputs, allocations, bad input, deployment, telemetry, monitor)"
 cargo test --workspace
@@ -102,7 +113,7 @@ step "allocator and monitor crates under Miri (unsafe code, data races between t
 # The allocator's unit tests (pool table, router, scopes) and the monitor's unsafe or shared
 # parts: the ring and totals unit tests, the monitor and its ingest through the multi-threaded
 # integration tests. The statistics modules are safe arithmetic, tested natively above.
-miri=(env CARGO_TARGET_DIR=target/miri cargo "+$NIGHTLY" miri test)
+miri=("${unlinted[@]}" CARGO_TARGET_DIR=target/miri cargo "+$NIGHTLY" miri test)
 "${miri[@]}" -p mlops_edge_alloc --lib
 "${miri[@]}" -p mlops_edge_monitor --lib -- ring:: totals::
 "${miri[@]}" -p mlops_edge_monitor --test monitor -- eight_producers full_rings counts_by_status lanes_and_versions
@@ -110,7 +121,7 @@ miri=(env CARGO_TARGET_DIR=target/miri cargo "+$NIGHTLY" miri test)
 # ThreadSanitizer builds (std included) with dependencies unoptimized: a race is a race at any
 # optimization level, these tests run the small models, and an instrumented tract at opt-level 3
 # was the longest build of the whole run.
-tsan=(env RUSTFLAGS="-Zsanitizer=thread" CARGO_TARGET_DIR=target/tsan
+tsan=("${unlinted[@]}" RUSTFLAGS="-Zsanitizer=thread" CARGO_TARGET_DIR=target/tsan
       cargo "+$NIGHTLY" test -Zbuild-std --target x86_64-unknown-linux-gnu --config 'profile.dev.package."*".opt-level=0')
 
 step "allocator and monitor crates under ThreadSanitizer"

@@ -56,6 +56,15 @@ def inputs(model):
     return [",".join(repr(float(v)) for v in c["input"]) for c in cases], [f"case {i}" for i in range(len(cases))], "f32"
 
 
+def sampled(model, stride):
+    """inputs(model), keeping the first input and every `stride`th after it, and every input with a
+    known deviation (so that each one is measured again on every run)."""
+    lines, names, kind = inputs(model)
+    known = known_deviations(model)
+    keep = [i for i, name in enumerate(names) if i % stride == 0 or name in known]
+    return [lines[i] for i in keep], [names[i] for i in keep], kind
+
+
 def compare(model, names, host, target):
     """Returns the largest probability difference and the known deviations seen; exits on a
     label or error mismatch or a difference over the bound."""
@@ -116,8 +125,17 @@ def main():
     parser.add_argument("--target", required=True)
     parser.add_argument("--runner", required=True, help="the qemu-user command line that runs a target binary")
     parser.add_argument("--summary")
+    parser.add_argument("--sample", action="append", default=[], metavar="MODEL=N",
+                        help="compare one golden input of MODEL in N (the first, then every Nth) and "
+                             "each of its known deviations, instead of all of them")
     args = parser.parse_args()
     models = sorted(p.parent.name for p in (ROOT / "models").glob("*/golden.json"))
+    strides = {}
+    for spec in args.sample:
+        model, _, n = spec.partition("=")
+        if model not in models or not n.isdigit() or int(n) < 1:
+            parser.error(f"--sample {spec}: expected MODEL=N with MODEL one of {', '.join(models)} and N >= 1")
+        strides[model] = int(n)
 
     processes, stopping = [], threading.Event()
 
@@ -127,7 +145,7 @@ def main():
             process.kill()
 
     def compared(model):
-        lines, names, kind = inputs(model)
+        lines, names, kind = sampled(model, strides.get(model, 1))
         host = run([args.host], model, lines, kind, started=started)
         target = run(shlex.split(args.runner) + [args.target], model, lines, kind, timeout=QEMU_TIMEOUT,
                      started=started)
@@ -151,9 +169,11 @@ def main():
     summary = {}
     for model in models:
         lines, (worst, deviations) = results[model]
-        summary[model] = {"inputs": len(lines), "same_labels": True, "max_abs_probability_diff": worst,
-                          "known_deviations": deviations}
-        print(f"  {model}: {len(lines)} inputs, same labels, max |Δp| = {worst:.3g}"
+        golden = len(inputs(model)[0])
+        summary[model] = {"inputs": len(lines), "golden_inputs": golden, "same_labels": True,
+                          "max_abs_probability_diff": worst, "known_deviations": deviations}
+        of = f" of {golden} (sampled 1 in {strides[model]} and the known deviations)" if model in strides else ""
+        print(f"  {model}: {len(lines)} inputs{of}, same labels, max |Δp| = {worst:.3g}"
               + (f" on {len(lines) - len(deviations)}" if deviations else ""))
         for d in deviations:
             print(f"    KNOWN DEVIATION over {TOLERANCE}: {d['input']}: |Δp| = {d['max_abs_probability_diff']:.3g}")
