@@ -271,6 +271,67 @@ fn memory_stays_flat_when_sessions_change_threads() {
     assert_eq!(pools_in_use(), 0, "pools still held after the model and its sessions are gone");
 }
 
+/// A retired model's sessions leave no matmul scratch behind on the long-lived threads that ran
+/// them. tract keeps that scratch per thread, keyed by the state, and frees it only on the thread
+/// that drops the state; the library releases it on every other thread at its next request
+/// (src/model/tract_state.rs). Without that, this test's live heap grew by ~1 KB per retired
+/// state and thread (49,304 bytes over 12 models, 48 bytes with it), as the soak's resident set
+/// did over its hot swaps (BENCHMARKS.md).
+#[test]
+fn retired_models_leave_no_matmul_scratch_on_long_lived_threads() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    type Job = Box<dyn FnOnce() + Send>;
+    // Two request threads that live for the whole test, as a host's worker threads do.
+    let workers: Vec<(std::sync::mpsc::Sender<Job>, std::thread::JoinHandle<()>)> = (0..2)
+        .map(|_| {
+            let (send, receive) = std::sync::mpsc::channel::<Job>();
+            (send, std::thread::spawn(move || receive.into_iter().for_each(|job| job())))
+        })
+        .collect();
+    let features: Vec<Vec<f32>> = golden("breast-cancer-logreg")["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .take(5)
+        .map(|case| case["input"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap() as f32).collect())
+        .collect();
+    let features = std::sync::Arc::new(features);
+    // One deployment change: a model loaded, each of its two sessions run on both workers in
+    // turn, then everything dropped here (on a thread that never ran them).
+    let round = || {
+        let model = load("breast-cancer-logreg");
+        for mut session in (0..2).map(|_| Session::new(&model).unwrap()) {
+            for (send, _) in &workers {
+                let (back, returned) = std::sync::mpsc::channel();
+                let features = std::sync::Arc::clone(&features);
+                send.send(Box::new(move || {
+                    for row in features.iter() {
+                        session.classify(mlops_edge::Input::Tensor(row), None).unwrap();
+                    }
+                    back.send(session).unwrap();
+                }))
+                .unwrap();
+                session = returned.recv().unwrap();
+            }
+        }
+        drop(model);
+    };
+    for _ in 0..3 {
+        round();
+    }
+    let live_after_warmup = LIVE_BYTES.load(Ordering::SeqCst);
+    for _ in 0..24 {
+        round();
+    }
+    let growth = LIVE_BYTES.load(Ordering::SeqCst) - live_after_warmup;
+    eprintln!("live system heap growth over 24 models retired after running on 2 long-lived threads: {growth} bytes");
+    assert!(growth.abs() < 16 * 1024, "live heap grew by {growth} bytes");
+    for (send, handle) in workers {
+        drop(send);
+        handle.join().unwrap();
+    }
+}
+
 /// The monitor adds nothing to the request path's allocations: one record into a preallocated
 /// ring per request, on every input kind, successes and errors alike.
 #[test]

@@ -8,6 +8,7 @@ mod ml;
 mod scores;
 pub(crate) mod tensors;
 mod text;
+pub(crate) mod tract_state;
 pub(crate) mod unit;
 mod unsupported;
 

@@ -5,10 +5,11 @@ use std::sync::Arc;
 use tract_linalg::multithread::multithread_tract_scope;
 use tract_onnx::prelude::*;
 
+use super::tract_state::TractState;
 use super::{InputRole, InputSpec, ModelInner};
 use crate::error::{fail, Error, Result, Status};
 
-pub(crate) fn run(model: &ModelInner, state: &mut TypedSimpleState, inputs: &[Arc<Tensor>]) -> Result<TVec<TValue>> {
+pub(crate) fn run(model: &ModelInner, state: &mut TractState, inputs: &[Arc<Tensor>]) -> Result<TVec<TValue>> {
     let values: TVec<TValue> = inputs.iter().map(|t| TValue::from_const(Arc::clone(t))).collect();
     // Installing the executor per thread also keeps tract from locking its global default
     // executor mutex on every matmul.

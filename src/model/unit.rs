@@ -12,6 +12,7 @@ use std::sync::Arc;
 use tract_onnx::prelude::*;
 
 use super::tensors::{plan_inputs, run, write_ints, write_text_inputs, write_values};
+use super::tract_state::TractState;
 use super::{InputKind, ModelInner, Plan};
 use crate::alloc::{self, Pool, PoolScope};
 use crate::error::{fail, Error, Result, Status};
@@ -31,7 +32,7 @@ pub enum PoolMode {
 /// Preallocated per-session scratch; recycled through the model (see the module docs).
 pub(crate) struct Unit {
     pub(crate) id: u64,
-    pub(crate) states: Vec<TypedSimpleState>,
+    pub(crate) states: Vec<TractState>,
     /// `inputs[slot][input]`: the tensors fed to the plans, rewritten in place per request; a
     /// slot per token count with exact lengths, else per plan (see [`input_slot`]).
     pub(crate) inputs: Vec<Vec<Arc<Tensor>>>,
@@ -65,17 +66,17 @@ pub(crate) fn pool_matches(unit: &Unit, mode: PoolMode) -> bool {
     }
 }
 
-pub(crate) fn spawn_states(model: &ModelInner) -> Result<Vec<TypedSimpleState>> {
+pub(crate) fn spawn_states(model: &ModelInner) -> Result<Vec<TractState>> {
     model
         .plans
         .iter()
-        .map(|p| p.runnable.spawn().map_err(|e| Error::tract(Status::Inference, "creating a tract state", e)))
+        .map(|p| TractState::new(&p.runnable).map_err(|e| Error::tract(Status::Inference, "creating a tract state", e)))
         .collect()
 }
 
 pub(crate) fn rebuild_states(
     model: &ModelInner,
-    states: &mut Vec<TypedSimpleState>,
+    states: &mut Vec<TractState>,
     inputs: &mut Vec<Vec<Arc<Tensor>>>,
 ) -> Result<()> {
     let _system = PoolScope::system();
@@ -89,7 +90,7 @@ pub(crate) fn rebuild_states(
 /// width; a failed run is `ModelUnsupported` with the message `unrunnable` words from tract's.
 fn checked_run(
     model: &ModelInner,
-    (states, inputs): (&mut [TypedSimpleState], &[Vec<Arc<Tensor>>]),
+    (states, inputs): (&mut [TractState], &[Vec<Arc<Tensor>>]),
     index: usize,
     slot: usize,
     width: Option<usize>,

@@ -12,6 +12,7 @@ use super::{
 use crate::alloc::PoolScope;
 use crate::error::{fail, Error, Result, Status};
 use crate::model::tensors::{batch_tensor, copy_output, fill_from_f32, fill_from_i32, run, write_ints};
+use crate::model::tract_state::TractState;
 use crate::model::{self, InputKind, InputRole};
 
 impl Session {
@@ -226,7 +227,8 @@ impl Session {
                 vec![Arc::new(batch_tensor(&model, rows, |dst| fill_from_i32(dst, &values))?)]
             }
         };
-        let mut state = batch_plan.spawn().map_err(|e| Error::tract(Status::Inference, "batch state", e))?;
+        let mut state =
+            TractState::for_this_thread(&batch_plan).map_err(|e| Error::tract(Status::Inference, "batch state", e))?;
         let outputs = run(&model, &mut state, &tensors)?;
         let mut raw = vec![0f32; rows * model.output_width];
         copy_output(&outputs, rows, &mut raw)?;

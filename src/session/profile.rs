@@ -56,7 +56,7 @@ impl Session {
             let mut times: Vec<(String, Duration)> = Vec::new();
             let start = Instant::now();
             let outputs = unit.states[plan]
-                .run_plan_with_eval(values, |ctx, state, node, input| {
+                .run_with_eval(values, |ctx, state, node, input| {
                     let t = Instant::now();
                     let out = tract_core::plan::eval(ctx, state, node, input);
                     times.push((node.op().name().to_string(), t.elapsed()));
