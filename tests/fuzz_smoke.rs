@@ -2,7 +2,8 @@
 //! `mlops_edge::fuzz` over its seed corpus and a fixed number of deterministic mutations of each
 //! seed (bit flips, truncations, insertions, splices), in the ordinary test build. A panic fails
 //! the test and names the target, the seed and the mutation.
-//! The coverage-guided campaign is scripts/fuzz.sh (cargo-fuzz, nightly); see docs/fuzzing.md.
+//! It also writes the seeds to target/tmp/fuzz-seeds/, where the coverage-guided campaign
+//! (scripts/fuzz.sh: cargo-fuzz, nightly; docs/fuzzing.md) starts from.
 
 mod common;
 
@@ -57,17 +58,39 @@ fn targets() -> Vec<Target> {
         Target { name: "package", run: fuzz::package, seeds: packages, mutations_per_seed: 400 },
         Target { name: "onnx", run: fuzz::onnx, seeds: small_onnx, mutations_per_seed: 160 },
         Target { name: "card", run: fuzz::card, seeds: cards, mutations_per_seed: 3000 },
-        Target {
-            name: "tokenizer",
-            run: fuzz::tokenizer,
-            seeds: vec![read(root.join("models/profanity-tfidf/tokenizer.json"))],
-            mutations_per_seed: 400,
-        },
+        Target { name: "tokenizer", run: fuzz::tokenizer, seeds: tokenizer_seeds(&root), mutations_per_seed: 200 },
         Target { name: "spool", run: fuzz::spool, seeds: vec![spool], mutations_per_seed: 4000 },
         Target { name: "baseline", run: fuzz::baseline, seeds: vec![baseline], mutations_per_seed: 3000 },
         Target { name: "session_inputs", run: fuzz::session_inputs, seeds: texts, mutations_per_seed: 1000 },
         Target { name: "ab_inputs", run: fuzz::ab_inputs, seeds: ab, mutations_per_seed: 4000 },
     ]
+}
+
+/// The shipped text model's tokenizer.json and the small ones of fuzz/seeds/tokenizer (WordPiece,
+/// byte-level BPE, Unigram, WordLevel; small enough for libFuzzer to mutate quickly).
+fn tokenizer_seeds(root: &std::path::Path) -> Vec<Vec<u8>> {
+    let mut small: Vec<PathBuf> = std::fs::read_dir(root.join("fuzz/seeds/tokenizer"))
+        .expect("fuzz/seeds/tokenizer")
+        .map(|entry| entry.expect("a directory entry").path())
+        .collect();
+    small.sort();
+    assert!(small.len() >= 4, "the small tokenizer seeds: {small:?}");
+    std::iter::once(root.join("models/profanity-tfidf/tokenizer.json")).chain(small).map(read).collect()
+}
+
+/// Writes each target's seeds to `<cargo's test tmp dir>/fuzz-seeds/<target>/` (target/tmp), where
+/// scripts/fuzz.sh starts the coverage-guided campaign from: the seeds of both runs are these.
+fn write_seeds(targets: &[Target]) {
+    for target in targets {
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("fuzz-seeds").join(target.name);
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+        for (i, seed) in target.seeds.iter().enumerate() {
+            let path = dir.join(format!("seed-{i}"));
+            std::fs::write(&path, seed).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            assert_eq!(&read(path), seed, "seed {i} of {} written back unchanged", target.name);
+        }
+    }
 }
 
 /// A spool file as the library writes it: records, an offered batch (the upload says RETRY), an
@@ -138,8 +161,10 @@ fn mutate(seed: &[u8], rng: &mut Rng, other: &[u8]) -> Vec<u8> {
 #[test]
 #[ignore = "heavy: the fuzz targets over their seeds and ~40,000 mutations"]
 fn fuzz_targets_survive_their_seeds_and_mutations() {
+    let targets = targets();
+    write_seeds(&targets);
     let mut total = 0;
-    for target in targets() {
+    for target in targets {
         let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ target.name.len() as u64);
         let mut runs = 0;
         for (s, seed) in target.seeds.iter().enumerate() {

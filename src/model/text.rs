@@ -33,6 +33,18 @@ impl TextEncoder {
     /// Parse tokenizer.json and override its padding (none: the runtime pads to its buckets)
     /// and truncation (`max_tokens`, special tokens included).
     pub(crate) fn new(json: &[u8], max_tokens: usize, max_text_bytes: usize) -> Result<TextEncoder> {
+        std::panic::catch_unwind(|| Self::configured(json, max_tokens, max_text_bytes)).unwrap_or_else(|payload| {
+            // The tokenizers crate unwraps some nested parse errors (found by fuzzing: a malformed
+            // decoder inside a valid JSON document); bad data is answered with a status.
+            let message = crate::error::panic_message(&*payload);
+            Err(Error::new(
+                Status::Tokenizer,
+                format!("tokenizer.json is invalid (the tokenizers crate panicked reading it: {message})"),
+            ))
+        })
+    }
+
+    fn configured(json: &[u8], max_tokens: usize, max_text_bytes: usize) -> Result<TextEncoder> {
         let mut tokenizer = Tokenizer::from_bytes(json)
             .map_err(|e| Error::new(Status::Tokenizer, format!("tokenizer.json is invalid: {e}")))?;
         let pad_id = tokenizer
@@ -108,7 +120,36 @@ fn text_window(text: &str, max_bytes: usize) -> (&str, bool) {
 
 #[cfg(test)]
 mod tests {
-    use super::text_window;
+    use super::{text_window, TextEncoder};
+    use crate::error::Status;
+
+    fn seed(name: &str) -> String {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds/tokenizer").join(name);
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    }
+
+    /// The small tokenizers the fuzz campaign starts from are valid (they only help it if they load).
+    #[test]
+    fn the_fuzz_seed_tokenizers_load() {
+        for name in ["wordpiece-bert.json", "bpe-bytelevel.json", "unigram-metaspace.json", "wordlevel-whitespace.json"]
+        {
+            let mut ids = [0i64; 16];
+            let encoder =
+                TextEncoder::new(seed(name).as_bytes(), 16, 256).unwrap_or_else(|e| panic!("{name}: {}", e.message()));
+            let tokens = encoder.encode("hello world", &mut ids).unwrap();
+            assert!(tokens.count > 0, "{name}: no token for \"hello world\"");
+        }
+    }
+
+    /// Found by the fuzz campaign: tokenizers 0.23.2 unwraps a syntax error where the decoder's
+    /// value starts (`"decoder":@`) and panics; the runtime answers with a tokenizer error.
+    #[test]
+    fn a_tokenizer_json_that_makes_the_tokenizers_crate_panic_is_a_tokenizer_error() {
+        let broken = seed("wordlevel-whitespace.json").replace(r#""decoder":null"#, r#""decoder":@"#);
+        let error = TextEncoder::new(broken.as_bytes(), 16, 256).err().expect("refused");
+        assert_eq!(error.status(), Status::Tokenizer);
+        assert!(error.message().contains("tokenizers crate panicked"), "{}", error.message());
+    }
 
     #[test]
     fn window_keeps_short_text() {
