@@ -92,9 +92,15 @@ if [ "$full" = 0 ]; then
   exit 0
 fi
 
-step "the shipped C library (pool allocator, no test hooks) into target/capi-shipped, and the classify CLI"
+step "the shipped C library (pool allocator, no test hooks) into target/capi-shipped, and its packaging: SONAME, pkg-config and CMake consumers, no test hooks exported"
 cargo build --lib --features pool-allocator
 scripts/install.sh --prefix target/capi-shipped --profile debug --no-build
+# Checked now, before anything builds this crate with other features: a cdylib's file name has no
+# hash, so each build with another feature set rewrites it and makes cargo rebuild the previous
+# one when it is asked for again (packaging after the heavy tests rebuilt it, ~1:25).
+tests/packaging.sh debug
+
+step "the classify CLI"
 cargo build --example classify
 touch target/host-ready
 
@@ -147,9 +153,6 @@ tests/fleet/run.sh target/capi
 
 step "Swift package: the module map builds with clang, the Swift layer uses only declared C API"
 bindings/swift/check/run.sh target/capi
-
-step "packaging (shipped library): SONAME, pkg-config and CMake consumers, no test hooks exported"
-tests/packaging.sh debug
 
 step "benchmarks compile and run once (criterion test mode)"
 cargo test --benches
