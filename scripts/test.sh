@@ -3,8 +3,9 @@
 #
 #   scripts/test.sh          the quick tier, before every commit (minutes on a warm build):
 #                            formatting, the module graph, the build of every target linted by
-#                            clippy (-D warnings), every Rust test not marked heavy, the C ABI test linked dynamically, the ABI
-#                            compatibility test, the metric export checks.
+#                            clippy (-D warnings), every Rust test not marked heavy, the C ABI
+#                            test linked dynamically, the ABI compatibility test, the metric
+#                            export checks.
 #   scripts/test.sh --full   what CI runs (.ci/run): the quick tier, then the heavy Rust tests
 #                            (#[ignore = "heavy: …"]), loom and Miri (allocator and monitor
 #                            crates), ThreadSanitizer, the C ABI test statically linked, under

@@ -289,9 +289,27 @@ impl From<mlops_edge_monitor::MonitorError> for Error {
     }
 }
 
+/// Runs `step` with a panic inside it answered as an error of `status`, its message made by
+/// `describe` from the panic's: bad data, or a bug here or in a dependency, gets a status, never
+/// an unwinding. The one place the library turns panics into errors (loads, requests, C calls).
+pub(crate) fn without_panics<T>(
+    status: Status,
+    describe: impl FnOnce(&str) -> String,
+    step: impl FnOnce() -> Result<T>,
+) -> Result<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(step))
+        .unwrap_or_else(|payload| Err(Error::new(status, describe(panic_message(&*payload)))))
+}
+
+/// [`without_panics`] for a panic that is a bug (in this library or a dependency):
+/// `Status::Panic`, "internal panic: …".
+pub(crate) fn internal_panics_as_errors<T>(step: impl FnOnce() -> Result<T>) -> Result<T> {
+    without_panics(Status::Panic, |message| format!("internal panic: {message}"), step)
+}
+
 /// The message a panic carried (`panic!` with a literal or a formatted string), for the error
 /// that reports it.
-pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> &str {
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> &str {
     payload
         .downcast_ref::<&str>()
         .copied()

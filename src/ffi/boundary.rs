@@ -2,10 +2,9 @@
 
 use std::cell::RefCell;
 use std::ffi::{c_char, CStr};
-use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use super::{code, mle_status, MLE_ERR_PANIC, MLE_OK};
-use crate::error::{panic_message, Error, Result, Status};
+use super::{code, mle_status, MLE_OK};
+use crate::error::{internal_panics_as_errors, Error, Result, Status};
 
 const LAST_ERROR_CAPACITY: usize = 1024;
 
@@ -33,13 +32,9 @@ pub(crate) fn set_last_error(message: &str) {
 /// Run an entry point's body: `Ok` → `MLE_OK`; `Err` → its code and message; panic →
 /// `MLE_ERR_PANIC` with the panic message.
 pub(crate) fn guard(body: impl FnOnce() -> Result<()>) -> mle_status {
-    match catch_unwind(AssertUnwindSafe(body)) {
-        Ok(Ok(())) => MLE_OK,
-        Ok(Err(error)) => fail_with(&error),
-        Err(payload) => {
-            set_last_error(&format!("internal panic: {}", panic_message(&*payload)));
-            MLE_ERR_PANIC
-        }
+    match internal_panics_as_errors(body) {
+        Ok(()) => MLE_OK,
+        Err(error) => fail_with(&error),
     }
 }
 
@@ -89,6 +84,7 @@ pub extern "C" fn mle_last_error() -> *const c_char {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ffi::MLE_ERR_PANIC;
 
     #[test]
     fn last_error_is_truncated_at_a_char_boundary_and_nul_terminated() {

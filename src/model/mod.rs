@@ -626,10 +626,11 @@ impl Model {
 /// Runs a load step with a panic inside tract (analysing or running a crafted graph) turned into
 /// a model error: bad data is answered with a status, never with a panic.
 fn without_panics<T>(step: impl FnOnce() -> Result<T>) -> Result<T> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(step)).unwrap_or_else(|payload| {
-        let message = crate::error::panic_message(&*payload);
-        fail(Status::ModelInvalid, format!("the graph could not be analysed (tract panicked: {message})"))
-    })
+    crate::error::without_panics(
+        Status::ModelInvalid,
+        |message| format!("the graph could not be analysed (tract panicked: {message})"),
+        step,
+    )
 }
 
 /// tract's executor for `threads` threads per run.

@@ -12,6 +12,10 @@ pub const DEFAULT_TEXT_BYTES_PER_TOKEN: usize = 16;
 /// not cut in half (WordPiece turns words over 100 characters into [UNK] anyway).
 const WORD_BOUNDARY_SEARCH: usize = 400;
 
+/// What a caller can do about a tokenizer.json that does not load.
+const TOKENIZER_WAY_OUT: &str = "give the tokenizer.json the model was exported with, as the Hugging Face \
+     `tokenizers` library writes it (`tokenizer.save(...)`, or `save_pretrained` of a fast tokenizer)";
+
 /// A text input turned into token ids.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Tokens {
@@ -33,20 +37,21 @@ impl TextEncoder {
     /// Parse tokenizer.json and override its padding (none: the runtime pads to its buckets)
     /// and truncation (`max_tokens`, special tokens included).
     pub(crate) fn new(json: &[u8], max_tokens: usize, max_text_bytes: usize) -> Result<TextEncoder> {
-        std::panic::catch_unwind(|| Self::configured(json, max_tokens, max_text_bytes)).unwrap_or_else(|payload| {
-            // The tokenizers crate unwraps some nested parse errors (found by fuzzing: a malformed
-            // decoder inside a valid JSON document); bad data is answered with a status.
-            let message = crate::error::panic_message(&*payload);
-            Err(Error::new(
-                Status::Tokenizer,
-                format!("tokenizer.json is invalid (the tokenizers crate panicked reading it: {message})"),
-            ))
-        })
+        // The tokenizers crate unwraps some nested parse errors (found by fuzzing: a malformed
+        // decoder inside a valid JSON document).
+        crate::error::without_panics(
+            Status::Tokenizer,
+            |message| {
+                format!("tokenizer.json is invalid (the tokenizers crate panicked reading it: {message}); {TOKENIZER_WAY_OUT}")
+            },
+            || Self::configured(json, max_tokens, max_text_bytes),
+        )
     }
 
     fn configured(json: &[u8], max_tokens: usize, max_text_bytes: usize) -> Result<TextEncoder> {
-        let mut tokenizer = Tokenizer::from_bytes(json)
-            .map_err(|e| Error::new(Status::Tokenizer, format!("tokenizer.json is invalid: {e}")))?;
+        let mut tokenizer = Tokenizer::from_bytes(json).map_err(|e| {
+            Error::new(Status::Tokenizer, format!("tokenizer.json is invalid: {e}; {TOKENIZER_WAY_OUT}"))
+        })?;
         let pad_id = tokenizer
             .get_padding()
             .map(|p| p.pad_id)
@@ -123,21 +128,25 @@ mod tests {
     use super::{text_window, TextEncoder};
     use crate::error::Status;
 
-    fn seed(name: &str) -> String {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds/tokenizer").join(name);
-        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    fn seeds() -> std::path::PathBuf {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds/tokenizer")
+    }
+
+    fn seed(path: &std::path::Path) -> String {
+        std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
     }
 
     /// The small tokenizers the fuzz campaign starts from are valid (they only help it if they load).
     #[test]
     fn the_fuzz_seed_tokenizers_load() {
-        for name in ["wordpiece-bert.json", "bpe-bytelevel.json", "unigram-metaspace.json", "wordlevel-whitespace.json"]
-        {
+        let paths: Vec<_> = std::fs::read_dir(seeds()).unwrap().map(|entry| entry.unwrap().path()).collect();
+        assert!(paths.len() >= 4, "the small tokenizer seeds: {paths:?}");
+        for path in paths {
             let mut ids = [0i64; 16];
-            let encoder =
-                TextEncoder::new(seed(name).as_bytes(), 16, 256).unwrap_or_else(|e| panic!("{name}: {}", e.message()));
+            let encoder = TextEncoder::new(seed(&path).as_bytes(), 16, 256)
+                .unwrap_or_else(|e| panic!("{}: {}", path.display(), e.message()));
             let tokens = encoder.encode("hello world", &mut ids).unwrap();
-            assert!(tokens.count > 0, "{name}: no token for \"hello world\"");
+            assert!(tokens.count > 0, "{}: no token for \"hello world\"", path.display());
         }
     }
 
@@ -145,7 +154,7 @@ mod tests {
     /// value starts (`"decoder":@`) and panics; the runtime answers with a tokenizer error.
     #[test]
     fn a_tokenizer_json_that_makes_the_tokenizers_crate_panic_is_a_tokenizer_error() {
-        let broken = seed("wordlevel-whitespace.json").replace(r#""decoder":null"#, r#""decoder":@"#);
+        let broken = seed(&seeds().join("wordlevel-whitespace.json")).replace(r#""decoder":null"#, r#""decoder":@"#);
         let error = TextEncoder::new(broken.as_bytes(), 16, 256).err().expect("refused");
         assert_eq!(error.status(), Status::Tokenizer);
         assert!(error.message().contains("tokenizers crate panicked"), "{}", error.message());

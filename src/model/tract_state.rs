@@ -29,7 +29,7 @@ use tract_core::ops::matmul::optimized::OptMatMul;
 use tract_onnx::prelude::*;
 
 /// How many retired session ids the ring keeps (32 KiB).
-pub(crate) const RETIRED_CAPACITY: usize = 4096;
+const RETIRED_CAPACITY: usize = 4096;
 
 /// The retired session ids, `RETIRED[n % RETIRED_CAPACITY]` for the `n`th retirement.
 static RETIRED: Mutex<[SessionId; RETIRED_CAPACITY]> = Mutex::new([SessionId::NONE; RETIRED_CAPACITY]);
@@ -87,13 +87,11 @@ impl TractState {
         ) -> TractResult<TVec<TValue>>,
     {
         release_retired();
-        let mut session = self.session;
-        let outputs = self.inner.run_plan_with_eval(inputs, |ctx, state, node, input| {
-            session = Some(ctx.session);
+        let session = &mut self.session;
+        self.inner.run_plan_with_eval(inputs, |ctx, state, node, input| {
+            *session = Some(ctx.session);
             eval(ctx, state, node, input)
-        });
-        self.session = session;
-        outputs
+        })
     }
 }
 

@@ -110,9 +110,7 @@ pub(crate) fn record(
 /// `Status::Panic` error of that request, so that it is counted and recorded like any other
 /// error. The unit's states are rebuilt before its next request (they were marked dirty).
 pub(crate) fn catch_panic<T>(body: impl FnOnce() -> Result<T>) -> Result<T> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(body)).unwrap_or_else(|payload| {
-        Err(Error::new(Status::Panic, format!("internal panic: {}", crate::error::panic_message(&*payload))))
-    })
+    crate::error::internal_panics_as_errors(body)
 }
 
 /// One thread's scratch for one model. `Send`, not `Sync`: use it from one thread at a time.
