@@ -13,6 +13,24 @@ use crate::session::{Input, Session};
 use crate::telemetry::{Telemetry, TelemetryOptions, Verdict};
 use crate::{Model, ModelCard, ModelOptions};
 
+/// For each fuzz target's `init`: a panic hook that lets the library catch panics as it does in
+/// production. libfuzzer-sys's own hook aborts on every panic, even one the library catches and
+/// answers with an error (tract's and the tokenizers crate's, behind
+/// `error::internal_panics_as_errors`), which made those good answers look like findings. This
+/// hook only counts them and prints the first few and every 10,000th; a panic that escapes the
+/// library still ends the run, because libfuzzer-sys catches it at the target's boundary and
+/// aborts.
+pub fn let_the_library_catch_panics() {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static CAUGHT: AtomicU64 = AtomicU64::new(0);
+    std::panic::set_hook(Box::new(|info| {
+        let n = CAUGHT.fetch_add(1, Ordering::Relaxed) + 1;
+        if n <= 3 || n % 10_000 == 0 {
+            eprintln!("panic #{n} (the library turns it into an error unless the run aborts next): {info}");
+        }
+    }));
+}
+
 /// Model package bytes: opened without keys and with a trusted key; a package that opens is then
 /// loaded as a model.
 pub fn package(data: &[u8]) {

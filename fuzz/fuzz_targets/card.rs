@@ -1,3 +1,3 @@
 #![no_main]
 // See mlops_edge::fuzz::card for what the bytes are.
-libfuzzer_sys::fuzz_target!(|data: &[u8]| mlops_edge::fuzz::card(data));
+libfuzzer_sys::fuzz_target!(init: mlops_edge::fuzz::let_the_library_catch_panics(), |data: &[u8]| mlops_edge::fuzz::card(data));

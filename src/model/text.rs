@@ -150,14 +150,20 @@ mod tests {
         }
     }
 
-    /// Found by the fuzz campaign: tokenizers 0.23.2 unwraps a syntax error where the decoder's
-    /// value starts (`"decoder":@`) and panics; the runtime answers with a tokenizer error.
+    /// Found by the smoke run's mutations and again by the libFuzzer campaign: tokenizers 0.23.2
+    /// unwraps a syntax error where the decoder's value starts (`"decoder":@`) or inside the
+    /// decoder's object (the campaign's input, kept in fuzz/findings/: a key that lost its closing
+    /// quote) and panics; the runtime answers with a tokenizer error.
     #[test]
     fn a_tokenizer_json_that_makes_the_tokenizers_crate_panic_is_a_tokenizer_error() {
-        let broken = seed(&seeds().join("wordlevel-whitespace.json")).replace(r#""decoder":null"#, r#""decoder":@"#);
-        let error = TextEncoder::new(broken.as_bytes(), 16, 256).err().expect("refused");
-        assert_eq!(error.status(), Status::Tokenizer);
-        assert!(error.message().contains("tokenizers crate panicked"), "{}", error.message());
+        let value = seed(&seeds().join("wordlevel-whitespace.json")).replace(r#""decoder":null"#, r#""decoder":@"#);
+        let findings = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/findings");
+        let object = seed(&findings.join("tokenizer-decoder-object.json"));
+        for broken in [value, object] {
+            let error = TextEncoder::new(broken.as_bytes(), 16, 256).err().expect("refused");
+            assert_eq!(error.status(), Status::Tokenizer);
+            assert!(error.message().contains("tokenizers crate panicked"), "{}", error.message());
+        }
     }
 
     #[test]
