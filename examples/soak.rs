@@ -113,6 +113,8 @@ fn main() {
         max_concurrency: threads,
         telemetry: Some(telemetry.clone()),
         evaluation_interval: Duration::from_millis(50),
+        // Diagnostic: MLE_SOAK_KEEP_FREED=1 turns off giving retired models' memory back.
+        release_memory: std::env::var_os("MLE_SOAK_KEEP_FREED").is_none(),
         ..RuntimeOptions::default()
     };
     // Latency alerts would roll the rollout back at random on a shared host; errors still count.
@@ -225,6 +227,7 @@ fn main() {
             "runtime_requests": health.counters.requests, "runtime_errors": health.counters.errors,
             "swaps": swaps, "rollouts_started": rollouts, "rollouts_completed": health.counters.rollouts_completed,
             "rollbacks": health.counters.rollbacks, "control_cycles": cycles, "export_bytes": exports_bytes,
+            "memory_releases": health.counters.memory_releases,
             "telemetry": {"recorded": stats.recorded, "sent": stats.sent, "dropped_queue_full": stats.dropped_queue_full,
                           "dropped_by_host": stats.dropped_by_host, "pending": stats.pending,
                           "batches_sent": stats.batches_sent, "batches_retried": stats.batches_retried,

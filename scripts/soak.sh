@@ -7,7 +7,9 @@
 # warm-up. Usage: scripts/soak.sh [requests] [threads]
 # Diagnostics: MLE_SOAK_NO_DEPLOYS=1 (no swaps or rollouts), MLE_SOAK_ONLY=swap|rollout,
 # MLE_SOAK_DEPLOY_EVERY=<control cycles of 20 ms> (default 20), MLE_SOAK_LOADS=<n> (load/drop,
-# then swap and roll out n times without requests, printing the heap in use).
+# then swap and roll out n times without requests, printing the heap in use),
+# MLE_SOAK_KEEP_FREED=1 (RuntimeOptions::release_memory off: retired models' memory is not given
+# back to the system).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --quiet --release --example soak

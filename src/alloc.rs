@@ -28,6 +28,30 @@
 
 pub use mlops_edge_alloc::*;
 
+/// Gives the memory the C allocator holds free back to the operating system, where the platform's
+/// allocator keeps it otherwise; returns whether any was given back.
+///
+/// glibc keeps what a thread's arena frees for later requests of that thread, and its arenas
+/// fragment when long-lived blocks (a model's graph and sessions) are made among short-lived ones
+/// (tract's load-time work): after a deployment change the resident set stays at its high mark
+/// (BENCHMARKS.md, the soak). `malloc_trim(0)` hands every whole free page of every arena back
+/// (`madvise(MADV_DONTNEED)`). The runtime calls this after a model it served has been freed
+/// ([`RuntimeOptions::release_memory`](crate::RuntimeOptions::release_memory)). Elsewhere
+/// (musl, Android's bionic, Apple's libmalloc, which return memory on their own) it does nothing
+/// and returns `false`.
+pub fn release_free_memory() -> bool {
+    #[cfg(all(target_os = "linux", target_env = "gnu", not(miri)))]
+    {
+        // SAFETY: malloc_trim takes no pointer; it walks glibc's own arenas under their locks
+        // and only gives back pages no allocation uses. Pad 0: keep nothing extra at the top.
+        unsafe { libc::malloc_trim(0) == 1 }
+    }
+    #[cfg(not(all(target_os = "linux", target_env = "gnu", not(miri))))]
+    {
+        false
+    }
+}
+
 /// The process-wide global allocator when the `pool-allocator` feature is on (the C library).
 #[cfg(feature = "pool-allocator")]
 #[global_allocator]

@@ -229,6 +229,27 @@ fn hot_swap_checks_the_self_test_and_keeps_the_old_model_on_failure() {
 }
 
 #[test]
+fn a_pass_after_a_retired_model_gives_the_freed_memory_back_and_the_option_turns_it_off() {
+    for release_memory in [true, false] {
+        let rt = Runtime::new(&breast("1.0.0"), RuntimeOptions { release_memory, ..manual() }).unwrap();
+        rt.evaluate().unwrap();
+        // A pass with no model freed since the runtime was made gives nothing back (another test
+        // of this binary may free a slot meanwhile: the count is the process's, hence `<= 1`).
+        let before = rt.health().counters.memory_releases;
+        assert!(before <= 1, "{before}");
+        rt.swap(0, &breast("1.1.0"), None).unwrap();
+        // The swap dropped the old slot (nothing in flight held it); the next pass releases.
+        rt.evaluate().unwrap();
+        let after = rt.health().counters.memory_releases;
+        if release_memory {
+            assert!(after > before, "a pass after a swap released memory: {before} -> {after}");
+        } else {
+            assert_eq!(after, 0, "release_memory: false never releases");
+        }
+    }
+}
+
+#[test]
 fn a_healthy_rollout_advances_through_every_stage_and_completes() {
     let rt = Runtime::new(&breast("1.0.0"), tolerant(manual())).unwrap();
     let events = record_events(&rt);

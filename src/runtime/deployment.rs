@@ -24,6 +24,26 @@ pub(super) struct Slot {
     pub(super) monitor: Monitor,
     /// The alert level at the last evaluation (a `Level` code).
     pub(super) last_level: AtomicI32,
+    /// Last field, so dropped last: counts the slot as freed once everything above is.
+    _freed: FreedMark,
+}
+
+/// Slots freed in this process so far (every runtime's): a runtime whose supervisor sees the
+/// count move gives the freed memory back to the system ([`RuntimeOptions::release_memory`]).
+static FREED_SLOTS: AtomicU64 = AtomicU64::new(0);
+
+/// Slots freed in this process so far.
+pub(super) fn freed_slots() -> u64 {
+    FREED_SLOTS.load(Ordering::Acquire)
+}
+
+/// Counts its slot in [`FREED_SLOTS`] when dropped.
+struct FreedMark;
+
+impl Drop for FreedMark {
+    fn drop(&mut self) {
+        FREED_SLOTS.fetch_add(1, Ordering::Release);
+    }
 }
 
 impl Slot {
@@ -38,6 +58,7 @@ impl Slot {
             pool,
             monitor,
             last_level: AtomicI32::new(Level::Ok as i32),
+            _freed: FreedMark,
         })
     }
 

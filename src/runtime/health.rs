@@ -90,6 +90,9 @@ pub struct RuntimeCounters {
     pub rollbacks: u64,
     /// Rollouts completed.
     pub rollouts_completed: u64,
+    /// Supervisor passes that gave freed memory back to the operating system after a model was
+    /// retired ([`RuntimeOptions::release_memory`](crate::RuntimeOptions::release_memory)).
+    pub memory_releases: u64,
 }
 
 /// The runtime's health.
@@ -173,6 +176,7 @@ impl Shared {
                 refused_models: load(&c.refused_models),
                 rollbacks: load(&c.rollbacks),
                 rollouts_completed: load(&c.rollouts_completed),
+                memory_releases: load(&c.memory_releases),
             },
             telemetry: self.options.telemetry.as_ref().map(Telemetry::stats),
         }

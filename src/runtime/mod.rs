@@ -104,6 +104,7 @@ impl Runtime {
             } else {
                 None
             },
+            released_at: AtomicU64::new(deployment::freed_slots()),
             options,
         });
         let supervisor = if shared.options.supervisor_thread {

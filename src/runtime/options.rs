@@ -51,6 +51,15 @@ pub struct RuntimeOptions {
     /// does itself (`swap_from_path`, `start_rollout_from_path`) verify under this policy when
     /// their model options have none. Default: any model.
     pub trust: TrustPolicy,
+    /// After a model this runtime served has been freed (a swap, a promotion, a rollback, an
+    /// experiment change), the next supervisor pass gives the C allocator's free memory back to
+    /// the operating system ([`alloc::release_free_memory`](crate::alloc::release_free_memory):
+    /// glibc's `malloc_trim`, nothing elsewhere), counted in
+    /// [`RuntimeCounters::memory_releases`](crate::runtime::RuntimeCounters::memory_releases).
+    /// Default true; the trim walks every arena of the process under its lock (about a
+    /// millisecond per few megabytes held free), which is why it runs only after a model
+    /// was retired, never on a request.
+    pub release_memory: bool,
 }
 
 impl Default for RuntimeOptions {
@@ -68,6 +77,7 @@ impl Default for RuntimeOptions {
             supervisor_thread: true,
             telemetry: None,
             trust: TrustPolicy::default(),
+            release_memory: true,
         }
     }
 }

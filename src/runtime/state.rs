@@ -40,6 +40,7 @@ pub(super) struct Counters {
     pub(super) refused_models: AtomicU64,
     pub(super) rollbacks: AtomicU64,
     pub(super) rollouts_completed: AtomicU64,
+    pub(super) memory_releases: AtomicU64,
 }
 
 pub(super) const SERVING: u8 = 0;
@@ -70,6 +71,8 @@ pub(super) struct Shared {
     /// refused requests: bad arguments, busy, shutting down), so that refusals, too, make no call
     /// to the system allocator. `None` without the pool router.
     pub(super) refusals: Option<crate::alloc::Pool>,
+    /// The count of freed slots ([`super::deployment::freed_slots`]) at the last memory release.
+    pub(super) released_at: AtomicU64,
 }
 
 /// Decrements the in-flight count when a request ends, however it ends.

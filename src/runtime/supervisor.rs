@@ -5,7 +5,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::deployment::Deployment;
+use super::deployment::{self, Deployment};
 use super::state::Shared;
 use super::Runtime;
 use crate::deploy::rollout::{self, Decision};
@@ -130,7 +130,24 @@ impl Shared {
         for e in events {
             self.emit(e);
         }
-        self.evaluate_rollout()
+        drop(d);
+        let rollout = self.evaluate_rollout();
+        self.release_freed_memory();
+        rollout
+    }
+
+    /// When a model slot was freed since the last release (any runtime's: the count is the
+    /// process's), gives the C allocator's free memory back to the system
+    /// ([`RuntimeOptions::release_memory`](crate::RuntimeOptions::release_memory)).
+    fn release_freed_memory(&self) {
+        if !self.options.release_memory {
+            return;
+        }
+        let freed = deployment::freed_slots();
+        if self.released_at.swap(freed, Ordering::AcqRel) != freed {
+            crate::alloc::release_free_memory();
+            self.counters.memory_releases.fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     pub(super) fn evaluate_rollout(&self) -> Result<()> {

@@ -98,6 +98,8 @@ unsafe fn options_from_c(o: &mle_runtime_options) -> Result<RuntimeOptions> {
         telemetry: unsafe { telemetry_option(o.telemetry)? },
         // SAFETY: per the caller's contract: `trusted_key_count` keys at `trusted_keys` (or NULL).
         trust: unsafe { trust_from_c(o.trusted_keys, o.trusted_key_count, o.min_package_version, "options")? },
+        // Not in the C struct (yet): C hosts get the default, freed memory given back.
+        release_memory: RuntimeOptions::default().release_memory,
     };
     options.validate()?;
     Ok(options)
