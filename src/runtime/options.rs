@@ -37,8 +37,9 @@ pub struct RuntimeOptions {
     pub evaluation_interval: Duration,
     /// Model age limits.
     pub staleness: StalenessThresholds,
-    /// Run a supervisor thread (default true). Without it, call [`Runtime::evaluate`] regularly:
-    /// the shadow runs and the rollout moves only then.
+    /// Run a supervisor thread (default true). Without it, call
+    /// [`Runtime::evaluate`](crate::Runtime::evaluate) regularly: the shadow runs and the rollout
+    /// moves only then.
     pub supervisor_thread: bool,
     /// Where requests and events are recorded for upload (default none). Each evaluation moves
     /// queued records into the spool; shutdown does it a last time.

@@ -28,7 +28,8 @@ impl Session {
         self.classify_batch(&inputs, probabilities)
     }
 
-    /// Classify many f32 examples (each exactly [`Model::max_input_length`] values) in one run.
+    /// Classify many f32 examples (each exactly
+    /// [`Model::max_input_length`](crate::Model::max_input_length) values) in one run.
     pub fn classify_f32_batch(
         &mut self,
         examples: &[&[f32]],
