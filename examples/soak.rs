@@ -46,6 +46,36 @@ fn heap_in_use_kib() -> u64 {
     (info.uordblks / 1024) as u64
 }
 
+/// What the control thread watches of the resident set: the largest VmRSS sampled at the start and
+/// the end of each cycle, during warm-up and after it (VmHWM alone can miss or lag a transient
+/// peak: the kernel folds the current resident set into it only at some points), and after
+/// warm-up each rise of VmHWM with the step of the cycle it came with.
+#[derive(Default)]
+struct PeakWatch {
+    warm: bool,
+    sampled_warm: u64,
+    sampled_after: u64,
+    hwm_last: u64,
+    rises: Vec<serde_json::Value>,
+}
+
+impl PeakWatch {
+    /// Samples the resident set after `step` of control cycle `cycle`.
+    fn observe(&mut self, cycle: u64, step: &str, runtime: &Runtime) {
+        let (rss, hwm) = memory_kib();
+        if self.warm {
+            self.sampled_after = self.sampled_after.max(rss);
+            if hwm > self.hwm_last {
+                let rollout = runtime.health().rollout.is_some();
+                self.rises.push(serde_json::json!([cycle, step, rollout, hwm - self.hwm_last]));
+            }
+        } else {
+            self.sampled_warm = self.sampled_warm.max(rss);
+        }
+        self.hwm_last = hwm;
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let total: u64 = args.first().map(|a| a.replace('_', "").parse().unwrap()).unwrap_or(10_000_000);
@@ -189,31 +219,15 @@ fn main() {
         std::thread::spawn(move || {
             let mut cycles = 0u64;
             let (mut swaps, mut rollouts, mut exports_bytes) = (0u64, 0u64, 0usize);
-            // After warm-up, each rise of the peak resident set with what this cycle did: which
-            // step of the cycle a growth of the peak comes with.
-            let mut rises: Vec<serde_json::Value> = Vec::new();
-            let mut hwm_last = memory_kib().1;
+            let mut watch = PeakWatch::default();
             let mut warm_at = None;
-            // The largest resident set sampled at the start and the end of each cycle, during
-            // warm-up and after it: VmHWM alone can miss or lag a transient peak (the kernel
-            // folds the current resident set into it only at some points).
-            let (mut sampled_warm, mut sampled_after) = (0u64, 0u64);
             while !done.load(Ordering::Relaxed) {
-                let rss = memory_kib().0;
-                if warm_at.is_some() {
-                    sampled_after = sampled_after.max(rss);
-                } else {
-                    sampled_warm = sampled_warm.max(rss);
-                }
                 if warm_at.is_none() && tenth_done.load(Ordering::Acquire) && swaps + rollouts >= warm_deploys {
                     *warm_rss.lock().unwrap() = Some(memory_kib());
                     warm_at = Some((cycles, swaps + rollouts));
+                    watch.warm = true;
                 }
-                let hwm_before = memory_kib().1;
-                if hwm_before > hwm_last && warm_at.is_some() {
-                    let rollout = runtime.health().rollout.is_some();
-                    rises.push(serde_json::json!([cycles, "between cycles", rollout, hwm_before - hwm_last]));
-                }
+                watch.observe(cycles, "between cycles", &runtime);
                 let mut action = "exports";
                 let _ = runtime.snapshot(Target::Variant(0));
                 if let Ok(metrics) = Metrics::from_runtime(&runtime) {
@@ -231,21 +245,11 @@ fn main() {
                     rollouts += u64::from(runtime.start_rollout(0, &load(), config, None).is_ok());
                 }
                 let _ = telemetry.flush();
-                let (rss, hwm_after) = memory_kib();
-                if warm_at.is_some() {
-                    sampled_after = sampled_after.max(rss);
-                } else {
-                    sampled_warm = sampled_warm.max(rss);
-                }
-                if hwm_after > hwm_before && warm_at.is_some() {
-                    let rollout = runtime.health().rollout.is_some();
-                    rises.push(serde_json::json!([cycles, action, rollout, hwm_after - hwm_before]));
-                }
-                hwm_last = hwm_after;
+                watch.observe(cycles, action, &runtime);
                 cycles += 1;
                 std::thread::sleep(Duration::from_millis(20));
             }
-            (cycles, swaps, rollouts, exports_bytes, rises, warm_at, (sampled_warm, sampled_after))
+            (cycles, swaps, rollouts, exports_bytes, watch, warm_at)
         })
     };
     for w in workers {
@@ -253,8 +257,8 @@ fn main() {
     }
     let elapsed = started.elapsed();
     done.store(true, Ordering::Relaxed);
-    let (cycles, swaps, rollouts, exports_bytes, rises, warm_at, (sampled_warm, sampled_after)) =
-        control.join().unwrap();
+    let (cycles, swaps, rollouts, exports_bytes, watch, warm_at) = control.join().unwrap();
+    let PeakWatch { sampled_warm, sampled_after, rises, .. } = watch;
     let sampled_growth = (sampled_after as f64 - sampled_warm as f64) / sampled_warm.max(1) as f64;
     let (rss_end, hwm_end) = memory_kib();
     let (rss_warm, hwm_warm) = warm_rss

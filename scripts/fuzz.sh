@@ -31,7 +31,8 @@ if [ -z "${MLE_FUZZ_PREBUILT:-}" ]; then
   cargo "+$NIGHTLY" fuzz build --fuzz-dir fuzz --sanitizer none > target/fuzz-build.log 2>&1 ||
     { tail -30 target/fuzz-build.log; exit 1; }
 fi
-bin=fuzz/target/x86_64-unknown-linux-gnu/release
+# Where cargo-fuzz puts them: target/<host triple>/release.
+bin=fuzz/target/$(rustc "+$NIGHTLY" -vV | sed -n 's/^host: //p')/release
 
 extra_seeds() {
   case "$1" in

@@ -3,7 +3,8 @@
 //! cargo feature (the crate's own tests turn it on; the shipped library never has it); without
 //! it the request path's checks compile to nothing.
 //!
-//! Per-model hooks live in the model (`Model::test_hooks`, with the `test-hooks` feature); the thread's own hooks here.
+//! Per-model hooks live in the model (`Model::test_hooks`, with the `test-hooks` feature); the
+//! thread's own hooks here.
 
 use std::time::Duration;
 

@@ -57,9 +57,8 @@ pub struct RuntimeOptions {
     /// the operating system ([`alloc::release_free_memory`](crate::alloc::release_free_memory):
     /// glibc's `malloc_trim`, nothing elsewhere), counted in
     /// [`RuntimeCounters::memory_releases`](crate::runtime::RuntimeCounters::memory_releases).
-    /// Default true; the trim walks every arena of the process under its lock (about a
-    /// millisecond per few megabytes held free), which is why it runs only after a model
-    /// was retired, never on a request.
+    /// Default true; the trim walks every arena of the process under its lock, which is why it
+    /// runs only after a model was retired, never on a request.
     pub release_memory: bool,
 }
 

@@ -15,8 +15,8 @@
 //!   `batch_max_records` records have been recorded since the last flush; it should only wake the
 //!   host's scheduler.
 //! - **Spool** (optional): records leaving the queue are appended to a checksummed file
-//!   (the `spool` module); after an app kill the next [`Telemetry::new`] recovers them (cutting a torn
-//!   tail) and offers an interrupted batch again with its id.
+//!   (the `spool` module); after an app kill the next [`Telemetry::new`] recovers them (cutting a
+//!   torn tail) and offers an interrupted batch again with its id.
 //!
 //! Accounting is exact: `recorded = sent + dropped_queue_full + dropped_by_host + pending`.
 
